@@ -1,0 +1,1 @@
+//! PLACEHOLDER (helper C replaces): timestamp parsing.
