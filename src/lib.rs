@@ -3,14 +3,24 @@
 //!
 //! The binary is a thin layer over this library; tests and benches call the
 //! library directly. Data flows one way:
-//! discover → input → frame → window → format → matcher → detect → report.
+//! discover → input → scan (frame, window) → format → matcher → report.
 
+pub mod app;
 pub mod card;
+pub mod cli;
 pub mod decode;
+pub mod discover;
 pub mod format;
+pub mod input;
 pub mod level;
+pub mod matcher;
+pub mod pack;
+pub mod progress;
 pub mod record;
+pub mod report;
 pub mod rules;
+pub mod scan;
+pub mod text;
 pub mod time;
 pub mod window;
 

@@ -1,1 +1,42 @@
-fn main() {}
+//! skimhunt's entry point: parse flags, run, map errors to exit codes
+//! (0 no finding at the --fail-on level, 1 findings, 2 fatal error).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use skimhunt::app;
+use skimhunt::cli::{Cli, Command, RulesCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command_line: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let result: anyhow::Result<u8> = match cli.command {
+        Command::Scan(args) => app::scan(&args, command_line)
+            .map(|o| u8::from(o.failed))
+            .map_err(Into::into),
+        Command::Rules(RulesCommand::List(src)) => {
+            app::rules_list(&src, &mut std::io::stdout().lock())
+                .map(|()| 0)
+                .map_err(Into::into)
+        }
+        Command::Rules(RulesCommand::Test { paths }) => {
+            app::rules_test(&paths, &mut std::io::stdout().lock())
+                .map(|ok| u8::from(!ok))
+                .map_err(Into::into)
+        }
+    };
+    let _ = std::io::stdout().flush();
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!(
+                "skimhunt: error: {}",
+                skimhunt::text::sanitize(&format!("{e:#}"))
+            );
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! The commands, as library functions: `main` parses flags, calls these and
+//! maps their errors to exit codes.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use rayon::prelude::*;
+
+use crate::card::Fingerprinter;
+use crate::cli::{FailOn, OutputFormat, RuleSourceArgs, ScanArgs, Undated};
+use crate::discover::{self, DiscoverOptions, Disposition, GlobError};
+use crate::format::{self, LineParser, LogFormat, ParseOptions};
+use crate::level::Level;
+use crate::matcher::Engine;
+use crate::pack;
+use crate::progress::Progress;
+use crate::record::Record;
+use crate::report::json::JsonEmitter;
+use crate::report::jsonl::JsonlEmitter;
+use crate::report::{
+    Emitter, FileStatus, Header, RulesInfo, ScanInfo, Summary, ToolInfo, WindowInfo,
+};
+use crate::rules::{Rule, RuleError};
+use crate::scan::{self, FileOutcome, ScanConfig};
+use crate::window::{self, TimeError, Window};
+
+/// Errors that stop a command (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("rule file {0}")]
+    Rules(#[from] RuleError),
+    #[error("{0}")]
+    Time(#[from] TimeError),
+    #[error("{0}")]
+    Glob(#[from] GlobError),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// How a scan ended.
+#[derive(Debug, Clone)]
+pub struct ScanOutcome {
+    pub summary: Summary,
+    /// True when a finding reached the --fail-on level.
+    pub failed: bool,
+}
+
+/// `skimhunt scan`.
+pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, Error> {
+    let started = Timestamp::now();
+    let tz = window::parse_tz(&args.tz)?;
+    let pad = args.pad.as_deref().map(window::parse_span).transpose()?;
+    let window = Window::new(args.since.as_deref(), args.until.as_deref(), &tz, pad)?;
+    let loaded = pack::load(&args.rules.rules, args.rules.no_default_rules)?;
+    if loaded.rules.is_empty() {
+        return Err(Error::Usage(
+            "no rules to apply (--no-default-rules without --rules)".into(),
+        ));
+    }
+    let fingerprinter = match &args.pan_key {
+        Some(k) => Fingerprinter::new(k.as_bytes()),
+        None => Fingerprinter::random(),
+    };
+    let mut cfg = ScanConfig::new(window, tz, fingerprinter);
+    cfg.include_undated = args.undated == Undated::Include;
+    cfg.year = args.year;
+    cfg.log_format = args.log_format;
+
+    let threads = args.threads.unwrap_or(0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start {threads} threads: {e}")))?;
+
+    let opts = DiscoverOptions {
+        follow: args.follow,
+        include: discover::globs(&args.include)?,
+        exclude: discover::globs(&args.exclude)?,
+        never: args.output.iter().cloned().collect(),
+    };
+    let entries = discover::discover(&args.paths, &opts);
+    let total_bytes: u64 = entries
+        .iter()
+        .filter(|e| e.disposition == Disposition::Scan)
+        .filter_map(|e| e.path.as_ref().and_then(|p| fs::metadata(p).ok()))
+        .map(|m| m.len())
+        .sum();
+    let show_bar = !args.quiet && !args.no_progress && io::stderr().is_terminal();
+    let progress = if show_bar {
+        Progress::bar(total_bytes, entries.len() as u64)
+    } else {
+        Progress::hidden()
+    };
+
+    let engine = Engine::new(loaded.rules);
+    let header = Header {
+        tool: ToolInfo {
+            name: "skimhunt",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        scan: ScanInfo {
+            started,
+            finished: None,
+            command_line,
+            rules: RulesInfo {
+                count: engine.rules().len(),
+                sha256: loaded.sha256,
+            },
+        },
+        window: WindowInfo {
+            since: cfg.window.since,
+            until: cfg.window.until,
+        },
+    };
+
+    let mut sink = Output::create(args.output.as_deref())?;
+    let mut summary = Summary::default();
+    let result = {
+        let mut emitter: Box<dyn Emitter> = match args.format {
+            OutputFormat::Json => Box::new(JsonEmitter::new(&mut sink.writer)),
+            OutputFormat::Jsonl => Box::new(JsonlEmitter::new(&mut sink.writer)),
+        };
+        let io_err = |source| Error::Io {
+            what: "writing the report".into(),
+            source,
+        };
+        emitter.begin(&header).map_err(io_err)?;
+        let scanned = scan_all(&pool, &entries, &engine, &cfg, &progress, |o| {
+            for f in &o.findings {
+                summary.add_finding(f);
+            }
+            summary.add_file(&o.file);
+            if o.file.status == FileStatus::Error && !args.quiet {
+                progress.suspend(|| {
+                    eprintln!(
+                        "skimhunt: {}: {}",
+                        crate::text::sanitize(&o.file.path),
+                        crate::text::sanitize(o.file.reason.as_deref().unwrap_or("error"))
+                    )
+                });
+            }
+            emitter.file(&o.file, &o.findings)
+        });
+        progress.finish();
+        scanned.map_err(io_err)?;
+        let mut header = header;
+        header.scan.finished = Some(Timestamp::now());
+        emitter.finish(&header, &summary).map_err(io_err)
+    };
+    result?;
+    sink.commit()?;
+
+    if !args.quiet {
+        eprint!("{}", human_summary(&summary, &cfg.window, engine.rules()));
+    }
+    let threshold = match args.fail_on {
+        FailOn::Never => None,
+        FailOn::Informational => Some(Level::Informational),
+        FailOn::Low => Some(Level::Low),
+        FailOn::Medium => Some(Level::Medium),
+        FailOn::High => Some(Level::High),
+        FailOn::Critical => Some(Level::Critical),
+    };
+    let failed = match (threshold, summary.max_level()) {
+        (Some(t), Some(m)) => m >= t,
+        _ => false,
+    };
+    Ok(ScanOutcome { summary, failed })
+}
+
+/// Scans entries in parallel and hands the outcomes to `sink` in entry
+/// order, as soon as each one's predecessors are done: output is identical
+/// for any thread count, and findings stream instead of piling up.
+pub fn scan_all(
+    pool: &rayon::ThreadPool,
+    entries: &[discover::Entry],
+    engine: &Engine,
+    cfg: &ScanConfig,
+    progress: &Progress,
+    mut sink: impl FnMut(FileOutcome) -> io::Result<()>,
+) -> io::Result<()> {
+    let (tx, rx) = mpsc::channel::<(usize, FileOutcome)>();
+    let cancelled = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let cancelled = &cancelled;
+        s.spawn(move || {
+            pool.install(|| {
+                entries
+                    .par_iter()
+                    .enumerate()
+                    .for_each_with(tx, |tx, (i, e)| {
+                        if cancelled.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let _ = tx.send((i, scan::scan_entry(e, engine, cfg, progress)));
+                    })
+            })
+        });
+        let mut pending = BTreeMap::new();
+        let mut next = 0usize;
+        let mut result = Ok(());
+        for (i, o) in rx {
+            if result.is_err() {
+                continue;
+            }
+            pending.insert(i, o);
+            while let Some(o) = pending.remove(&next) {
+                next += 1;
+                if let Err(e) = sink(o) {
+                    cancelled.store(true, Ordering::Relaxed);
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        result
+    })
+}
+
+/// The report destination: standard output, or a temporary file beside the
+/// target renamed into place on success, so a failed run never leaves half a
+/// report under the requested name.
+struct Output {
+    writer: BufWriter<Box<dyn Write>>,
+    target: Option<(PathBuf, PathBuf)>,
+}
+
+impl Output {
+    fn create(path: Option<&Path>) -> Result<Output, Error> {
+        match path {
+            None => Ok(Output {
+                writer: BufWriter::with_capacity(1 << 16, Box::new(io::stdout())),
+                target: None,
+            }),
+            Some(p) => {
+                let dir = p
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let tmp = dir.join(format!(".{name}.skimhunt-{}.tmp", std::process::id()));
+                let f = fs::File::create(&tmp).map_err(|source| Error::Io {
+                    what: format!("creating {}", tmp.display()),
+                    source,
+                })?;
+                Ok(Output {
+                    writer: BufWriter::with_capacity(1 << 16, Box::new(f)),
+                    target: Some((tmp, p.to_path_buf())),
+                })
+            }
+        }
+    }
+
+    fn commit(mut self) -> Result<(), Error> {
+        self.writer.flush().map_err(|source| Error::Io {
+            what: "writing the report".into(),
+            source,
+        })?;
+        if let Some((tmp, target)) = self.target.take() {
+            fs::rename(&tmp, &target).map_err(|source| Error::Io {
+                what: format!("renaming the report to {}", target.display()),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        // Reached with a target only when the run failed before commit.
+        if let Some((tmp, _)) = &self.target {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
+fn human_summary(s: &Summary, w: &Window, rules: &[Rule]) -> String {
+    let mut out = String::new();
+    let bound = |t: Option<Timestamp>| t.map_or("-".to_string(), |t| t.to_string());
+    out.push_str(&format!(
+        "skimhunt: {} files scanned, {} skipped, {} errors; {} records ({} in window, {} outside, {} undated)\n",
+        s.files.scanned, s.files.skipped, s.files.errors, s.records, s.in_window, s.out_of_window, s.undated
+    ));
+    if w.is_unbounded() {
+        out.push_str("skimhunt: no time window (incident scans usually want --since/--until)\n");
+    } else {
+        out.push_str(&format!(
+            "skimhunt: window {} .. {}\n",
+            bound(w.since),
+            bound(w.until)
+        ));
+    }
+    if s.findings == 0 {
+        out.push_str("skimhunt: no findings\n");
+        return out;
+    }
+    let levels: Vec<String> = s
+        .by_level
+        .iter()
+        .rev()
+        .map(|(l, n)| format!("{n} {l}"))
+        .collect();
+    out.push_str(&format!(
+        "skimhunt: {} findings: {}\n",
+        s.findings,
+        levels.join(", ")
+    ));
+    let title = |id: &str| {
+        rules
+            .iter()
+            .find(|r| r.id == id)
+            .map_or(String::new(), |r| r.title.clone())
+    };
+    let mut by_rule: Vec<(&String, &u64)> = s.by_rule.iter().collect();
+    by_rule.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (id, n) in by_rule {
+        out.push_str(&format!("  {n:>8}  {id}  {}\n", title(id)));
+    }
+    out
+}
+
+/// `skimhunt rules list`: one rule a line.
+pub fn rules_list(src: &RuleSourceArgs, out: &mut dyn Write) -> Result<(), Error> {
+    let loaded = pack::load(&src.rules, src.no_default_rules)?;
+    let io_err = |source| Error::Io {
+        what: "writing the list".into(),
+        source,
+    };
+    writeln!(out, "id\tlevel\tcategory\ttitle\tsource").map_err(io_err)?;
+    for r in &loaded.rules {
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}",
+            r.id, r.level, r.category, r.title, r.source
+        )
+        .map_err(io_err)?;
+    }
+    Ok(())
+}
+
+/// Turns a rule's test sample into a record with the format it names (or the
+/// one detected from the sample).
+pub fn sample_record<'a>(line: &'a [u8], fmt: Option<&str>) -> Record<'a> {
+    let f = fmt
+        .and_then(|f| f.parse::<LogFormat>().ok())
+        .unwrap_or_else(|| format::detect(line));
+    let parser = LineParser::new(
+        f,
+        ParseOptions {
+            tz: TimeZone::UTC,
+            year: 2017,
+        },
+    );
+    parser.record(line)
+}
+
+/// Runs every rule's embedded samples; returns (rules tested, failures as
+/// printable lines).
+pub fn test_rules(rules: &[Rule]) -> (usize, Vec<String>) {
+    let mut failures = Vec::new();
+    for r in rules {
+        for f in r.run_tests(sample_record) {
+            failures.push(format!(
+                "{}: rule {} ({}): sample should {}: {}",
+                r.source,
+                r.id,
+                r.title,
+                if f.expected_match {
+                    "match but did not"
+                } else {
+                    "not match but did"
+                },
+                crate::text::sanitize(&crate::card::mask_text(&f.sample))
+            ));
+        }
+    }
+    (rules.len(), failures)
+}
+
+/// `skimhunt rules test`: true when every sample behaved.
+pub fn rules_test(paths: &[PathBuf], out: &mut dyn Write) -> Result<bool, Error> {
+    let loaded = pack::load(paths, !paths.is_empty())?;
+    let (n, failures) = test_rules(&loaded.rules);
+    let io_err = |source| Error::Io {
+        what: "writing results".into(),
+        source,
+    };
+    for f in &failures {
+        writeln!(out, "FAIL {f}").map_err(io_err)?;
+    }
+    writeln!(
+        out,
+        "{} rules tested, {} sample failures",
+        n,
+        failures.len()
+    )
+    .map_err(io_err)?;
+    Ok(failures.is_empty())
+}

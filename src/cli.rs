@@ -1,0 +1,156 @@
+//! Command-line definitions. The doc comments here are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::format::LogFormat;
+
+/// Find card skimmers and injected scripts in web-server, CDN, chat-service
+/// and CSP logs, inside an incident's time window.
+#[derive(Debug, Parser)]
+#[command(name = "skimhunt", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan log files and directories and report findings.
+    Scan(Box<ScanArgs>),
+    /// Inspect and test rule files.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the rules in use: id, level, category, title and source file.
+    List(RuleSourceArgs),
+    /// Run the test samples embedded in rule files (the built-in pack when no
+    /// PATH is given); exit 1 on any failure.
+    Test {
+        /// Rule files or directories of .yml/.yaml files.
+        paths: Vec<PathBuf>,
+    },
+}
+
+/// Where rules come from.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RuleSourceArgs {
+    /// Add a rule file, or a directory of .yml/.yaml rule files (repeatable).
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Do not load the built-in rule pack.
+    #[arg(long)]
+    pub no_default_rules: bool,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// One JSON report: scan metadata, summary, files and sorted findings.
+    Json,
+    /// One finding per line as the scan goes, then one summary line.
+    Jsonl,
+}
+
+/// Whether records without a parseable time are scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Undated {
+    /// Scan them, count them as undated; their findings carry a null timestamp.
+    Include,
+    /// Leave them out, like records outside the window.
+    Exclude,
+}
+
+/// The lowest finding level that makes the exit code 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+    /// Never exit 1 because of findings.
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan; `-` reads standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Start of the time window (inclusive): RFC 3339 (`2017-09-26T00:00:00Z`),
+    /// a date (`2017-09-26`, the start of that day) or `YYYY-MM-DD[T ]HH:MM[:SS]`
+    /// read in --tz.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// End of the time window (inclusive); a date means the end of that day.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Widen both ends of the window by this span (`1d`, `12h`, `30m`), since
+    /// sources often disagree on incident dates.
+    #[arg(long, value_name = "SPAN")]
+    pub pad: Option<String>,
+    /// Time zone (IANA name such as `America/New_York`, or an offset such as
+    /// `-04:00`) for civil --since/--until and for logs whose times carry no zone.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: String,
+    /// Year for syslog (RFC 3164) lines, which carry none; defaults to each
+    /// file's modification year.
+    #[arg(long, value_name = "YEAR")]
+    pub year: Option<i16>,
+    /// Record format of every input, instead of detecting it per file.
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+
+    #[command(flatten)]
+    pub rules: RuleSourceArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: OutputFormat,
+    /// Write the report to FILE (atomically: a temporary file renamed at the end)
+    /// instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Worker threads (default: the number of CPUs).
+    #[arg(short = 'j', long = "threads", value_name = "N")]
+    pub threads: Option<usize>,
+    /// Scan only files whose path or name matches GLOB (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Skip files and directories whose path or name matches GLOB (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Follow symbolic links while walking directories (loops are detected).
+    #[arg(long)]
+    pub follow: bool,
+    /// Scan or leave out records that have no parseable time.
+    #[arg(long, value_enum, default_value = "include")]
+    pub undated: Undated,
+
+    /// Key for the card-number fingerprints (HMAC-SHA256), so fingerprints can
+    /// be compared across runs; default: a random key per run.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "SKIMHUNT_PAN_KEY",
+        hide_env_values = true
+    )]
+    pub pan_key: Option<String>,
+
+    /// Exit with code 1 when a finding at or above this level exists.
+    #[arg(long, value_enum, default_value = "low")]
+    pub fail_on: FailOn,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// No progress bar and no summary on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,257 @@
+//! Opening evidence: read-only, without touching access times where the
+//! platform allows; plain files are memory-mapped, compressed ones (found by
+//! magic bytes, not names) are streamed through a decoder.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use memmap2::Mmap;
+
+/// Compression recognised from a file's first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+    Bzip2,
+}
+
+impl Compression {
+    pub fn from_magic(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else if head.len() >= 4 && head.starts_with(b"BZh") && (b'1'..=b'9').contains(&head[3]) {
+            Compression::Bzip2
+        } else {
+            Compression::None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+            Compression::Bzip2 => "bzip2",
+        }
+    }
+}
+
+/// An opened input.
+pub enum Opened {
+    /// A plain file, mapped (or read, when empty) whole.
+    Plain(Data),
+    /// A decompressing stream.
+    Stream(Compression, Box<dyn Read + Send>),
+}
+
+/// Bytes of a plain file.
+pub enum Data {
+    Mapped(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Data {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Data::Mapped(m) => m,
+            Data::Owned(v) => v,
+        }
+    }
+}
+
+/// Opens a file read-only. On Linux it first asks for O_NOATIME so that
+/// reading evidence leaves its access time alone; that needs ownership of the
+/// file, so on EPERM it quietly falls back to a plain read-only open.
+pub fn open_readonly(path: &Path) -> io::Result<File> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        const O_NOATIME: i32 = 0o1000000;
+        if let Ok(f) = OpenOptions::new()
+            .read(true)
+            .custom_flags(O_NOATIME)
+            .open(path)
+        {
+            return Ok(f);
+        }
+    }
+    OpenOptions::new().read(true).open(path)
+}
+
+/// Opens a file for scanning: compression is decided by the magic bytes.
+pub fn open(path: &Path) -> io::Result<Opened> {
+    let mut file = open_readonly(path)?;
+    let mut head = [0u8; 4];
+    let n = read_up_to(&mut file, &mut head)?;
+    let comp = Compression::from_magic(&head[..n]);
+    if comp != Compression::None {
+        // Re-open rather than seek, so the decoder sees the stream from byte 0
+        // whatever the file is.
+        let f = open_readonly(path)?;
+        return Ok(Opened::Stream(comp, decoder(comp, Box::new(f))?));
+    }
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(Opened::Plain(Data::Owned(Vec::new())));
+    }
+    // SAFETY: the map is read-only and private to this process. If another
+    // process truncates the file while it is mapped, reads past the new end
+    // fault (SIGBUS); evidence is expected to be at rest.
+    let map = unsafe { Mmap::map(&file)? };
+    Ok(Opened::Plain(Data::Mapped(map)))
+}
+
+/// Wraps standard input: it is always streamed, decompressed when its first
+/// bytes say so.
+pub fn open_stdin() -> io::Result<(Compression, Box<dyn Read + Send>)> {
+    let mut r = BufReader::with_capacity(1 << 16, io::stdin());
+    let head = r.fill_buf()?;
+    let comp = Compression::from_magic(head);
+    Ok((comp, decoder(comp, Box::new(r))?))
+}
+
+fn decoder(comp: Compression, r: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
+    let r = BufReader::with_capacity(1 << 16, r);
+    Ok(match comp {
+        Compression::None => Box::new(r),
+        // Multi-member: concatenated gzip files (rotated logs glued together)
+        // are one stream to an analyst.
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(r)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(r)?),
+        Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(r)),
+    })
+}
+
+/// Reads until `buf` is full or the stream ends.
+pub fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// How many leading bytes are checked for NUL to call a file binary.
+pub const BINARY_PROBE: usize = 8 * 1024;
+
+/// True when the first 8 KiB hold a NUL byte.
+pub fn looks_binary(head: &[u8]) -> bool {
+    memchr::memchr(0, &head[..head.len().min(BINARY_PROBE)]).is_some()
+}
+
+/// A plain reason for a decoder error: truncated archives are common in
+/// evidence and deserve a clear name.
+pub fn stream_error_reason(comp: Compression, e: &io::Error) -> String {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        format!("truncated {}", comp.as_str())
+    } else {
+        format!("corrupt {}: {}", comp.as_str(), e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn magic_bytes() {
+        assert_eq!(
+            Compression::from_magic(&[0x1f, 0x8b, 8, 0]),
+            Compression::Gzip
+        );
+        assert_eq!(
+            Compression::from_magic(&[0x28, 0xb5, 0x2f, 0xfd]),
+            Compression::Zstd
+        );
+        assert_eq!(Compression::from_magic(b"BZh9"), Compression::Bzip2);
+        assert_eq!(Compression::from_magic(b"BZhx"), Compression::None);
+        assert_eq!(Compression::from_magic(b"1.2."), Compression::None);
+        assert_eq!(Compression::from_magic(b""), Compression::None);
+    }
+
+    #[test]
+    fn gzip_members_are_concatenated() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("x.log");
+        let mut all = Vec::new();
+        for part in ["a\n", "b\n"] {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(part.as_bytes()).unwrap();
+            all.extend(e.finish().unwrap());
+        }
+        std::fs::write(&p, &all).unwrap();
+        let Opened::Stream(c, mut r) = open(&p).unwrap() else {
+            panic!("expected a stream")
+        };
+        assert_eq!(c, Compression::Gzip);
+        let mut s = String::new();
+        r.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "a\nb\n");
+    }
+
+    #[test]
+    fn zstd_and_bzip2_stream() {
+        let d = tempfile::tempdir().unwrap();
+        let z = d.path().join("z");
+        std::fs::write(&z, zstd::encode_all(&b"zz\n"[..], 3).unwrap()).unwrap();
+        let Opened::Stream(Compression::Zstd, mut r) = open(&z).unwrap() else {
+            panic!("zstd")
+        };
+        let mut s = String::new();
+        r.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "zz\n");
+        let b = d.path().join("b");
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+        e.write_all(b"bb\n").unwrap();
+        std::fs::write(&b, e.finish().unwrap()).unwrap();
+        let Opened::Stream(Compression::Bzip2, mut r) = open(&b).unwrap() else {
+            panic!("bzip2")
+        };
+        let mut s = String::new();
+        r.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "bb\n");
+    }
+
+    #[test]
+    fn truncated_gzip_reports_truncation() {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for i in 0..2000 {
+            writeln!(e, "line {i} with some text to compress").unwrap();
+        }
+        let full = e.finish().unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("t.gz");
+        std::fs::write(&p, &full[..full.len() / 2]).unwrap();
+        let Opened::Stream(c, mut r) = open(&p).unwrap() else {
+            panic!("stream")
+        };
+        let mut out = Vec::new();
+        let err = r.read_to_end(&mut out).unwrap_err();
+        assert_eq!(stream_error_reason(c, &err), "truncated gzip");
+    }
+
+    #[test]
+    fn empty_and_binary() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("e");
+        std::fs::write(&p, b"").unwrap();
+        let Opened::Plain(data) = open(&p).unwrap() else {
+            panic!("plain")
+        };
+        assert!(data.is_empty());
+        assert!(looks_binary(b"abc\0def"));
+        assert!(!looks_binary(b"abc def\n"));
+    }
+}

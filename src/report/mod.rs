@@ -1,0 +1,191 @@
+//! Reports: the finding and file records every output format shares, the
+//! summary, and one emitter per format behind the [`Emitter`] trait.
+//! Card numbers are masked before anything reaches an emitter.
+
+use std::collections::BTreeMap;
+use std::io;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::card::Brand;
+use crate::level::{Category, Level};
+
+pub mod json;
+pub mod jsonl;
+
+/// A masked card number attached to a finding.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PanReport {
+    /// First six and last four digits only.
+    pub masked: String,
+    pub brand: Brand,
+    /// HMAC-SHA256 of the digits under the run's key: counts distinct cards
+    /// without revealing them.
+    pub fingerprint: String,
+    pub test_card: bool,
+}
+
+/// One rule match on one record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule_id: String,
+    pub rule_title: String,
+    pub level: Level,
+    pub category: Category,
+    pub path: String,
+    /// 1-based line in the (decompressed) file.
+    pub line: u64,
+    /// Offset of the line's first byte in the (decompressed) file.
+    pub byte_offset: u64,
+    /// RFC 3339 UTC, or null for an undated record.
+    pub timestamp: Option<Timestamp>,
+    /// Normalised fields of the record (masked, long values cut).
+    pub fields: BTreeMap<String, String>,
+    /// The part of the line around the match (masked, lossily decoded).
+    pub evidence: String,
+    pub pan: Option<PanReport>,
+}
+
+/// Whether a file was scanned.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    Scanned,
+    Skipped,
+    Error,
+}
+
+/// One input in the report's `files` list.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub format: Option<String>,
+    pub compression: Option<String>,
+    /// Bytes as stored.
+    pub bytes: u64,
+    /// Bytes after decompression (equal to `bytes` for plain files).
+    pub decoded_bytes: u64,
+    pub records: u64,
+    pub in_window: u64,
+    pub out_of_window: u64,
+    pub undated: u64,
+    pub findings: u64,
+    pub status: FileStatus,
+    pub reason: Option<String>,
+    /// Anything an analyst should know about how the file was read (e.g. the
+    /// year assumed for syslog lines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl FileReport {
+    pub fn new(path: &str) -> FileReport {
+        FileReport {
+            path: path.to_string(),
+            format: None,
+            compression: None,
+            bytes: 0,
+            decoded_bytes: 0,
+            records: 0,
+            in_window: 0,
+            out_of_window: 0,
+            undated: 0,
+            findings: 0,
+            status: FileStatus::Scanned,
+            reason: None,
+            note: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RulesInfo {
+    pub count: usize,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanInfo {
+    pub started: Timestamp,
+    pub finished: Option<Timestamp>,
+    pub command_line: Vec<String>,
+    pub rules: RulesInfo,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowInfo {
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileCounts {
+    pub scanned: u64,
+    pub skipped: u64,
+    pub errors: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub files: FileCounts,
+    pub bytes: u64,
+    pub records: u64,
+    pub in_window: u64,
+    pub out_of_window: u64,
+    pub undated: u64,
+    pub findings: u64,
+    pub by_level: BTreeMap<Level, u64>,
+    pub by_rule: BTreeMap<String, u64>,
+    pub by_category: BTreeMap<Category, u64>,
+}
+
+impl Summary {
+    pub fn add_file(&mut self, f: &FileReport) {
+        match f.status {
+            FileStatus::Scanned => self.files.scanned += 1,
+            FileStatus::Skipped => self.files.skipped += 1,
+            FileStatus::Error => self.files.errors += 1,
+        }
+        self.bytes += f.bytes;
+        self.records += f.records;
+        self.in_window += f.in_window;
+        self.out_of_window += f.out_of_window;
+        self.undated += f.undated;
+    }
+
+    pub fn add_finding(&mut self, f: &Finding) {
+        self.findings += 1;
+        *self.by_level.entry(f.level).or_default() += 1;
+        *self.by_rule.entry(f.rule_id.clone()).or_default() += 1;
+        *self.by_category.entry(f.category).or_default() += 1;
+    }
+
+    /// The highest level among the findings.
+    pub fn max_level(&self) -> Option<Level> {
+        self.by_level.keys().next_back().copied()
+    }
+}
+
+/// What every emitter is told before the first file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Header {
+    pub tool: ToolInfo,
+    pub scan: ScanInfo,
+    pub window: WindowInfo,
+}
+
+/// One output format. Files arrive in report order (sorted by path), each
+/// with its findings sorted by line and rule id.
+pub trait Emitter {
+    fn begin(&mut self, header: &Header) -> io::Result<()>;
+    fn file(&mut self, file: &FileReport, findings: &[Finding]) -> io::Result<()>;
+    /// `header.scan.finished` is set by now.
+    fn finish(&mut self, header: &Header, summary: &Summary) -> io::Result<()>;
+}

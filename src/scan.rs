@@ -1,0 +1,568 @@
+//! Scanning one input: frame the bytes into lines (line-aligned chunks for
+//! large plain files, so rayon can split a single file), drop records
+//! outside the window before any rule runs, prefilter, parse candidates, and
+//! turn rule hits into masked findings.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use rayon::prelude::*;
+
+use crate::card::{self, Fingerprinter};
+use crate::discover::{Disposition, Entry, io_reason};
+use crate::format::{self, LineParser, LogFormat, ParseOptions};
+use crate::input::{self, Compression, Opened};
+use crate::level::Level;
+use crate::matcher::Engine;
+use crate::progress::Progress;
+use crate::record::Record;
+use crate::report::{FileReport, FileStatus, Finding, PanReport};
+use crate::rules::{Hit, Rule};
+use crate::window::Window;
+
+/// Everything a scan needs besides the rules.
+pub struct ScanConfig {
+    pub window: Window,
+    /// Scan records that carry no parseable time.
+    pub include_undated: bool,
+    pub tz: TimeZone,
+    /// Year for syslog lines; None = each file's modification year.
+    pub year: Option<i16>,
+    pub log_format: Option<LogFormat>,
+    /// Plain files larger than this are split into line-aligned chunks that
+    /// are scanned in parallel.
+    pub chunk_size: usize,
+    pub fingerprinter: Fingerprinter,
+    /// Stop decompressing a stream past this many bytes (decompression bombs).
+    pub max_decoded_bytes: u64,
+}
+
+impl ScanConfig {
+    pub fn new(window: Window, tz: TimeZone, fingerprinter: Fingerprinter) -> ScanConfig {
+        ScanConfig {
+            window,
+            include_undated: true,
+            tz,
+            year: None,
+            log_format: None,
+            chunk_size: DEFAULT_CHUNK,
+            fingerprinter,
+            max_decoded_bytes: DEFAULT_MAX_DECODED,
+        }
+    }
+}
+
+pub const DEFAULT_CHUNK: usize = 16 << 20;
+pub const DEFAULT_MAX_DECODED: u64 = 1 << 40;
+/// Size of the head used for format detection.
+const DETECT_HEAD: usize = 64 * 1024;
+/// Bytes read from a stream at a time.
+const STREAM_BLOCK: usize = 4 << 20;
+/// Evidence shown around a match.
+const EVIDENCE_BEFORE: usize = 160;
+const EVIDENCE_AFTER: usize = 352;
+const FIELD_MAX_CHARS: usize = 1024;
+const FIELDS_MAX: usize = 64;
+
+/// One scanned input: its report entry and findings (sorted by line, rule).
+pub struct FileOutcome {
+    pub file: FileReport,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Default)]
+struct Counts {
+    records: u64,
+    in_window: u64,
+    out_of_window: u64,
+    undated: u64,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.records += o.records;
+        self.in_window += o.in_window;
+        self.out_of_window += o.out_of_window;
+        self.undated += o.undated;
+    }
+}
+
+/// The result of scanning a run of whole lines.
+struct ChunkOut {
+    findings: Vec<Finding>,
+    counts: Counts,
+    /// Physical lines in the chunk.
+    lines: u64,
+}
+
+/// Per-file constants shared by its chunks.
+struct FileCtx<'a> {
+    display: &'a str,
+    engine: &'a Engine,
+    cfg: &'a ScanConfig,
+}
+
+/// Scans one discovered entry. Never panics on input and never fails: read
+/// errors become a file status with a reason.
+pub fn scan_entry(
+    entry: &Entry,
+    engine: &Engine,
+    cfg: &ScanConfig,
+    progress: &Progress,
+) -> FileOutcome {
+    let mut file = FileReport::new(&entry.display);
+    let out = match &entry.disposition {
+        Disposition::Skip(r) => {
+            file.status = FileStatus::Skipped;
+            file.reason = Some(r.clone());
+            Vec::new()
+        }
+        Disposition::Error(r) => {
+            file.status = FileStatus::Error;
+            file.reason = Some(r.clone());
+            Vec::new()
+        }
+        Disposition::Stdin => match input::open_stdin() {
+            Ok((comp, mut r)) => {
+                let ctx = FileCtx {
+                    display: &entry.display,
+                    engine,
+                    cfg,
+                };
+                scan_stream(
+                    &ctx,
+                    comp,
+                    &mut *r,
+                    cfg.year.unwrap_or_else(|| this_year(&cfg.tz)),
+                    &mut file,
+                    progress,
+                )
+            }
+            Err(e) => {
+                file.status = FileStatus::Error;
+                file.reason = Some(io_reason(&e));
+                Vec::new()
+            }
+        },
+        Disposition::Scan => {
+            let path = entry.path.as_deref().expect("scan entries carry a path");
+            let ctx = FileCtx {
+                display: &entry.display,
+                engine,
+                cfg,
+            };
+            let meta = std::fs::metadata(path);
+            let year = cfg.year.unwrap_or_else(|| {
+                meta.as_ref()
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| Timestamp::try_from(t).ok())
+                    .map(|t| t.to_zoned_datetime(cfg.tz.clone()).year())
+                    .unwrap_or_else(|| this_year(&cfg.tz))
+            });
+            match input::open(path) {
+                Ok(Opened::Plain(data)) => scan_plain(&ctx, &data, year, &mut file, progress),
+                Ok(Opened::Stream(comp, mut r)) => {
+                    file.bytes = meta.map(|m| m.len()).unwrap_or(0);
+                    scan_stream(&ctx, comp, &mut *r, year, &mut file, progress)
+                }
+                Err(e) => {
+                    file.status = FileStatus::Error;
+                    file.reason = Some(io_reason(&e));
+                    Vec::new()
+                }
+            }
+        }
+    };
+    file.findings = out.len() as u64;
+    progress.file_done();
+    FileOutcome {
+        file,
+        findings: out,
+    }
+}
+
+fn this_year(tz: &TimeZone) -> i16 {
+    Timestamp::now().to_zoned_datetime(tz.clone()).year()
+}
+
+fn parser_for(ctx: &FileCtx, head: &[u8], year: i16, file: &mut FileReport) -> LineParser {
+    let fmt = ctx
+        .cfg
+        .log_format
+        .unwrap_or_else(|| format::detect(&head[..head.len().min(DETECT_HEAD)]));
+    file.format = Some(fmt.as_str().to_string());
+    if fmt == LogFormat::Plain {
+        file.note = Some(format!(
+            "RFC 3164 syslog times carry no year; {year} was assumed (--year overrides)"
+        ));
+    }
+    LineParser::new(
+        fmt,
+        ParseOptions {
+            tz: ctx.cfg.tz.clone(),
+            year,
+        },
+    )
+}
+
+fn scan_plain(
+    ctx: &FileCtx,
+    data: &[u8],
+    year: i16,
+    file: &mut FileReport,
+    progress: &Progress,
+) -> Vec<Finding> {
+    file.compression = Some(Compression::None.as_str().to_string());
+    file.bytes = data.len() as u64;
+    file.decoded_bytes = data.len() as u64;
+    if input::looks_binary(data) {
+        file.status = FileStatus::Skipped;
+        file.reason = Some("binary file (NUL byte in the first 8 KiB)".into());
+        progress.bytes(data.len() as u64);
+        return Vec::new();
+    }
+    let parser = parser_for(ctx, data, year, file);
+    // W3C headers are state carried from line to line, so such files are
+    // scanned in one pass; every other format has independent lines.
+    let chunks = if parser.format() == LogFormat::W3c {
+        vec![(0, data.len())]
+    } else {
+        line_chunks(data, ctx.cfg.chunk_size)
+    };
+    let outs: Vec<ChunkOut> = chunks
+        .par_iter()
+        .map(|&(s, e)| {
+            let mut p = parser.clone();
+            let o = scan_lines(ctx, &mut p, &data[s..e], s as u64);
+            progress.bytes((e - s) as u64);
+            progress.findings(o.findings.len() as u64);
+            o
+        })
+        .collect();
+    let mut counts = Counts::default();
+    let mut findings = Vec::new();
+    let mut line_base = 0u64;
+    for mut o in outs {
+        for f in &mut o.findings {
+            f.line += line_base;
+        }
+        line_base += o.lines;
+        counts.add(&o.counts);
+        findings.append(&mut o.findings);
+    }
+    apply_counts(file, &counts);
+    findings
+}
+
+fn apply_counts(file: &mut FileReport, c: &Counts) {
+    file.records = c.records;
+    file.in_window = c.in_window;
+    file.out_of_window = c.out_of_window;
+    file.undated = c.undated;
+}
+
+/// Splits `data` into chunks of about `size` bytes that end on line ends.
+pub fn line_chunks(data: &[u8], size: usize) -> Vec<(usize, usize)> {
+    let size = size.max(1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < data.len() {
+        let target = start.saturating_add(size);
+        let end = if target >= data.len() {
+            data.len()
+        } else {
+            match memchr::memchr(b'\n', &data[target..]) {
+                Some(i) => target + i + 1,
+                None => data.len(),
+            }
+        };
+        out.push((start, end));
+        start = end;
+    }
+    out
+}
+
+fn scan_stream(
+    ctx: &FileCtx,
+    comp: Compression,
+    r: &mut dyn Read,
+    year: i16,
+    file: &mut FileReport,
+    progress: &Progress,
+) -> Vec<Finding> {
+    file.compression = Some(comp.as_str().to_string());
+    let mut buf: Vec<u8> = Vec::with_capacity(STREAM_BLOCK);
+    let mut block = vec![0u8; 1 << 20];
+    let mut parser: Option<LineParser> = None;
+    let mut findings = Vec::new();
+    let mut counts = Counts::default();
+    let mut line_base = 0u64;
+    let mut offset_base = 0u64;
+    let mut decoded = 0u64;
+    let mut failure: Option<String> = None;
+    loop {
+        // Fill the buffer to a block, or to the end of the stream.
+        let mut eof = false;
+        while buf.len() < STREAM_BLOCK {
+            match r.read(&mut block) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    decoded += n as u64;
+                    buf.extend_from_slice(&block[..n]);
+                    if decoded > ctx.cfg.max_decoded_bytes {
+                        failure = Some(format!(
+                            "decompressed size exceeds the cap of {} bytes (decompression bomb?); scanned up to the cap",
+                            ctx.cfg.max_decoded_bytes
+                        ));
+                        eof = true;
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    failure = Some(if comp == Compression::None {
+                        io_reason(&e)
+                    } else {
+                        input::stream_error_reason(comp, &e)
+                    });
+                    eof = true;
+                    break;
+                }
+            }
+        }
+        if parser.is_none() {
+            if input::looks_binary(&buf) {
+                file.status = FileStatus::Skipped;
+                file.reason = Some("binary file (NUL byte in the first 8 KiB)".into());
+                file.decoded_bytes = decoded;
+                return Vec::new();
+            }
+            parser = Some(parser_for(ctx, &buf, year, file));
+        }
+        let p = parser.as_mut().expect("set above");
+        // Scan whole lines; keep a partial last line for the next block
+        // unless the stream has ended.
+        let upto = if eof {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(i) => i + 1,
+                // One line longer than the block: keep reading.
+                None => {
+                    buf.reserve(STREAM_BLOCK);
+                    continue;
+                }
+            }
+        };
+        let mut o = scan_lines(ctx, p, &buf[..upto], offset_base);
+        for f in &mut o.findings {
+            f.line += line_base;
+        }
+        progress.findings(o.findings.len() as u64);
+        line_base += o.lines;
+        offset_base += upto as u64;
+        counts.add(&o.counts);
+        findings.append(&mut o.findings);
+        buf.drain(..upto);
+        if eof {
+            break;
+        }
+    }
+    progress.bytes(file.bytes);
+    file.decoded_bytes = decoded;
+    if file.bytes == 0 {
+        file.bytes = decoded;
+    }
+    apply_counts(file, &counts);
+    if let Some(reason) = failure {
+        file.status = FileStatus::Error;
+        file.reason = Some(format!("{reason} after {} records", counts.records));
+    }
+    findings
+}
+
+/// Scans a run of whole lines starting at `offset` in the file. Line numbers
+/// in the findings are relative to the run (1-based); callers add the base.
+fn scan_lines(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -> ChunkOut {
+    let mut out = ChunkOut {
+        findings: Vec::new(),
+        counts: Counts::default(),
+        lines: 0,
+    };
+    let mut cands: Vec<usize> = Vec::new();
+    let mut pos = 0usize;
+    while pos < buf.len() {
+        let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
+        let mut line = &buf[pos..end];
+        if let Some(l) = line.strip_suffix(b"\r") {
+            line = l;
+        }
+        out.lines += 1;
+        let line_no = out.lines;
+        let line_off = offset + pos as u64;
+        pos = end + 1;
+        if parser.directive(line) {
+            continue;
+        }
+        out.counts.records += 1;
+        let time = parser.time(line);
+        let keep = match time {
+            Some(t) if ctx.cfg.window.contains(t) => {
+                out.counts.in_window += 1;
+                true
+            }
+            Some(_) => {
+                out.counts.out_of_window += 1;
+                false
+            }
+            None => {
+                out.counts.undated += 1;
+                ctx.cfg.include_undated
+            }
+        };
+        if !keep {
+            continue;
+        }
+        ctx.engine.candidates(line, &mut cands);
+        if cands.is_empty() {
+            continue;
+        }
+        let rec = parser.record(line);
+        let start = out.findings.len();
+        ctx.engine.eval(&rec, &cands, |rule, hit| {
+            out.findings
+                .push(make_finding(ctx, rule, &hit, &rec, time, line_no, line_off));
+        });
+        out.findings[start..].sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+    }
+    out
+}
+
+fn make_finding(
+    ctx: &FileCtx,
+    rule: &Rule,
+    hit: &Hit,
+    rec: &Record,
+    time: Option<Timestamp>,
+    line: u64,
+    byte_offset: u64,
+) -> Finding {
+    let pan = hit.pan.as_ref().map(|p| PanReport {
+        masked: card::mask_pan(&p.digits),
+        brand: p.brand,
+        fingerprint: ctx.cfg.fingerprinter.fingerprint(&p.digits),
+        test_card: p.test_card,
+    });
+    // Public test numbers are worth knowing about, not an incident.
+    let level = if pan.as_ref().is_some_and(|p| p.test_card) {
+        rule.level.min(Level::Low)
+    } else {
+        rule.level
+    };
+    Finding {
+        rule_id: rule.id.clone(),
+        rule_title: rule.title.clone(),
+        level,
+        category: rule.category,
+        path: ctx.display.to_string(),
+        line,
+        byte_offset,
+        timestamp: time,
+        fields: report_fields(rec),
+        evidence: evidence(rec.raw, hit),
+        pan,
+    }
+}
+
+fn report_fields(rec: &Record) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for (k, v) in &rec.fields {
+        if m.len() >= FIELDS_MAX {
+            break;
+        }
+        if m.contains_key(k) {
+            continue;
+        }
+        m.insert(
+            k.clone(),
+            card::mask_text(&cut_chars(v, FIELD_MAX_CHARS)).into_owned(),
+        );
+    }
+    m
+}
+
+fn cut_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// The excerpt of the raw line around the match: the whole line when short,
+/// else a window, widened so it never cuts through a digit group (a cut PAN
+/// could slip past masking), then masked.
+fn evidence(raw: &[u8], hit: &Hit) -> String {
+    const WHOLE: usize = EVIDENCE_BEFORE + EVIDENCE_AFTER;
+    if raw.len() <= WHOLE {
+        return card::mask_text(&String::from_utf8_lossy(raw)).into_owned();
+    }
+    let center = hit
+        .offset
+        .filter(|&o| o < raw.len())
+        .or_else(|| {
+            hit.value
+                .as_deref()
+                .filter(|v| !v.is_empty())
+                .and_then(|v| memchr::memmem::find(raw, v.as_bytes()))
+        })
+        .or_else(|| hit.pan.as_ref().map(|p| p.start).filter(|&s| s < raw.len()))
+        .unwrap_or(0);
+    let mut start = center.saturating_sub(EVIDENCE_BEFORE);
+    let mut end = (center + EVIDENCE_AFTER).min(raw.len());
+    let digitish = |b: u8| b.is_ascii_digit() || b == b' ' || b == b'-' || b == b'%' || b == b'+';
+    let mut budget = 128;
+    while start > 0 && digitish(raw[start - 1]) && budget > 0 {
+        start -= 1;
+        budget -= 1;
+    }
+    let mut budget = 128;
+    while end < raw.len() && digitish(raw[end]) && budget > 0 {
+        end += 1;
+        budget -= 1;
+    }
+    let mut s = String::new();
+    if start > 0 {
+        s.push('…');
+    }
+    s.push_str(&String::from_utf8_lossy(&raw[start..end]));
+    if end < raw.len() {
+        s.push('…');
+    }
+    card::mask_text(&s).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_end_on_line_ends_and_cover_everything() {
+        let data = b"aa\nbbbb\nc\n\ndd";
+        for size in 1..20 {
+            let ch = line_chunks(data, size);
+            assert_eq!(ch.first().map(|c| c.0), Some(0));
+            assert_eq!(ch.last().map(|c| c.1), Some(data.len()));
+            for w in ch.windows(2) {
+                assert_eq!(w[0].1, w[1].0);
+                assert_eq!(data[w[0].1 - 1], b'\n');
+            }
+        }
+        assert!(line_chunks(b"", 4).is_empty());
+    }
+}
