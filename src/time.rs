@@ -439,7 +439,7 @@ fn epoch_unit(v: f64) -> Option<i128> {
 }
 
 /// Epoch value carried as a JSON float (possibly in exponent form).
-fn parse_epoch_f64(v: f64) -> Option<Timestamp> {
+pub(crate) fn parse_epoch_f64(v: f64) -> Option<Timestamp> {
     if !v.is_finite() {
         return None;
     }
