@@ -734,10 +734,7 @@ mod tests {
             Some(ts("2017-09-26T13:55:00Z"))
         );
         // Zone-less and date-only values are read in the given zone.
-        assert_eq!(
-            parse_iso(b"2017-09-26T09:55:36", &ny()),
-            Some(want)
-        );
+        assert_eq!(parse_iso(b"2017-09-26T09:55:36", &ny()), Some(want));
         assert_eq!(
             parse_iso(b"2017-09-26", &ny()),
             Some(ts("2017-09-26T04:00:00Z"))
@@ -806,8 +803,16 @@ mod tests {
         );
         assert_eq!(parse_epoch(" 1506434136 "), Some(want));
         for bad in [
-            "", "12", "-1506434136", "1506434136.", ".5", "abc", "1e9", "99999999999999999999",
-            "4102444800", "631151999",
+            "",
+            "12",
+            "-1506434136",
+            "1506434136.",
+            ".5",
+            "abc",
+            "1e9",
+            "99999999999999999999",
+            "4102444800",
+            "631151999",
         ] {
             assert_eq!(parse_epoch(bad), None, "{bad}");
         }
@@ -846,7 +851,11 @@ mod tests {
             Some(ts("2017-09-26T13:55:36Z"))
         );
         assert_eq!(
-            parse_line_start(b"<34>1 2003-10-11T22:14:15.003Z mymachine su - ID47", &utc, 2017),
+            parse_line_start(
+                b"<34>1 2003-10-11T22:14:15.003Z mymachine su - ID47",
+                &utc,
+                2017
+            ),
             Some(ts("2003-10-11T22:14:15.003Z"))
         );
         assert_eq!(

@@ -277,11 +277,17 @@ mod tests {
         // 2017-03-12 is a 23-hour day in New York.
         let w = Window::new(Some("2017-03-12"), Some("2017-03-12"), &tz, None).unwrap();
         let len = w.until.unwrap().duration_since(w.since.unwrap());
-        assert_eq!(len, SignedDuration::from_hours(23) - SignedDuration::from_nanos(1));
+        assert_eq!(
+            len,
+            SignedDuration::from_hours(23) - SignedDuration::from_nanos(1)
+        );
         // 2017-11-05 is a 25-hour day.
         let w = Window::new(Some("2017-11-05"), Some("2017-11-05"), &tz, None).unwrap();
         let len = w.until.unwrap().duration_since(w.since.unwrap());
-        assert_eq!(len, SignedDuration::from_hours(25) - SignedDuration::from_nanos(1));
+        assert_eq!(
+            len,
+            SignedDuration::from_hours(25) - SignedDuration::from_nanos(1)
+        );
         // A local time inside the spring-forward gap moves forward.
         assert_eq!(
             parse_bound("2017-03-12 02:30", &tz, false).unwrap(),
@@ -330,10 +336,19 @@ mod tests {
         let w = Window::new(None, None, &utc, Some(pad)).unwrap();
         assert!(w.is_unbounded());
         assert!(w.contains(ts("1970-01-01T00:00:00Z")));
-        assert!(!Window::new(Some("2017-09-26"), None, &utc, None).unwrap().is_unbounded());
+        assert!(
+            !Window::new(Some("2017-09-26"), None, &utc, None)
+                .unwrap()
+                .is_unbounded()
+        );
         // Equal ends are a valid one-instant window.
-        let w = Window::new(Some("2017-09-26T00:00:00Z"), Some("2017-09-26T00:00:00Z"), &utc, None)
-            .unwrap();
+        let w = Window::new(
+            Some("2017-09-26T00:00:00Z"),
+            Some("2017-09-26T00:00:00Z"),
+            &utc,
+            None,
+        )
+        .unwrap();
         assert!(w.contains(ts("2017-09-26T00:00:00Z")));
     }
 
@@ -346,7 +361,16 @@ mod tests {
         assert_eq!(parse_span("1w").unwrap(), SignedDuration::from_hours(168));
         assert_eq!(parse_span("1d12h").unwrap(), SignedDuration::from_hours(36));
         assert_eq!(parse_span("0").unwrap(), SignedDuration::ZERO);
-        for bad in ["", "-1d", "1", "d", "1x", "1d-2h", "99999999999999999999s", "1.5h"] {
+        for bad in [
+            "",
+            "-1d",
+            "1",
+            "d",
+            "1x",
+            "1d-2h",
+            "99999999999999999999s",
+            "1.5h",
+        ] {
             let e = parse_span(bad).unwrap_err();
             assert!(matches!(e, TimeError::Span { .. }), "{bad}");
         }
@@ -367,7 +391,10 @@ mod tests {
         }
         assert_eq!(ny().to_offset(t).seconds(), -14_400);
         for bad in ["", "Mars/Olympus", "+5", "+25:00", "+05:75", "+0a00"] {
-            assert!(matches!(parse_tz(bad), Err(TimeError::Zone { .. })), "{bad}");
+            assert!(
+                matches!(parse_tz(bad), Err(TimeError::Zone { .. })),
+                "{bad}"
+            );
         }
     }
 }

@@ -104,9 +104,8 @@ pub(super) fn looks_like(line: &[u8]) -> bool {
     }
     let mut toks = line.trim_ascii_start().split(|&b| b == b' ').skip(2);
     toks.next().is_some_and(|c| {
-        memchr::memrchr(b':', c).is_some_and(|p| {
-            p > 0 && p + 1 < c.len() && c[p + 1..].iter().all(u8::is_ascii_digit)
-        })
+        memchr::memrchr(b':', c)
+            .is_some_and(|p| p > 0 && p + 1 < c.len() && c[p + 1..].iter().all(u8::is_ascii_digit))
     })
 }
 

@@ -141,10 +141,7 @@ fn status_at(rest: &[u8], q: usize) -> Option<StatusSplit> {
     }
     let b0 = s0 + 4;
     let after = rest.get(b0..)?;
-    let blen = after
-        .iter()
-        .position(|&b| b == b' ')
-        .unwrap_or(after.len());
+    let blen = after.iter().position(|&b| b == b' ').unwrap_or(after.len());
     let bytes = &after[..blen];
     if bytes.is_empty() || !(bytes == b"-" || bytes.iter().all(u8::is_ascii_digit)) {
         return None;
@@ -174,13 +171,17 @@ fn referer_and_ua(tail: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
         let ends_field = next.is_empty()
             || next.starts_with(b" \"")
             || (next.first() == Some(&b' ')
-                && next.get(1).is_some_and(|b| b.is_ascii_digit() || *b == b'-'));
+                && next
+                    .get(1)
+                    .is_some_and(|b| b.is_ascii_digit() || *b == b'-'));
         if ends_field {
             ua_end = Some(q);
             break;
         }
     }
-    let ua_end = ua_end.or_else(|| memchr::memrchr(b'"', ua_all)).unwrap_or(ua_all.len());
+    let ua_end = ua_end
+        .or_else(|| memchr::memrchr(b'"', ua_all))
+        .unwrap_or(ua_all.len());
     Some((referer, Some(&ua_all[..ua_end])))
 }
 
@@ -241,7 +242,9 @@ mod tests {
             "/work/shared/corpora/elastic_examples_apache_logs.log",
             "/work/shared/corpora/nielsbasjes_logparser_hackers-access.log",
         ] {
-            let Ok(data) = std::fs::read(path) else { continue };
+            let Ok(data) = std::fs::read(path) else {
+                continue;
+            };
             let p = parser();
             let mut n = 0;
             for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
@@ -262,7 +265,10 @@ mod tests {
         assert_eq!(r.get("cs-username"), Some("frank"));
         assert_eq!(r.get("cs-uri-stem"), Some("/checkout/pay.php"));
         assert_eq!(r.get("cs-uri-query"), Some("step=2&x=%3Cscript%3E"));
-        assert_eq!(r.get("cs-uri"), Some("/checkout/pay.php?step=2&x=%3Cscript%3E"));
+        assert_eq!(
+            r.get("cs-uri"),
+            Some("/checkout/pay.php?step=2&x=%3Cscript%3E")
+        );
         assert!(!r.has("cs-referer"));
     }
 
@@ -288,7 +294,10 @@ mod tests {
         assert_eq!(r.get("cs-user-agent"), Some("sqlmap/1.0"));
 
         let r = check(b"1.2.3.4 - - [26/Sep/2017:10:00:00 +0000] \"GET /x?q=<script src=\"//evil.example/s.js\"></script> HTTP/1.1\" 200 5 \"-\" \"Mozilla\" 200 1 \"x\"");
-        assert_eq!(r.get("cs-uri-query"), Some("q=<script src=\"//evil.example/s.js\"></script>"));
+        assert_eq!(
+            r.get("cs-uri-query"),
+            Some("q=<script src=\"//evil.example/s.js\"></script>")
+        );
         assert_eq!(r.get("sc-status"), Some("200"));
 
         // A user agent that contains a fake status pattern.
@@ -306,7 +315,9 @@ mod tests {
         let r = check(b"1.2.3.4 - - [26/Sep/2017:10:0");
         assert_eq!(r.time, None);
         assert!(r.fields.is_empty());
-        let r = check(b"1.2.3.4 - - [26/Sep/2017:10:00:00 +0000] \"\\x16\\x03\\x01\" 400 0 \"-\" \"-\"");
+        let r = check(
+            b"1.2.3.4 - - [26/Sep/2017:10:00:00 +0000] \"\\x16\\x03\\x01\" 400 0 \"-\" \"-\"",
+        );
         assert_eq!(r.get("sc-status"), Some("400"));
         let r = check(b"");
         assert_eq!(r.time, None);

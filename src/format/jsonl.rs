@@ -385,10 +385,19 @@ fn add_web_fields(obj: &Map<String, Value>, fields: &mut Vec<(String, String)>) 
     add("c-ip", &["remote_addr", "ClientIP"]);
     add("cs-method", &["request_method", "ClientRequestMethod"]);
     add("sc-status", &["status", "EdgeResponseStatus"]);
-    add("sc-bytes", &["body_bytes_sent", "bytes_sent", "EdgeResponseBytes"]);
+    add(
+        "sc-bytes",
+        &["body_bytes_sent", "bytes_sent", "EdgeResponseBytes"],
+    );
     add("cs-referer", &["http_referer", "ClientRequestReferer"]);
-    add("cs-user-agent", &["http_user_agent", "ClientRequestUserAgent"]);
-    add("cs-host", &["host", "http_host", "server_name", "ClientRequestHost"]);
+    add(
+        "cs-user-agent",
+        &["http_user_agent", "ClientRequestUserAgent"],
+    );
+    add(
+        "cs-host",
+        &["host", "http_host", "server_name", "ClientRequestHost"],
+    );
     add("cs-username", &["remote_user"]);
     add("cs-version", &["server_protocol", "ClientRequestProtocol"]);
     // The URI: a full request URI, else uri + args, else the request line.
@@ -484,7 +493,10 @@ mod tests {
             Some("https://addonfiles.com/mozilla/copy-all-links")
         );
         assert_eq!(r.get("csp.violated-directive"), Some("script-src"));
-        assert_eq!(r.get("csp.referrer"), Some("https://www.nicolas-hoffmann.net/source/"));
+        assert_eq!(
+            r.get("csp.referrer"),
+            Some("https://www.nicolas-hoffmann.net/source/")
+        );
         assert!(!r.has("csp.effective-directive"));
         // Fallback from effective-directive.
         let r = check(br#"{"csp-report":{"effective-directive":"media-src","script-sample":"alert(1)","source-file":"https://x/y.js"}}"#);
@@ -496,7 +508,8 @@ mod tests {
 
     #[test]
     fn whole_csp_corpus_parses() {
-        let Ok(data) = std::fs::read("/work/shared/corpora/csp_reports_nico3333fr_CSP-useful.jsonl")
+        let Ok(data) =
+            std::fs::read("/work/shared/corpora/csp_reports_nico3333fr_CSP-useful.jsonl")
         else {
             return;
         };
@@ -517,12 +530,24 @@ mod tests {
         let r = check(br#"{"type":"csp-violation","age":10,"url":"https://shop.example.com/checkout","user_agent":"Mozilla","timestamp":"2017-09-27T10:00:00+0000","body":{"blockedURL":"https://evil.example/skim.js","documentURL":"https://shop.example.com/checkout","effectiveDirective":"script-src-elem","sample":"","sourceFile":"https://shop.example.com/app.js","disposition":"enforce"}}"#);
         assert_eq!(r.family, Family::Csp);
         assert_eq!(r.time, Some(ts("2017-09-27T10:00:00Z")));
-        assert_eq!(r.get("body.blockedURL"), Some("https://evil.example/skim.js"));
-        assert_eq!(r.get("csp.blocked-uri"), Some("https://evil.example/skim.js"));
-        assert_eq!(r.get("csp.document-uri"), Some("https://shop.example.com/checkout"));
+        assert_eq!(
+            r.get("body.blockedURL"),
+            Some("https://evil.example/skim.js")
+        );
+        assert_eq!(
+            r.get("csp.blocked-uri"),
+            Some("https://evil.example/skim.js")
+        );
+        assert_eq!(
+            r.get("csp.document-uri"),
+            Some("https://shop.example.com/checkout")
+        );
         assert_eq!(r.get("csp.violated-directive"), Some("script-src-elem"));
         assert_eq!(r.get("csp.effective-directive"), Some("script-src-elem"));
-        assert_eq!(r.get("csp.source-file"), Some("https://shop.example.com/app.js"));
+        assert_eq!(
+            r.get("csp.source-file"),
+            Some("https://shop.example.com/app.js")
+        );
         assert!(!r.has("csp.script-sample"));
         assert_eq!(r.get("age"), Some("10"));
     }
@@ -532,7 +557,10 @@ mod tests {
         let r = check(br#"{"ts":1506434136123,"service":"Chat","msg":"my card is on file","widget":{"src":["https://a/x.js","https://b/y.js"],"ok":true,"n":null}}"#);
         assert_eq!(r.family, Family::Chat);
         assert_eq!(r.time, Some(ts("2017-09-26T13:55:36.123Z")));
-        assert_eq!(r.get_all("widget.src").collect::<Vec<_>>(), ["https://a/x.js", "https://b/y.js"]);
+        assert_eq!(
+            r.get_all("widget.src").collect::<Vec<_>>(),
+            ["https://a/x.js", "https://b/y.js"]
+        );
         assert_eq!(r.get("widget.ok"), Some("true"));
         assert!(!r.has("widget.n"));
         let r = check(br#"{"conversation_id":"c1","text":"hi"}"#);
@@ -564,7 +592,10 @@ mod tests {
     fn invalid_truncated_and_hostile() {
         let r = check(b"{\"time\":\"2017-09-26T00:00:00Z\",\"msg\":\"\xff\xfe\"}");
         assert_eq!(r.family, Family::Json);
-        assert!(r.fields.is_empty(), "invalid UTF-8 is not JSON: bare record");
+        assert!(
+            r.fields.is_empty(),
+            "invalid UTF-8 is not JSON: bare record"
+        );
         assert_eq!(r.time, Some(ts("2017-09-26T00:00:00Z")));
         let r = check(br#"{"time":"2017-09-26T00:00:00Z","msg":"trunc"#);
         assert_eq!(r.family, Family::Json);
@@ -588,7 +619,10 @@ mod tests {
         let r = check(big.as_bytes());
         assert_eq!(r.fields.len(), MAX_FIELDS);
         // A 1 MB string value.
-        let huge = format!("{{\"time\":\"2017-09-26T00:00:00Z\",\"v\":\"{}\"}}", "x".repeat(1 << 20));
+        let huge = format!(
+            "{{\"time\":\"2017-09-26T00:00:00Z\",\"v\":\"{}\"}}",
+            "x".repeat(1 << 20)
+        );
         let r = check(huge.as_bytes());
         assert_eq!(r.get("v").map(str::len), Some(1 << 20));
     }

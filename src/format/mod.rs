@@ -264,7 +264,10 @@ fn push_uri(fields: &mut Vec<(String, String)>, uri: &[u8], host_from_url: bool)
     let mut target = uri;
     if let Some(p) = memchr::memmem::find(uri, b"://") {
         let scheme = &uri[..p];
-        if !scheme.is_empty() && scheme.iter().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b))
+        if !scheme.is_empty()
+            && scheme
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b))
         {
             let after = &uri[p + 3..];
             let end = after
@@ -394,7 +397,9 @@ mod tests {
             www.example.com:443 1.2.3.4 - - [10/Oct/2017:13:55:37 -0700] \"GET / HTTP/1.1\" 200 1 \"-\" \"-\"\n";
         assert_eq!(detect(vhost), LogFormat::Combined);
         assert_eq!(
-            detect(b"#Software: Microsoft Internet Information Services 10.0\n#Fields: date time\n"),
+            detect(
+                b"#Software: Microsoft Internet Information Services 10.0\n#Fields: date time\n"
+            ),
             LogFormat::W3c
         );
         assert_eq!(detect(b"#Version: 1.0\n"), LogFormat::W3c);
@@ -441,7 +446,11 @@ mod tests {
     #[test]
     fn uri_splitting() {
         let mut f = Vec::new();
-        push_request(&mut f, b"GET https://shop.example.com:443/p/a?q=1 HTTP/1.1", true);
+        push_request(
+            &mut f,
+            b"GET https://shop.example.com:443/p/a?q=1 HTTP/1.1",
+            true,
+        );
         let get = |n: &str| f.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
         assert_eq!(get("cs-method"), Some("GET"));
         assert_eq!(get("cs-host"), Some("shop.example.com"));

@@ -35,10 +35,22 @@ mod tests {
         };
         let p = LineParser::new(LogFormat::Plain, opts);
         let cases: [(&[u8], Option<&str>); 7] = [
-            (b"2017-09-26T13:55:36Z chat: card 4111", Some("2017-09-26T13:55:36Z")),
-            (b"2017-09-26 09:55:36 local time", Some("2017-09-26T13:55:36Z")),
-            (b"<34>1 2017-09-26T13:55:36.5+00:00 host app - - x", Some("2017-09-26T13:55:36.5Z")),
-            (b"Sep 26 09:55:36 host app: x\r\n", Some("2017-09-26T13:55:36Z")),
+            (
+                b"2017-09-26T13:55:36Z chat: card 4111",
+                Some("2017-09-26T13:55:36Z"),
+            ),
+            (
+                b"2017-09-26 09:55:36 local time",
+                Some("2017-09-26T13:55:36Z"),
+            ),
+            (
+                b"<34>1 2017-09-26T13:55:36.5+00:00 host app - - x",
+                Some("2017-09-26T13:55:36.5Z"),
+            ),
+            (
+                b"Sep 26 09:55:36 host app: x\r\n",
+                Some("2017-09-26T13:55:36Z"),
+            ),
             (b"no time here \xff", None),
             (b"", None),
             (b"2017-09-2", None),

@@ -147,8 +147,10 @@ impl State {
                 Some("cs-uri-query") => query = Some(col),
                 Some(s @ ("cs-user-agent" | "cs-referer")) if !tabbed => {
                     // IIS writes spaces in these two fields as '+'.
-                    let decoded: Vec<u8> =
-                        col.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+                    let decoded: Vec<u8> = col
+                        .iter()
+                        .map(|&b| if b == b'+' { b' ' } else { b })
+                        .collect();
                     push(&mut rec.fields, s, &decoded);
                 }
                 Some(s) if s != name.as_str() => push(&mut rec.fields, s, col),
@@ -182,7 +184,8 @@ impl State {
 /// Case-insensitive prefix strip.
 fn strip_prefix_ci<'a>(line: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     let head = line.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &line[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &line[prefix.len()..])
 }
 
 #[cfg(test)]
@@ -225,8 +228,14 @@ mod tests {
         assert_eq!(r.get("cs-uri-query"), Some("order=42&x=1"));
         assert_eq!(r.get("cs-uri"), Some("/checkout/payment.aspx?order=42&x=1"));
         assert_eq!(r.get("c-ip"), Some("203.0.113.9"));
-        assert_eq!(r.get("cs-user-agent"), Some("Mozilla/5.0 (Windows NT 10.0)"));
-        assert_eq!(r.get("cs(User-Agent)"), Some("Mozilla/5.0+(Windows+NT+10.0)"));
+        assert_eq!(
+            r.get("cs-user-agent"),
+            Some("Mozilla/5.0 (Windows NT 10.0)")
+        );
+        assert_eq!(
+            r.get("cs(User-Agent)"),
+            Some("Mozilla/5.0+(Windows+NT+10.0)")
+        );
         assert_eq!(r.get("cs-referer"), Some("https://shop.example.com/cart"));
         assert_eq!(r.get("sc-status"), Some("200"));
         assert_eq!(r.get("time-taken"), Some("15"));
@@ -260,7 +269,10 @@ mod tests {
         assert_eq!(r.get("x-edge-location"), Some("IAD79-C1"));
         assert!(!r.has("cs(Cookie)"));
         // Empty tab columns stay in place (no shifting).
-        let r = check(&p, b"2017-09-27\t21:02:08\t\t10\t192.0.2.1\tGET\th\t/\t404\t-\t-\t-\t-\tError");
+        let r = check(
+            &p,
+            b"2017-09-27\t21:02:08\t\t10\t192.0.2.1\tGET\th\t/\t404\t-\t-\t-\t-\tError",
+        );
         assert_eq!(r.get("sc-status"), Some("404"));
         assert!(!r.has("x-edge-location"));
     }
@@ -278,7 +290,10 @@ mod tests {
         assert!(!r.has("sc-status"));
         let r = check(&p, b"2017-09-27");
         assert_eq!(r.time, None);
-        let r = check(&p, b"2017-09-27 13:55:36 10.0.0.5 GET /\xff\xfe - 443 - 1.2.3.4 UA\xc3 - 200 0 0 1");
+        let r = check(
+            &p,
+            b"2017-09-27 13:55:36 10.0.0.5 GET /\xff\xfe - 443 - 1.2.3.4 UA\xc3 - 200 0 0 1",
+        );
         assert_eq!(r.get("cs-uri-stem"), Some("/\u{fffd}\u{fffd}"));
         assert_eq!(r.get("sc-status"), Some("200"));
         let mut line = b"2017-09-27 13:55:36 ".to_vec();
