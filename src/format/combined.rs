@@ -143,7 +143,11 @@ fn status_at(rest: &[u8], q: usize) -> Option<StatusSplit> {
     let after = rest.get(b0..)?;
     let blen = after.iter().position(|&b| b == b' ').unwrap_or(after.len());
     let bytes = &after[..blen];
-    if bytes.is_empty() || !(bytes == b"-" || bytes.iter().all(u8::is_ascii_digit)) {
+    // A byte count has at most 20 digits; longer runs are not a count.
+    if bytes.is_empty()
+        || bytes.len() > 20
+        || !(bytes == b"-" || bytes.iter().all(u8::is_ascii_digit))
+    {
         return None;
     }
     Some(StatusSplit {

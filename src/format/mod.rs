@@ -156,6 +156,8 @@ pub struct ParseOptions {
     pub year: i16,
 }
 
+/// UTC and the year 1970: callers reading year-less syslog should set
+/// `year` (e.g. from the file's modification time or the window).
 impl Default for ParseOptions {
     fn default() -> Self {
         ParseOptions {

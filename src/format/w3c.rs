@@ -107,7 +107,8 @@ impl State {
     /// a leading `YYYY-MM-DD HH:MM:SS` is tried.
     pub(super) fn time(&self, line: &[u8], opts: &ParseOptions) -> Option<Timestamp> {
         let Some(layout) = &self.layout else {
-            return parse_line_start(line, &opts.tz, opts.year);
+            // W3C times are UTC whatever --tz says.
+            return parse_line_start(line, &jiff::tz::TimeZone::UTC, opts.year);
         };
         let tcol = layout.time?;
         let (mut date, mut time) = (None, None);
@@ -279,7 +280,10 @@ mod tests {
 
     #[test]
     fn no_header_truncated_and_invalid_utf8() {
-        let p = parser();
+        // Without a header a leading date/time is still read, as UTC even
+        // when --tz says otherwise.
+        let ny = jiff::tz::TimeZone::get("America/New_York").unwrap();
+        let p = LineParser::new(LogFormat::W3c, ParseOptions { tz: ny, year: 2017 });
         let r = check(&p, b"2017-09-27 13:55:36 GET /x 200");
         assert_eq!(r.time, Some(ts("2017-09-27T13:55:36Z")));
         assert!(r.fields.is_empty());
