@@ -278,7 +278,7 @@ fn scalar(obj: &Map<String, Value>, key: &str) -> Option<String> {
 }
 
 fn is_csp(obj: &Map<String, Value>) -> bool {
-    obj.get("csp-report").is_some_and(Value::is_object)
+    obj.contains_key("csp-report")
         || obj
             .get("type")
             .and_then(Value::as_str)

@@ -221,16 +221,15 @@ impl LineParser {
     /// that does not parse in this format becomes `Record::bare(raw,
     /// time-if-any, family)` so it is still scanned, never dropped.
     pub fn record<'a>(&self, line: &'a [u8]) -> Record<'a> {
+        // Record::raw is documented as the line without its ending.
         let body = trim_eol(line);
-        let mut rec = match self.format {
+        match self.format {
             LogFormat::Combined => combined::record(body),
             LogFormat::W3c => self.w3c.record(body, &self.opts),
             LogFormat::Alb => alb::record(body, &self.opts),
             LogFormat::Jsonl => jsonl::record(body, &self.opts),
             LogFormat::Plain => plain::record(body, &self.opts),
-        };
-        rec.raw = line;
-        rec
+        }
     }
 }
 
