@@ -438,6 +438,25 @@ mod tests {
     }
 
     #[test]
+    fn detect_shared_corpora() {
+        for (name, want) in [
+            ("elastic_examples_apache_logs.log", LogFormat::Combined),
+            (
+                "nielsbasjes_logparser_hackers-access.log",
+                LogFormat::Combined,
+            ),
+            ("csp_reports_nico3333fr_CSP-useful.jsonl", LogFormat::Jsonl),
+        ] {
+            let path = format!("/work/shared/corpora/{name}");
+            let Ok(data) = std::fs::read(&path) else {
+                continue;
+            };
+            let head = data.get(..DETECT_HEAD).unwrap_or(&data);
+            assert_eq!(detect(head), want, "{name}");
+        }
+    }
+
+    #[test]
     fn detect_never_panics() {
         for g in test_util::garbage(7, 2000, b"{}[]#\"\n :/0123456789-TZ+FieldsSoftware") {
             let _ = detect(&g);
