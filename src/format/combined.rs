@@ -1,0 +1,361 @@
+//! Apache/nginx common and combined log format, with or without a leading
+//! vhost: `[vhost[:port]] ip ident user [time] "request" status bytes
+//! ["referer" "user-agent" …]`.
+//!
+//! Attack traffic puts raw spaces and quotes in the request, referer and
+//! user agent, so the quoted fields are located structurally (the status
+//! pattern after the request) rather than by naive quote pairing.
+
+use jiff::Timestamp;
+
+use super::{push, push_request};
+use crate::record::{Family, Record};
+use crate::time::parse_clf_prefix;
+
+/// At most this many `[` are tried when looking for the time, so a line of
+/// brackets costs little.
+const MAX_BRACKETS: usize = 8;
+
+/// Finds the `[dd/Mon/yyyy:HH:MM:SS ±zzzz]` time: (time, index of '[',
+/// index just past ']').
+fn find_time(line: &[u8]) -> Option<(Timestamp, usize, usize)> {
+    let mut from = 0;
+    for _ in 0..MAX_BRACKETS {
+        let open = from + memchr::memchr(b'[', line.get(from..)?)?;
+        let inner = line.get(open + 1..)?;
+        if let Some((t, used)) = parse_clf_prefix(inner)
+            && inner.get(used) == Some(&b']')
+        {
+            return Some((t, open, open + used + 2));
+        }
+        from = open + 1;
+    }
+    None
+}
+
+/// The record's time, from the bracketed CLF field.
+pub(super) fn time(line: &[u8]) -> Option<Timestamp> {
+    find_time(line).map(|(t, _, _)| t)
+}
+
+/// Whether a line has the CLF shape `[dd/Mon/yyyy:HH:MM:SS ±zzzz] "`.
+pub(super) fn looks_like(line: &[u8]) -> bool {
+    matches!(find_time(line), Some((_, _, end)) if line.get(end..).is_some_and(|r| r.starts_with(b" \"")))
+}
+
+/// Full parse; falls back to a bare web record when the shape is wrong.
+pub(super) fn record(line: &[u8]) -> Record<'_> {
+    let Some((t, open, close)) = find_time(line) else {
+        return Record::bare(line, None, Family::Web);
+    };
+    let mut rec = Record::bare(line, Some(t), Family::Web);
+    let fields = &mut rec.fields;
+
+    // Prefix: [vhost] ip ident user.
+    let prefix = line.get(..open).unwrap_or_default().trim_ascii();
+    let toks: Vec<&[u8]> = prefix
+        .split(|&b| b == b' ')
+        .filter(|t| !t.is_empty())
+        .collect();
+    match toks.as_slice() {
+        [] => {}
+        [ip] => push(fields, "c-ip", ip),
+        [ip, _ident] => push(fields, "c-ip", ip),
+        [ip, _ident, user] => {
+            push(fields, "c-ip", ip);
+            push(fields, "cs-username", user);
+        }
+        [vhost, ip, _ident, user @ ..] => {
+            push(fields, "cs-host", super::strip_port(vhost));
+            push(fields, "c-ip", ip);
+            push(fields, "cs-username", &user.join(&b' '));
+        }
+    }
+
+    let Some(rest) = line.get(close..).and_then(|r| r.strip_prefix(b" \"")) else {
+        return rec;
+    };
+    let Some(split) = find_status(rest) else {
+        // The request never closes in a recognisable way: keep what we have,
+        // plus the request text so rules can still match it.
+        push_request(fields, rest.strip_suffix(b"\"").unwrap_or(rest), false);
+        return rec;
+    };
+    push_request(fields, &rest[..split.req_end], false);
+    push(fields, "sc-status", &rest[split.status.0..split.status.1]);
+    push(fields, "sc-bytes", &rest[split.bytes.0..split.bytes.1]);
+    let tail = &rest[split.bytes.1..];
+    if let Some((referer, ua)) = referer_and_ua(tail) {
+        push(fields, "cs-referer", referer);
+        if let Some(ua) = ua {
+            push(fields, "cs-user-agent", ua);
+        }
+    }
+    rec
+}
+
+/// Where the request ends and status/bytes sit, as byte ranges in `rest`.
+struct StatusSplit {
+    req_end: usize,
+    status: (usize, usize),
+    bytes: (usize, usize),
+}
+
+/// Finds `" NNN BYTES` after the request. Candidates are tried from the
+/// right; one counts when what follows the bytes is nothing (common format)
+/// or starts with ` "` and holds at least two quoted fields (referer and UA),
+/// so a user agent that itself contains `" 200 1 "` does not win.
+fn find_status(rest: &[u8]) -> Option<StatusSplit> {
+    let mut best_fallback: Option<StatusSplit> = None;
+    let mut end = rest.len();
+    // Bound the work per line: at most this many candidates are examined.
+    for _ in 0..64 {
+        let q = memchr::memrchr(b'"', rest.get(..end)?)?;
+        end = q;
+        let Some(split) = status_at(rest, q) else {
+            continue;
+        };
+        let tail = &rest[split.bytes.1..];
+        let two_quoted =
+            tail.starts_with(b" \"") && memchr::memmem::find(&tail[2..], b"\" \"").is_some();
+        if tail.is_empty() || two_quoted {
+            return Some(split);
+        }
+        if best_fallback.is_none() {
+            best_fallback = Some(split);
+        }
+    }
+    best_fallback
+}
+
+/// Checks for `" NNN BYTES` at quote index `q` (BYTES is digits or `-`,
+/// then end of line or a space).
+fn status_at(rest: &[u8], q: usize) -> Option<StatusSplit> {
+    let s0 = q + 2;
+    if rest.get(q + 1) != Some(&b' ') {
+        return None;
+    }
+    let status = rest.get(s0..s0 + 3)?;
+    if !status.iter().all(u8::is_ascii_digit) || rest.get(s0 + 3) != Some(&b' ') {
+        return None;
+    }
+    let b0 = s0 + 4;
+    let after = rest.get(b0..)?;
+    let blen = after.iter().position(|&b| b == b' ').unwrap_or(after.len());
+    let bytes = &after[..blen];
+    // A byte count has at most 20 digits; longer runs are not a count.
+    if bytes.is_empty()
+        || bytes.len() > 20
+        || !(bytes == b"-" || bytes.iter().all(u8::is_ascii_digit))
+    {
+        return None;
+    }
+    Some(StatusSplit {
+        req_end: q,
+        status: (s0, s0 + 3),
+        bytes: (b0, b0 + blen),
+    })
+}
+
+/// ` "referer" "user-agent" [extra…]` → (referer, user agent). The referer
+/// ends at the first `" "`; the user agent ends at the first `"` followed
+/// by end of line or by another field (` "…`, or ` ` + digit/`-`),
+/// else at the last quote.
+fn referer_and_ua(tail: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    let body = tail.strip_prefix(b" \"")?;
+    let Some(sep) = memchr::memmem::find(body, b"\" \"") else {
+        let referer = body.strip_suffix(b"\"").unwrap_or(body);
+        return Some((referer, None));
+    };
+    let referer = &body[..sep];
+    let ua_all = &body[sep + 3..];
+    let mut ua_end = None;
+    for q in memchr::memchr_iter(b'"', ua_all) {
+        let next = ua_all.get(q + 1..).unwrap_or_default();
+        let ends_field = next.is_empty()
+            || next.starts_with(b" \"")
+            || (next.first() == Some(&b' ')
+                && next
+                    .get(1)
+                    .is_some_and(|b| b.is_ascii_digit() || *b == b'-'));
+        if ends_field {
+            ua_end = Some(q);
+            break;
+        }
+    }
+    let ua_end = ua_end
+        .or_else(|| memchr::memrchr(b'"', ua_all))
+        .unwrap_or(ua_all.len());
+    Some((referer, Some(&ua_all[..ua_end])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{LineParser, LogFormat, ParseOptions, test_util};
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+    fn parser() -> LineParser {
+        LineParser::new(LogFormat::Combined, ParseOptions::default())
+    }
+    fn check<'a>(line: &'a [u8]) -> Record<'a> {
+        let p = parser();
+        let r = p.record(line);
+        assert_eq!(p.time(line), r.time, "time() == record().time");
+        assert_eq!(r.family, Family::Web);
+        r
+    }
+
+    // From /work/shared/corpora/elastic_examples_apache_logs.log.
+    const ELASTIC: &[u8] = b"83.149.9.216 - - [17/May/2015:10:05:03 +0000] \"GET /presentations/logstash-monitorama-2013/images/kibana-search.png HTTP/1.1\" 200 203023 \"http://semicomplete.com/presentations/logstash-monitorama-2013/\" \"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_1) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/32.0.1700.77 Safari/537.36\"";
+    // From /work/shared/corpora/nielsbasjes_logparser_hackers-access.log.
+    const BASJES: &[u8] = b"23.95.237.180 - - [25/Oct/2015:04:11:27 +0100] \"POST /join_form HTTP/1.1\" 302 9093 \"http://howto.basjes.nl/join_form\" \"Mozilla/5.0 (Windows NT 5.1; rv:35.0) Gecko/20100101 Firefox/35.0\"";
+
+    #[test]
+    fn real_combined_lines() {
+        let r = check(ELASTIC);
+        assert_eq!(r.time, Some(ts("2015-05-17T10:05:03Z")));
+        assert_eq!(r.get("c-ip"), Some("83.149.9.216"));
+        assert_eq!(r.get("cs-method"), Some("GET"));
+        assert_eq!(
+            r.get("cs-uri-stem"),
+            Some("/presentations/logstash-monitorama-2013/images/kibana-search.png")
+        );
+        assert_eq!(r.get("cs-uri-query"), None);
+        assert_eq!(r.get("cs-version"), Some("HTTP/1.1"));
+        assert_eq!(r.get("sc-status"), Some("200"));
+        assert_eq!(r.get("sc-bytes"), Some("203023"));
+        assert_eq!(
+            r.get("cs-referer"),
+            Some("http://semicomplete.com/presentations/logstash-monitorama-2013/")
+        );
+        assert!(r.get("cs-user-agent").unwrap().ends_with("Safari/537.36"));
+        assert!(!r.has("cs-username"));
+
+        let r = check(BASJES);
+        assert_eq!(r.time, Some(ts("2015-10-25T03:11:27Z")));
+        assert_eq!(r.get("cs-method"), Some("POST"));
+        assert_eq!(r.get("sc-status"), Some("302"));
+    }
+
+    #[test]
+    fn whole_shared_corpora_parse() {
+        for path in [
+            "/work/shared/corpora/elastic_examples_apache_logs.log",
+            "/work/shared/corpora/nielsbasjes_logparser_hackers-access.log",
+        ] {
+            let Ok(data) = std::fs::read(path) else {
+                continue;
+            };
+            let p = parser();
+            let mut n = 0;
+            for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let r = p.record(line);
+                assert_eq!(p.time(line), r.time);
+                assert!(r.time.is_some(), "{}", String::from_utf8_lossy(line));
+                assert!(r.has("sc-status"), "{}", String::from_utf8_lossy(line));
+                n += 1;
+            }
+            assert!(n > 100);
+        }
+    }
+
+    #[test]
+    fn common_format_query_and_user() {
+        let r = check(b"10.0.0.1 - frank [10/Oct/2017:13:55:36 -0700] \"GET /checkout/pay.php?step=2&x=%3Cscript%3E HTTP/1.0\" 200 2326");
+        assert_eq!(r.time, Some(ts("2017-10-10T20:55:36Z")));
+        assert_eq!(r.get("cs-username"), Some("frank"));
+        assert_eq!(r.get("cs-uri-stem"), Some("/checkout/pay.php"));
+        assert_eq!(r.get("cs-uri-query"), Some("step=2&x=%3Cscript%3E"));
+        assert_eq!(
+            r.get("cs-uri"),
+            Some("/checkout/pay.php?step=2&x=%3Cscript%3E")
+        );
+        assert!(!r.has("cs-referer"));
+    }
+
+    #[test]
+    fn vhost_prefix_and_dash_fields() {
+        let r = check(b"www.example.com:443 1.2.3.4 - - [10/Oct/2017:13:55:36 -0700] \"GET / HTTP/1.1\" 304 - \"-\" \"-\"");
+        assert_eq!(r.get("cs-host"), Some("www.example.com"));
+        assert_eq!(r.get("c-ip"), Some("1.2.3.4"));
+        assert_eq!(r.get("sc-status"), Some("304"));
+        assert!(!r.has("sc-bytes"));
+        assert!(!r.has("cs-referer"));
+        assert!(!r.has("cs-user-agent"));
+        assert!(!r.has("cs-username"));
+    }
+
+    #[test]
+    fn raw_spaces_and_quotes_in_request() {
+        let r = check(b"1.2.3.4 - - [26/Sep/2017:10:00:00 +0000] \"GET /a\" b\" HTTP/1.1\" 404 12 \"-\" \"sqlmap/1.0\"");
+        assert_eq!(r.get("cs-method"), Some("GET"));
+        assert_eq!(r.get("cs-uri-stem"), Some("/a\" b\""));
+        assert_eq!(r.get("cs-version"), Some("HTTP/1.1"));
+        assert_eq!(r.get("sc-status"), Some("404"));
+        assert_eq!(r.get("cs-user-agent"), Some("sqlmap/1.0"));
+
+        let r = check(b"1.2.3.4 - - [26/Sep/2017:10:00:00 +0000] \"GET /x?q=<script src=\"//evil.example/s.js\"></script> HTTP/1.1\" 200 5 \"-\" \"Mozilla\" 200 1 \"x\"");
+        assert_eq!(
+            r.get("cs-uri-query"),
+            Some("q=<script src=\"//evil.example/s.js\"></script>")
+        );
+        assert_eq!(r.get("sc-status"), Some("200"));
+
+        // A user agent that contains a fake status pattern.
+        let r = check(b"1.2.3.4 - - [26/Sep/2017:10:00:00 +0000] \"GET /ok HTTP/1.1\" 200 5 \"-\" \"evil\" 500 1 \"z\"");
+        assert_eq!(r.get("cs-uri-stem"), Some("/ok"));
+        assert_eq!(r.get("sc-status"), Some("200"));
+        assert_eq!(r.get("cs-user-agent"), Some("evil"));
+    }
+
+    #[test]
+    fn malformed_and_truncated_lines_stay_records() {
+        let r = check(b"1.2.3.4 - - [26/Sep/2017:10:00:00 +0000] \"GET /trunc");
+        assert_eq!(r.time, Some(ts("2017-09-26T10:00:00Z")));
+        assert_eq!(r.get("cs-uri-stem"), Some("/trunc"));
+        let r = check(b"1.2.3.4 - - [26/Sep/2017:10:0");
+        assert_eq!(r.time, None);
+        assert!(r.fields.is_empty());
+        let r = check(
+            b"1.2.3.4 - - [26/Sep/2017:10:00:00 +0000] \"\\x16\\x03\\x01\" 400 0 \"-\" \"-\"",
+        );
+        assert_eq!(r.get("sc-status"), Some("400"));
+        let r = check(b"");
+        assert_eq!(r.time, None);
+        let r = check(b"[[[[[[[[[[[[[[[[[[[[[[[[[[26/Sep/2017:10:00:00 +0000]");
+        assert_eq!(r.time, None, "bounded bracket search");
+    }
+
+    #[test]
+    fn invalid_utf8_does_not_stop_parsing() {
+        let r = check(b"1.2.3.4 - - [26/Sep/2017:10:00:00 +0000] \"GET /\xff\xfe?a=\xc3 HTTP/1.1\" 200 5 \"-\" \"UA\xff\"");
+        assert_eq!(r.get("cs-uri-stem"), Some("/\u{fffd}\u{fffd}"));
+        assert_eq!(r.get("sc-status"), Some("200"));
+        assert_eq!(r.get("cs-user-agent"), Some("UA\u{fffd}"));
+    }
+
+    #[test]
+    fn huge_line() {
+        let mut line = b"1.2.3.4 - - [26/Sep/2017:10:00:00 +0000] \"GET /".to_vec();
+        line.extend(std::iter::repeat_n(b'"', 1 << 20));
+        line.extend_from_slice(b" HTTP/1.1\" 200 5 \"-\" \"UA\"");
+        let r = check(&line);
+        assert_eq!(r.get("sc-status"), Some("200"));
+        let mut line = b"1.2.3.4 - - [26/Sep/2017:10:00:00 +0000] \"".to_vec();
+        line.extend(std::iter::repeat_n(b"\" 200 x".as_slice(), 150_000).flatten());
+        let r = check(&line);
+        assert_eq!(r.time, Some(ts("2017-09-26T10:00:00Z")));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let p = parser();
+        for g in test_util::garbage(42, 3000, b"[]\" -/:0123456789OctSep+HTTP") {
+            let r = p.record(&g);
+            assert_eq!(p.time(&g), r.time);
+        }
+    }
+}
