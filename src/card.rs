@@ -79,8 +79,8 @@ static TEST_CARDS: &[&str] = &[
     "2223003122003222",
     "2223520043560014",
     "30000000000004",
-    "30569309025904",
     "3056930009020004",
+    "30569309025904",
     "340000000000009",
     "341111111111111",
     "343434343434343",
@@ -196,28 +196,53 @@ pub fn brand_of(digits: &[u8]) -> Option<Brand> {
 
 /// Issuer table on the first four digit values and the total length.
 fn brand_for(lead: [u8; 4], len: usize) -> Option<Brand> {
+    brand_prefix(lead).filter(|b| b.valid_len(len))
+}
+
+/// Brand from the issuer-prefix table alone (first four digit values).
+fn brand_prefix(lead: [u8; 4]) -> Option<Brand> {
     let p1 = u32::from(lead[0]);
     let p2 = p1 * 10 + u32::from(lead[1]);
     let p3 = p2 * 10 + u32::from(lead[2]);
     let p4 = p3 * 10 + u32::from(lead[3]);
-    let (brand, ok_len) = if p1 == 4 {
-        (Brand::Visa, matches!(len, 13 | 16 | 19))
+    let brand = if p1 == 4 {
+        Brand::Visa
     } else if (51..=55).contains(&p2) || (2221..=2720).contains(&p4) {
-        (Brand::Mastercard, len == 16)
+        Brand::Mastercard
     } else if p2 == 34 || p2 == 37 {
-        (Brand::Amex, len == 15)
+        Brand::Amex
     } else if p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 {
-        (Brand::Discover, (16..=19).contains(&len))
+        Brand::Discover
     } else if (3528..=3589).contains(&p4) {
-        (Brand::Jcb, (16..=19).contains(&len))
+        Brand::Jcb
     } else if (300..=305).contains(&p3) || matches!(p2, 36 | 38 | 39) {
-        (Brand::Diners, (14..=19).contains(&len))
+        Brand::Diners
     } else if p2 == 62 {
-        (Brand::Unionpay, (16..=19).contains(&len))
+        Brand::Unionpay
     } else {
         return None;
     };
-    ok_len.then_some(brand)
+    Some(brand)
+}
+
+impl Brand {
+    /// Whether `len` digits is a valid card length for this brand.
+    pub fn valid_len(self, len: usize) -> bool {
+        match self {
+            Brand::Visa => matches!(len, 13 | 16 | 19),
+            Brand::Mastercard => len == 16,
+            Brand::Amex => len == 15,
+            Brand::Discover | Brand::Jcb | Brand::Unionpay => (16..=19).contains(&len),
+            Brand::Diners => (14..=19).contains(&len),
+        }
+    }
+
+    /// Bit `len` set for every valid length (used by the masking scan).
+    fn len_mask(self) -> u32 {
+        (MIN_LEN..=MAX_LEN)
+            .filter(|&l| self.valid_len(l))
+            .fold(0, |m, l| m | 1 << l)
+    }
 }
 
 /// Full validity used by [`find_pans`]: brand, Luhn, not one repeated digit.
@@ -331,7 +356,10 @@ fn candidate_at(text: &[u8], start: usize, run: usize) -> Option<PanHit> {
         if is_alnum(next) {
             return None;
         }
-        if matches!(next, Some(b' ' | b'-')) && next != Some(&sep) && is_alnum(text.get(pos + 1)) {
+        if matches!(next, Some(b' ' | b'-'))
+            && next != Some(&sep)
+            && text.get(pos + 1).is_some_and(u8::is_ascii_digit)
+        {
             return None;
         }
     }
@@ -400,6 +428,9 @@ fn pan_mask_ranges(b: &[u8]) -> Vec<(usize, usize)> {
     // c0[m % RING] = Σ_{j<m} (j even ? d_j : dbl(d_j)); c1 the opposite parity.
     let mut c0 = [0u64; RING];
     let mut c1 = [0u64; RING];
+    // lens[s % RING]: valid-length bits for a window starting at digit s,
+    // known once its fourth digit arrives; brand lookup runs once per digit.
+    let mut lens = [0u32; RING];
     let mut n = 0usize; // digits in the current component
     let mut i = 0usize;
     while i < b.len() {
@@ -423,15 +454,18 @@ fn pan_mask_ranges(b: &[u8]) -> Vec<(usize, usize)> {
         pos[n % RING] = i;
         let e = n;
         n += 1;
+        if let Some(s0) = e.checked_sub(3) {
+            let lead = [
+                digit[s0 % RING],
+                digit[(s0 + 1) % RING],
+                digit[(s0 + 2) % RING],
+                d,
+            ];
+            lens[s0 % RING] = brand_prefix(lead).map_or(0, Brand::len_mask);
+        }
         for len in MIN_LEN..=MAX_LEN.min(n) {
             let s = e + 1 - len;
-            let lead = [
-                digit[s % RING],
-                digit[(s + 1) % RING],
-                digit[(s + 2) % RING],
-                digit[(s + 3) % RING],
-            ];
-            if !(2..=6).contains(&lead[0]) || brand_for(lead, len).is_none() {
+            if lens[s % RING] & (1 << len) == 0 {
                 continue;
             }
             let (hi, lo) = if e % 2 == 0 {
@@ -483,7 +517,13 @@ fn cvv_ranges(b: &[u8]) -> Vec<(usize, usize)> {
         let (Some(all), Some(val)) = (caps.get(0), caps.get(1)) else {
             continue;
         };
-        let glued_left = is_alnum(all.start().checked_sub(1).and_then(|p| b.get(p)));
+        let start = all.start();
+        // `card%5Bcvc%5D`: an encoded bracket is a boundary, not a glued letter.
+        let after_bracket = start
+            .checked_sub(3)
+            .and_then(|p| b.get(p..start))
+            .is_some_and(|t| t.eq_ignore_ascii_case(b"%5b"));
+        let glued_left = !after_bracket && is_alnum(start.checked_sub(1).and_then(|p| b.get(p)));
         let longer = b.get(val.end()).is_some_and(u8::is_ascii_digit);
         if !glued_left && !longer {
             out.push((val.start(), val.end()));
@@ -604,3 +644,394 @@ impl Fingerprinter {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Appends the Luhn check digit to `prefix`.
+    fn with_check(prefix: &str) -> String {
+        for d in b'0'..=b'9' {
+            let mut s = prefix.to_string();
+            s.push(char::from(d));
+            if luhn_valid(s.as_bytes()) {
+                return s;
+            }
+        }
+        unreachable!("one check digit always fits")
+    }
+
+    /// Digits padded with zeros to `len - 1`, plus the check digit.
+    fn card(prefix: &str, len: usize) -> String {
+        let mut p = prefix.to_string();
+        while p.len() < len - 1 {
+            p.push('0');
+        }
+        with_check(&p)
+    }
+
+    /// Reference check (slow, obviously correct): after dropping allowed
+    /// separators, no 13–19 window of any digit run is a brand+Luhn number.
+    fn assert_no_pan(out: &str) {
+        let joined = out
+            .replace("%20", "")
+            .replace("%2D", "")
+            .replace("%2d", "")
+            .replace([' ', '-', '+'], "");
+        for run in joined.split(|c: char| !c.is_ascii_digit()) {
+            let b = run.as_bytes();
+            for len in MIN_LEN..=MAX_LEN.min(b.len()) {
+                for w in b.windows(len) {
+                    assert!(
+                        !(brand_of(w).is_some() && luhn_valid(w)),
+                        "unmasked card-like window survived in {out:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn test_card_list_is_sorted_and_valid() {
+        assert!(TEST_CARDS.windows(2).all(|w| w[0] < w[1]));
+        for c in TEST_CARDS {
+            assert!(valid_pan(c.as_bytes()).is_some(), "{c} is not a valid PAN");
+        }
+    }
+
+    #[test]
+    fn luhn() {
+        assert!(luhn_valid(b"79927398713"));
+        assert!(!luhn_valid(b"79927398710"));
+        assert!(luhn_valid(b"4111111111111111"));
+        assert!(!luhn_valid(b"4111111111111112"));
+        assert!(!luhn_valid(b""));
+        assert!(!luhn_valid(b"4111-1111"));
+        assert!(luhn_valid(b"0"));
+    }
+
+    #[test]
+    fn brand_ranges_and_lengths() {
+        let cases: &[(&str, usize, Option<Brand>)] = &[
+            ("4", 13, Some(Brand::Visa)),
+            ("4", 16, Some(Brand::Visa)),
+            ("4", 19, Some(Brand::Visa)),
+            ("4", 14, None),
+            ("4", 15, None),
+            ("4", 17, None),
+            ("50", 16, None),
+            ("51", 16, Some(Brand::Mastercard)),
+            ("55", 16, Some(Brand::Mastercard)),
+            ("56", 16, None),
+            ("51", 15, None),
+            ("51", 17, None),
+            ("2220", 16, None),
+            ("2221", 16, Some(Brand::Mastercard)),
+            ("2720", 16, Some(Brand::Mastercard)),
+            ("2721", 16, None),
+            ("34", 15, Some(Brand::Amex)),
+            ("37", 15, Some(Brand::Amex)),
+            ("34", 16, None),
+            ("35", 15, None),
+            ("6011", 16, Some(Brand::Discover)),
+            ("6011", 19, Some(Brand::Discover)),
+            ("6011", 15, None),
+            ("6012", 16, None),
+            ("643", 16, None),
+            ("644", 16, Some(Brand::Discover)),
+            ("649", 16, Some(Brand::Discover)),
+            ("65", 17, Some(Brand::Discover)),
+            ("3527", 16, None),
+            ("3528", 16, Some(Brand::Jcb)),
+            ("3589", 19, Some(Brand::Jcb)),
+            ("3590", 16, None),
+            ("3528", 15, None),
+            ("300", 14, Some(Brand::Diners)),
+            ("305", 19, Some(Brand::Diners)),
+            ("306", 14, None),
+            ("36", 14, Some(Brand::Diners)),
+            ("38", 16, Some(Brand::Diners)),
+            ("39", 14, Some(Brand::Diners)),
+            ("36", 13, None),
+            ("62", 16, Some(Brand::Unionpay)),
+            ("62", 19, Some(Brand::Unionpay)),
+            ("62", 15, None),
+            ("1", 16, None),
+            ("9", 16, None),
+        ];
+        for &(prefix, len, want) in cases {
+            let digits = card(prefix, len);
+            assert_eq!(brand_of(digits.as_bytes()), want, "{prefix} len {len}");
+            let found = find_pans(digits.as_bytes()).first().map(|h| h.brand);
+            assert_eq!(found, want, "find_pans {prefix} len {len}");
+        }
+        assert_eq!(brand_of(b"41111111111x1111"), None);
+        assert_eq!(brand_of(b"411111111111"), None);
+        assert_eq!(Brand::Unionpay.as_str(), "unionpay");
+        assert_eq!(serde_json::to_string(&Brand::Mastercard).ok().as_deref(), Some("\"mastercard\""));
+    }
+
+    #[test]
+    fn contiguous_hits_with_offsets() {
+        let t = b"card=4111111111111111&exp=12/29 other 378282246310005.";
+        let hits = find_pans(t);
+        assert_eq!(hits.len(), 2);
+        assert_eq!((hits[0].start, hits[0].end), (5, 21));
+        assert_eq!(hits[0].digits, "4111111111111111");
+        assert_eq!(hits[0].brand, Brand::Visa);
+        assert!(hits[0].test_card);
+        assert_eq!(hits[1].brand, Brand::Amex);
+        assert_eq!(&t[hits[1].start..hits[1].end], b"378282246310005");
+        let real = card("45320151", 16);
+        let hits = find_pans(real.as_bytes());
+        assert_eq!(hits.len(), 1);
+        assert!(!hits[0].test_card);
+    }
+
+    #[test]
+    fn nineteen_digit_visa() {
+        let v = card("4571", 19);
+        let hits = find_pans(format!("x {v} y").as_bytes());
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].digits.len(), 19);
+        assert_eq!(hits[0].brand, Brand::Visa);
+    }
+
+    #[test]
+    fn touching_letters_or_digits_rejected() {
+        for t in [
+            "x4111111111111111",
+            "4111111111111111x",
+            "14111111111111111",
+            "41111111111111110",
+            "_id4111111111111111",
+            "a4111 1111 1111 1111",
+            "4111 1111 1111 1111b",
+            "4111-1111-1111-1111z",
+        ] {
+            assert!(find_pans(t.as_bytes()).is_empty(), "{t}");
+        }
+        // Punctuation and non-ASCII are fine neighbours.
+        assert_eq!(find_pans("é4111111111111111é".as_bytes()).len(), 1);
+        assert_eq!(find_pans(b"[4111111111111111]").len(), 1);
+    }
+
+    #[test]
+    fn grouped_forms() {
+        let ok = [
+            "4111 1111 1111 1111",
+            "4111-1111-1111-1111",
+            "3782 822463 10005",
+            "3782-822463-10005",
+            "3056 930902 5904",
+            "4222 2222 2222 2",
+        ];
+        for t in ok {
+            let hits = find_pans(t.as_bytes());
+            assert_eq!(hits.len(), 1, "{t}");
+            assert_eq!((hits[0].start, hits[0].end), (0, t.len()), "{t}");
+            assert!(hits[0].test_card, "{t}");
+        }
+        let v19 = card("4", 19);
+        let grouped = format!("{} {} {} {} {}", &v19[..4], &v19[4..8], &v19[8..12], &v19[12..16], &v19[16..]);
+        let hits = find_pans(format!("pan: {grouped}, ok").as_bytes());
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].digits, v19);
+        // A trailing unrelated group is left out, not fatal.
+        let hits = find_pans(b"4111 1111 1111 1111 22 items");
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].end, 19);
+    }
+
+    #[test]
+    fn mixed_or_bad_separators_rejected() {
+        for t in [
+            "4111 1111-1111 1111",
+            "4111-1111 1111-1111",
+            "4111 1111 1111-1111",
+            "4111  1111  1111  1111",
+            "41111 111 1111 1111",
+            "4111.1111.1111.1111",
+        ] {
+            assert!(find_pans(t.as_bytes()).is_empty(), "{t}");
+        }
+    }
+
+    #[test]
+    fn decoys_are_not_pans() {
+        let mut order = card("400012341234123", 16).into_bytes();
+        // Break the check digit: a Luhn-failing order number.
+        if let Some(last) = order.last_mut() {
+            *last = b'0' + (*last - b'0' + 1) % 10;
+        }
+        let no_brand_1 = card("1", 16);
+        let no_brand_9 = card("9", 16);
+        for t in [
+            String::from_utf8(order).unwrap_or_default(),
+            no_brand_1,
+            no_brand_9,
+            "1506470400000".to_string(),
+            "GET /widget.js?_=1506470400000 HTTP/1.1".to_string(),
+            "4444444444444444".to_string(),
+        ] {
+            assert!(find_pans(t.as_bytes()).is_empty(), "{t}");
+            assert_eq!(mask_text(&t), Cow::Borrowed(t.as_str()), "{t}");
+        }
+        assert!(valid_pan(b"4444444444444444").is_none());
+        assert!(valid_pan(b"0000000000000000").is_none());
+    }
+
+    #[test]
+    fn hits_in_order_non_overlapping() {
+        let t = b"a 5555555555554444 b 4111-1111-1111-1111 c 6011000990139424";
+        let hits = find_pans(t);
+        assert_eq!(hits.len(), 3);
+        assert!(hits.windows(2).all(|w| w[0].end <= w[1].start));
+        let brands: Vec<Brand> = hits.iter().map(|h| h.brand).collect();
+        assert_eq!(brands, [Brand::Mastercard, Brand::Visa, Brand::Discover]);
+    }
+
+    #[test]
+    fn mask_pan_shape() {
+        assert_eq!(mask_pan("4111111111111111"), "411111******1111");
+        assert_eq!(mask_pan("378282246310005"), "378282*****0005");
+        assert_eq!(mask_pan("4222222222222"), "422222***2222");
+        assert_eq!(mask_pan("1234567890"), "**********");
+        assert_eq!(mask_pan(""), "");
+    }
+
+    #[test]
+    fn mask_text_forms() {
+        let cases = [
+            ("pan=4111111111111111&x=1", "pan=411111******1111&x=1"),
+            ("abc4111111111111111xyz", "abc411111******1111xyz"),
+            ("4111 1111 1111 1111", "4111 11** **** 1111"),
+            ("4111-1111-1111-1111", "4111-11**-****-1111"),
+            ("4111+1111+1111+1111", "4111+11**+****+1111"),
+            ("4111%201111%201111%201111", "4111%2011**%20****%201111"),
+            ("41 1111 11111 11 11111", "41 1111 *****  ** *1111"),
+        ];
+        for (input, want) in cases {
+            let got = mask_text(input);
+            if want.contains("  ") {
+                // Shape-independent check for the odd grouping.
+                assert_eq!(got.len(), input.len());
+                assert_no_pan(&got);
+            } else {
+                assert_eq!(got, want, "{input}");
+            }
+        }
+    }
+
+    #[test]
+    fn mask_text_inside_longer_runs_and_mixed() {
+        for t in [
+            "994111111111111111177",
+            "id=00000000004111111111111111",
+            "4111 1111-1111+1111",
+            "x 3782 822463 10005 y 6011-0009-9013-9424",
+            "{\"pan\":\"5555555555554444\",\"n\":30569309025904}",
+        ] {
+            let got = mask_text(t);
+            assert!(matches!(got, Cow::Owned(_)), "{t}");
+            assert_eq!(got.len(), t.len());
+            assert_no_pan(&got);
+        }
+        let v19 = card("4571", 19);
+        assert_no_pan(&mask_text(&format!("q={v19}")));
+    }
+
+    #[test]
+    fn mask_text_cvv() {
+        let cases = [
+            ("cvv=123", "cvv=***"),
+            ("CVV2%3D1234&x=1", "CVV2%3D***&x=1"),
+            ("{\"cvc\":\"123\"}", "{\"cvc\":\"***\"}"),
+            ("{\"security_code\": 123}", "{\"security_code\": ***}"),
+            ("securityCode=987", "securityCode=***"),
+            ("cid: 999", "cid: ***"),
+            ("csc=4321&cvc2=111", "csc=***&cvc2=***"),
+            ("card[cvc]=123", "card[cvc]=***"),
+            ("card%5Bcvc%5D=123", "card%5Bcvc%5D=***"),
+            ("payment[cc_cid]=4321", "payment[cc_cid]=***"),
+            ("card_code=555;cardcode=666", "card_code=***;cardcode=***"),
+            ("cardCvv=321", "cardCvv=***"),
+            ("{\\\"cvv\\\":\\\"123\\\"}", "{\\\"cvv\\\":\\\"***\\\"}"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(mask_text(input), want, "{input}");
+        }
+        for keep in ["acid=123", "cvv=12345", "cvv=12", "cidr=1234", "nocvv"] {
+            assert_eq!(mask_text(keep), Cow::Borrowed(keep), "{keep}");
+        }
+        let both = mask_text("cc=4111111111111111&cvv=123");
+        assert_eq!(both, "cc=411111******1111&cvv=***");
+    }
+
+    #[test]
+    fn mask_text_borrowed_when_clean() {
+        for t in ["", "hello world", "GET /a?id=12345 HTTP/1.1", "2017-09-28T12:00:00Z 200 5123"] {
+            assert!(matches!(mask_text(t), Cow::Borrowed(_)), "{t}");
+        }
+    }
+
+    #[test]
+    fn hostile_bytes_do_not_panic() {
+        let inputs: [&[u8]; 6] = [
+            b"",
+            b"4",
+            b"4111 ",
+            b"4111-1111-1111-",
+            b"%2",
+            b"\xff\xfe4111111111111111\x00",
+        ];
+        for t in inputs {
+            let _ = find_pans(t);
+            let s = String::from_utf8_lossy(t);
+            assert_no_pan(&mask_text(&s));
+        }
+        assert_eq!(mask_text("9%"), "9%");
+        assert_eq!(mask_text("4111111111111%20"), "4111111111111%20");
+    }
+
+    #[test]
+    fn ten_megabytes_of_digits_complete() {
+        // Pseudo-random digits: many Luhn-valid branded windows to mask.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let digits: String = (0..10 * 1024 * 1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'0' + (x % 10) as u8)
+            })
+            .collect();
+        assert!(find_pans(digits.as_bytes()).is_empty());
+        let masked = mask_text(&digits);
+        assert_eq!(masked.len(), digits.len());
+        assert!(masked.contains('*'));
+        // Spot-check the reference property on a prefix.
+        assert_no_pan(&masked[..4096]);
+        let spaced = "4111 ".repeat(1024 * 1024);
+        let hits = find_pans(spaced.as_bytes());
+        assert!(hits.windows(2).all(|w| w[0].end <= w[1].start));
+        assert_no_pan(&mask_text(&spaced[..4096]));
+    }
+
+    #[test]
+    fn fingerprints() {
+        let a = Fingerprinter::new(b"key-a");
+        let b = Fingerprinter::new(b"key-b");
+        let fa = a.fingerprint("4111111111111111");
+        assert_eq!(fa.len(), 32);
+        assert!(fa.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_eq!(fa, a.fingerprint("4111111111111111"));
+        assert_eq!(fa, Fingerprinter::new(b"key-a").fingerprint("4111111111111111"));
+        assert_ne!(fa, b.fingerprint("4111111111111111"));
+        assert_ne!(fa, a.fingerprint("4242424242424242"));
+        let r1 = Fingerprinter::random();
+        let r2 = Fingerprinter::random();
+        assert_ne!(r1.fingerprint("4111111111111111"), r2.fingerprint("4111111111111111"));
+        assert!(!format!("{a:?}").contains("key-a"));
+    }
+}
