@@ -172,7 +172,7 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
         let d = u32::from(c - b'0');
         sum += if k % 2 == 1 { luhn_double(d) } else { d };
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Doubled Luhn digit value (digit sum of 2·d).
@@ -447,7 +447,11 @@ fn pan_mask_ranges(b: &[u8]) -> Vec<(usize, usize)> {
             c1[0] = 0;
         }
         let (a0, a1) = (c0[n % RING], c1[n % RING]);
-        let (v0, v1) = if n % 2 == 0 { (plain, dbl) } else { (dbl, plain) };
+        let (v0, v1) = if n.is_multiple_of(2) {
+            (plain, dbl)
+        } else {
+            (dbl, plain)
+        };
         c0[(n + 1) % RING] = a0.wrapping_add(v0);
         c1[(n + 1) % RING] = a1.wrapping_add(v1);
         digit[n % RING] = d;
@@ -468,12 +472,12 @@ fn pan_mask_ranges(b: &[u8]) -> Vec<(usize, usize)> {
             if lens[s % RING] & (1 << len) == 0 {
                 continue;
             }
-            let (hi, lo) = if e % 2 == 0 {
+            let (hi, lo) = if e.is_multiple_of(2) {
                 (c0[(e + 1) % RING], c0[s % RING])
             } else {
                 (c1[(e + 1) % RING], c1[s % RING])
             };
-            if hi.wrapping_sub(lo) % 10 != 0 {
+            if !hi.wrapping_sub(lo).is_multiple_of(10) {
                 continue;
             }
             let mut from = pos[(s + 6) % RING];
@@ -543,7 +547,12 @@ fn cvv_ranges(b: &[u8]) -> Vec<(usize, usize)> {
 /// changed. Linear in the input length.
 pub fn mask_text(text: &str) -> Cow<'_, str> {
     let b = text.as_bytes();
-    let many_digits = b.iter().filter(|c| c.is_ascii_digit()).take(MIN_LEN).count() >= MIN_LEN;
+    let many_digits = b
+        .iter()
+        .filter(|c| c.is_ascii_digit())
+        .take(MIN_LEN)
+        .count()
+        >= MIN_LEN;
     let pans = if many_digits {
         pan_mask_ranges(b)
     } else {
@@ -581,7 +590,10 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
         out.extend_from_slice(seg);
     }
     // Only ASCII digits were replaced by ASCII bytes, so this stays UTF-8.
-    Cow::Owned(String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    Cow::Owned(
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
 }
 
 /// Errors from [`Fingerprinter`] construction.
@@ -768,7 +780,10 @@ mod tests {
         assert_eq!(brand_of(b"41111111111x1111"), None);
         assert_eq!(brand_of(b"411111111111"), None);
         assert_eq!(Brand::Unionpay.as_str(), "unionpay");
-        assert_eq!(serde_json::to_string(&Brand::Mastercard).ok().as_deref(), Some("\"mastercard\""));
+        assert_eq!(
+            serde_json::to_string(&Brand::Mastercard).ok().as_deref(),
+            Some("\"mastercard\"")
+        );
     }
 
     #[test]
@@ -833,7 +848,14 @@ mod tests {
             assert!(hits[0].test_card, "{t}");
         }
         let v19 = card("4", 19);
-        let grouped = format!("{} {} {} {} {}", &v19[..4], &v19[4..8], &v19[8..12], &v19[12..16], &v19[16..]);
+        let grouped = format!(
+            "{} {} {} {} {}",
+            &v19[..4],
+            &v19[4..8],
+            &v19[8..12],
+            &v19[12..16],
+            &v19[16..]
+        );
         let hits = find_pans(format!("pan: {grouped}, ok").as_bytes());
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].digits, v19);
@@ -970,7 +992,12 @@ mod tests {
 
     #[test]
     fn mask_text_borrowed_when_clean() {
-        for t in ["", "hello world", "GET /a?id=12345 HTTP/1.1", "2017-09-28T12:00:00Z 200 5123"] {
+        for t in [
+            "",
+            "hello world",
+            "GET /a?id=12345 HTTP/1.1",
+            "2017-09-28T12:00:00Z 200 5123",
+        ] {
             assert!(matches!(mask_text(t), Cow::Borrowed(_)), "{t}");
         }
     }
@@ -1024,14 +1051,23 @@ mod tests {
         let b = Fingerprinter::new(b"key-b");
         let fa = a.fingerprint("4111111111111111");
         assert_eq!(fa.len(), 32);
-        assert!(fa.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            fa.bytes()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
         assert_eq!(fa, a.fingerprint("4111111111111111"));
-        assert_eq!(fa, Fingerprinter::new(b"key-a").fingerprint("4111111111111111"));
+        assert_eq!(
+            fa,
+            Fingerprinter::new(b"key-a").fingerprint("4111111111111111")
+        );
         assert_ne!(fa, b.fingerprint("4111111111111111"));
         assert_ne!(fa, a.fingerprint("4242424242424242"));
         let r1 = Fingerprinter::random();
         let r2 = Fingerprinter::random();
-        assert_ne!(r1.fingerprint("4111111111111111"), r2.fingerprint("4111111111111111"));
+        assert_ne!(
+            r1.fingerprint("4111111111111111"),
+            r2.fingerprint("4111111111111111")
+        );
         assert!(!format!("{a:?}").contains("key-a"));
     }
 }

@@ -37,10 +37,9 @@ impl DecodeOpts {
                 plus: true,
                 ..none
             },
-            "html" | "htmldecode" | "html_decode" | "entities" | "htmlentities" => DecodeOpts {
-                html: true,
-                ..none
-            },
+            "html" | "htmldecode" | "html_decode" | "entities" | "htmlentities" => {
+                DecodeOpts { html: true, ..none }
+            }
             "all" => DecodeOpts {
                 url: true,
                 plus: true,
@@ -360,4 +359,150 @@ pub fn decode_value(s: &str, opts: DecodeOpts) -> Cow<'_, str> {
         }
         cur
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_borrowed(c: Cow<'_, str>) -> bool {
+        matches!(c, Cow::Borrowed(_))
+    }
+
+    #[test]
+    fn url_single_pass() {
+        assert_eq!(url_decode("%3Cscript%3e", false), "<script>");
+        assert_eq!(url_decode("a%2fb%2Fc", false), "a/b/c");
+        assert_eq!(url_decode("%253C", false), "%3C");
+        assert_eq!(url_decode("a+b", false), "a+b");
+        assert_eq!(url_decode("a+b%2B", true), "a b+");
+    }
+
+    #[test]
+    fn url_invalid_escapes_kept() {
+        for s in ["%4", "%", "%zz", "100%", "%g1", "a%2"] {
+            let d = url_decode(s, true);
+            assert_eq!(d, s);
+            assert!(is_borrowed(d), "{s}");
+        }
+        assert_eq!(url_decode("%zz%41%4", false), "%zzA%4");
+    }
+
+    #[test]
+    fn url_invalid_utf8_is_lossy() {
+        assert_eq!(url_decode("a%FFb", false), "a\u{fffd}b");
+        assert_eq!(url_decode("%C3%A9", false), "é");
+        assert_eq!(url_decode("%C3", false), "\u{fffd}");
+    }
+
+    #[test]
+    fn url_stable_layers() {
+        assert_eq!(url_decode_stable("%3Cscript", false, 3), "<script");
+        assert_eq!(url_decode_stable("%253Cscript", false, 3), "<script");
+        assert_eq!(url_decode_stable("%25253Cscript", false, 3), "<script");
+        // A fourth layer is beyond the bound and stays partly encoded.
+        assert_eq!(url_decode_stable("%2525253C", false, 3), "%3C");
+        assert_eq!(url_decode_stable("a%2Bb", true, 3), "a b");
+        assert!(is_borrowed(url_decode_stable("plain", true, 3)));
+        assert_eq!(url_decode_stable("%41", false, 0), "%41");
+    }
+
+    #[test]
+    fn html_named_and_numeric() {
+        assert_eq!(html_unescape("&lt;script&gt;"), "<script>");
+        assert_eq!(html_unescape("&LT;&Amp;&quot;&apos;"), "<&\"'");
+        assert_eq!(
+            html_unescape("javascript&colon;alert&lpar;1&rpar;"),
+            "javascript:alert(1)"
+        );
+        assert_eq!(html_unescape("&#60;&#x3c;&#X3C;&#x3C;"), "<<<<");
+        assert_eq!(html_unescape("&#60&#x3cscript"), "<<script");
+        assert_eq!(html_unescape("&lt&gt x"), "<> x");
+        assert_eq!(html_unescape("&Tab;&NewLine;&nbsp;"), "\t\n\u{a0}");
+        assert_eq!(html_unescape("&#0000060;"), "<");
+    }
+
+    #[test]
+    fn html_invalid_and_unknown() {
+        assert_eq!(html_unescape("&#99999999999999;"), "\u{fffd}");
+        assert_eq!(html_unescape("&#xFFFFFFFFFFFFFFFFFFFF;"), "\u{fffd}");
+        assert_eq!(html_unescape("&#xD800;"), "\u{fffd}");
+        assert_eq!(html_unescape("&#0;"), "\u{fffd}");
+        assert_eq!(html_unescape("&#x110000;"), "\u{fffd}");
+        for keep in [
+            "&", "&;", "&#;", "&#x;", "&bogus;", "a & b", "&colon", "&ltx", "x&",
+        ] {
+            // `&ltx`: legacy names without ';' need a non-alphanumeric follower.
+            let d = html_unescape(keep);
+            assert_eq!(d, keep, "{keep}");
+            assert!(is_borrowed(d), "{keep}");
+        }
+        assert_eq!(html_unescape("é&amp;é"), "é&é");
+    }
+
+    #[test]
+    fn decode_value_layers() {
+        let url = DecodeOpts {
+            url: true,
+            ..DecodeOpts::default()
+        };
+        let form = DecodeOpts { plus: true, ..url };
+        let all = DecodeOpts { html: true, ..form };
+        let html = DecodeOpts {
+            html: true,
+            ..DecodeOpts::default()
+        };
+        assert_eq!(decode_value("%26lt%3Bscript%26gt%3B", all), "<script>");
+        assert_eq!(decode_value("%26lt%3Bscript", url), "&lt;script");
+        assert_eq!(decode_value("a+b", url), "a+b");
+        assert_eq!(decode_value("a+b", form), "a b");
+        let plus_only = DecodeOpts {
+            plus: true,
+            ..DecodeOpts::default()
+        };
+        assert_eq!(decode_value("a+b%20", plus_only), "a b%20");
+        assert_eq!(decode_value("%3C", html), "%3C");
+        // html producing a new percent escape is decoded in the next round.
+        assert_eq!(decode_value("&#37;3Cscript", all), "<script");
+        assert!(is_borrowed(decode_value("%3C", DecodeOpts::default())));
+        assert!(is_borrowed(decode_value("nothing to do here", all)));
+        assert!(!DecodeOpts::default().any());
+        assert!(all.any());
+    }
+
+    #[test]
+    fn parse_names() {
+        assert_eq!(
+            DecodeOpts::parse_name("Form"),
+            Some(DecodeOpts {
+                url: true,
+                plus: true,
+                html: false
+            })
+        );
+        assert_eq!(DecodeOpts::parse_name("html").map(|o| o.html), Some(true));
+        assert_eq!(DecodeOpts::parse_name("base64"), None);
+        let u = DecodeOpts::parse_name("url")
+            .zip(DecodeOpts::parse_name("html"))
+            .map(|(a, b)| a.union(b));
+        assert_eq!(
+            u.map(|o| (o.url, o.plus, o.html)),
+            Some((true, false, true))
+        );
+    }
+
+    #[test]
+    fn ten_megabyte_value() {
+        let big = "%253Cscript%253E&amp;x+".repeat(10 * 1024 * 1024 / 24);
+        let all = DecodeOpts {
+            url: true,
+            plus: true,
+            html: true,
+        };
+        let out = decode_value(&big, all);
+        assert!(out.starts_with("<script>&x <script>"));
+        assert!(!out.contains('%'));
+        let clean = "a".repeat(10 * 1024 * 1024);
+        assert!(is_borrowed(decode_value(&clean, all)));
+    }
 }
