@@ -48,6 +48,24 @@ impl Brand {
             Brand::Unionpay => "unionpay",
         }
     }
+
+    /// Whether `len` digits is a valid card length for this brand.
+    pub fn valid_len(self, len: usize) -> bool {
+        match self {
+            Brand::Visa => matches!(len, 13 | 16 | 19),
+            Brand::Mastercard => len == 16,
+            Brand::Amex => len == 15,
+            Brand::Discover | Brand::Jcb | Brand::Unionpay => (16..=19).contains(&len),
+            Brand::Diners => (14..=19).contains(&len),
+        }
+    }
+
+    /// Bit `len` set for every valid length (used by the masking scan).
+    fn len_mask(self) -> u32 {
+        (MIN_LEN..=MAX_LEN)
+            .filter(|&l| self.valid_len(l))
+            .fold(0, |m, l| m | 1 << l)
+    }
 }
 
 /// One card number found by [`find_pans`].
@@ -223,26 +241,6 @@ fn brand_prefix(lead: [u8; 4]) -> Option<Brand> {
         return None;
     };
     Some(brand)
-}
-
-impl Brand {
-    /// Whether `len` digits is a valid card length for this brand.
-    pub fn valid_len(self, len: usize) -> bool {
-        match self {
-            Brand::Visa => matches!(len, 13 | 16 | 19),
-            Brand::Mastercard => len == 16,
-            Brand::Amex => len == 15,
-            Brand::Discover | Brand::Jcb | Brand::Unionpay => (16..=19).contains(&len),
-            Brand::Diners => (14..=19).contains(&len),
-        }
-    }
-
-    /// Bit `len` set for every valid length (used by the masking scan).
-    fn len_mask(self) -> u32 {
-        (MIN_LEN..=MAX_LEN)
-            .filter(|&l| self.valid_len(l))
-            .fold(0, |m, l| m | 1 << l)
-    }
 }
 
 /// Full validity used by [`find_pans`]: brand, Luhn, not one repeated digit.
@@ -509,7 +507,7 @@ fn pan_mask_ranges(b: &[u8]) -> Vec<(usize, usize)> {
 /// checked by hand (the regex crate has no look-around).
 static CVV_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i-u)(?:card|cc|credit_?card|payment)?(?:cvv2?|cvc2?|csc|cid|cvn|cvd|security_?code|card_?code|verification_?code|card_?verification(?:_?(?:code|value))?)(?:\]|%5d)?(?:\\?["']|%22|%27)?[ \t]*(?:=|%3d|:)[ \t]*(?:\\?["']|%22|%27)?[ \t]*([0-9]{3,4})"#,
+        r#"(?i-u)(?:card|cc|credit_?card|payment)?(?:cvv2?|cvc2?|csc|cid|cvn|cvd|security_?code|card_?code|verification_?code|card_?verification(?:_?(?:code|value))?)(?:\]|%5d)?(?:\\?["']|%22|%27)?(?:[ \t+]|%20)*(?:=|%3d|:|%3a)(?:[ \t+]|%20)*(?:\\?["']|%22|%27)?(?:[ \t+]|%20)*([0-9]{3,4})"#,
     )
     .expect("static CVV regex is valid")
 });
@@ -522,12 +520,15 @@ fn cvv_ranges(b: &[u8]) -> Vec<(usize, usize)> {
             continue;
         };
         let start = all.start();
-        // `card%5Bcvc%5D`: an encoded bracket is a boundary, not a glued letter.
-        let after_bracket = start
+        // `card%5Bcvc%5D=`, `%22cvv%22:`: an escape before the key is a
+        // boundary, not a glued letter or digit.
+        let after_escape = start
             .checked_sub(3)
             .and_then(|p| b.get(p..start))
-            .is_some_and(|t| t.eq_ignore_ascii_case(b"%5b"));
-        let glued_left = !after_bracket && is_alnum(start.checked_sub(1).and_then(|p| b.get(p)));
+            .is_some_and(
+                |t| matches!(t, [b'%', h, l] if h.is_ascii_hexdigit() && l.is_ascii_hexdigit()),
+            );
+        let glued_left = !after_escape && is_alnum(start.checked_sub(1).and_then(|p| b.get(p)));
         let longer = b.get(val.end()).is_some_and(u8::is_ascii_digit);
         if !glued_left && !longer {
             out.push((val.start(), val.end()));
@@ -931,6 +932,7 @@ mod tests {
             ("4111-1111-1111-1111", "4111-11**-****-1111"),
             ("4111+1111+1111+1111", "4111+11**+****+1111"),
             ("4111%201111%201111%201111", "4111%2011**%20****%201111"),
+            ("4111%2D1111%2d1111-1111", "4111%2D11**%2d****-1111"),
             ("41 1111 11111 11 11111", "41 1111 *****  ** *1111"),
         ];
         for (input, want) in cases {
@@ -963,6 +965,66 @@ mod tests {
         assert_no_pan(&mask_text(&format!("q={v19}")));
     }
 
+    /// Tiny deterministic generator for property tests.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn mask_text_property_random_texts() {
+        let seps = [" ", "-", "+", "%20", "%2D"];
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..3000 {
+            let mut t = String::new();
+            let mut last_sep = true;
+            for _ in 0..rng.next(10) + 1 {
+                match rng.next(4) {
+                    0 => {
+                        let planted = TEST_CARDS[rng.next(TEST_CARDS.len())];
+                        let sep = seps[rng.next(seps.len())];
+                        for (k, ch) in planted.chars().enumerate() {
+                            if k > 0 && rng.next(4) == 0 {
+                                t.push_str(sep);
+                            }
+                            t.push(ch);
+                        }
+                        last_sep = false;
+                    }
+                    1 => {
+                        for _ in 0..rng.next(6) + 1 {
+                            t.push(char::from(b'0' + rng.next(10) as u8));
+                        }
+                        last_sep = false;
+                    }
+                    2 if !last_sep => {
+                        t.push_str(seps[rng.next(seps.len())]);
+                        last_sep = true;
+                    }
+                    _ => {
+                        t.push(['x', '=', '&', '/', 'é'][rng.next(5)]);
+                        last_sep = false;
+                    }
+                }
+            }
+            let masked = mask_text(&t);
+            assert_eq!(masked.len(), t.len(), "{t}");
+            assert_no_pan(&masked);
+            for hit in find_pans(t.as_bytes()) {
+                assert_ne!(
+                    masked.get(hit.start..hit.end),
+                    t.get(hit.start..hit.end),
+                    "{t}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn mask_text_cvv() {
         let cases = [
@@ -978,6 +1040,8 @@ mod tests {
             ("payment[cc_cid]=4321", "payment[cc_cid]=***"),
             ("card_code=555;cardcode=666", "card_code=***;cardcode=***"),
             ("cardCvv=321", "cardCvv=***"),
+            ("%22cvv%22%3A%20%22123%22", "%22cvv%22%3A%20%22***%22"),
+            ("CVC+=+0123", "CVC+=+***"),
             ("{\\\"cvv\\\":\\\"123\\\"}", "{\\\"cvv\\\":\\\"***\\\"}"),
         ];
         for (input, want) in cases {

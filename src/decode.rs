@@ -264,6 +264,42 @@ fn parse_reference(rest: &[u8]) -> Option<(Cow<'static, str>, usize)> {
     None
 }
 
+/// C1 code points in numeric references mean windows-1252 characters, as
+/// browsers decode them (`&#128;` is `€`); unmapped ones stay as they are.
+fn windows_1252(v: u32) -> char {
+    let mapped = match v {
+        0x80 => 0x20ac,
+        0x82 => 0x201a,
+        0x83 => 0x0192,
+        0x84 => 0x201e,
+        0x85 => 0x2026,
+        0x86 => 0x2020,
+        0x87 => 0x2021,
+        0x88 => 0x02c6,
+        0x89 => 0x2030,
+        0x8a => 0x0160,
+        0x8b => 0x2039,
+        0x8c => 0x0152,
+        0x8e => 0x017d,
+        0x91 => 0x2018,
+        0x92 => 0x2019,
+        0x93 => 0x201c,
+        0x94 => 0x201d,
+        0x95 => 0x2022,
+        0x96 => 0x2013,
+        0x97 => 0x2014,
+        0x98 => 0x02dc,
+        0x99 => 0x2122,
+        0x9a => 0x0161,
+        0x9b => 0x203a,
+        0x9c => 0x0153,
+        0x9e => 0x017e,
+        0x9f => 0x0178,
+        other => other,
+    };
+    char::from_u32(mapped).unwrap_or('\u{fffd}')
+}
+
 /// `&#60;`, `&#x3c;`, `&#X3C;`, with or without `;`. Overlong numbers
 /// saturate (then become U+FFFD) instead of overflowing.
 fn parse_numeric(rest: &[u8]) -> Option<(Cow<'static, str>, usize)> {
@@ -287,6 +323,7 @@ fn parse_numeric(rest: &[u8]) -> Option<(Cow<'static, str>, usize)> {
     }
     let ch = match value {
         0 => '\u{fffd}',
+        0x80..=0x9f => windows_1252(value),
         v => char::from_u32(v).unwrap_or('\u{fffd}'),
     };
     Some((Cow::Owned(ch.to_string()), i))
@@ -420,6 +457,10 @@ mod tests {
         assert_eq!(html_unescape("&lt&gt x"), "<> x");
         assert_eq!(html_unescape("&Tab;&NewLine;&nbsp;"), "\t\n\u{a0}");
         assert_eq!(html_unescape("&#0000060;"), "<");
+        assert_eq!(
+            html_unescape("&#128;&#x8B;&#x81;"),
+            "\u{20ac}\u{2039}\u{81}"
+        );
     }
 
     #[test]
