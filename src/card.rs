@@ -1,45 +1,1137 @@
-//! PLACEHOLDER (helper B replaces): payment card numbers.
-use std::borrow::Cow;
+//! Payment card numbers: detection, masking and keyed fingerprints.
+//!
+//! Two detectors with different goals live here:
+//! - [`find_pans`] is precise: it reports card numbers that look like a card
+//!   number was deliberately written (contiguous or in the usual groupings,
+//!   not glued to other letters or digits), with brand, length and Luhn checks.
+//! - [`mask_text`] is deliberately over-eager: it is the last line of defence
+//!   before anything is printed, so it masks every Luhn-valid, brand-prefixed
+//!   13–19 digit window it can find, whatever surrounds it.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use hmac::{Hmac, KeyInit, Mac};
+use regex::bytes::Regex;
+use sha2::Sha256;
+
+/// Card brand (issuer network), derived from the number's prefix and length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Brand {
+    /// Visa: prefix 4, lengths 13, 16, 19.
     Visa,
+    /// Mastercard: 51–55 and 2221–2720, length 16.
     Mastercard,
+    /// American Express: 34, 37, length 15.
     Amex,
+    /// Discover: 6011, 644–649, 65, lengths 16–19.
     Discover,
+    /// JCB: 3528–3589, lengths 16–19.
     Jcb,
+    /// Diners Club: 300–305, 36, 38, 39, lengths 14–19.
     Diners,
+    /// UnionPay: 62, lengths 16–19.
     Unionpay,
 }
 
+impl Brand {
+    /// Lowercase name, identical to the serde form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Brand::Visa => "visa",
+            Brand::Mastercard => "mastercard",
+            Brand::Amex => "amex",
+            Brand::Discover => "discover",
+            Brand::Jcb => "jcb",
+            Brand::Diners => "diners",
+            Brand::Unionpay => "unionpay",
+        }
+    }
+
+    /// Whether `len` digits is a valid card length for this brand.
+    pub fn valid_len(self, len: usize) -> bool {
+        match self {
+            Brand::Visa => matches!(len, 13 | 16 | 19),
+            Brand::Mastercard => len == 16,
+            Brand::Amex => len == 15,
+            Brand::Discover | Brand::Jcb | Brand::Unionpay => (16..=19).contains(&len),
+            Brand::Diners => (14..=19).contains(&len),
+        }
+    }
+
+    /// Bit `len` set for every valid length (used by the masking scan).
+    fn len_mask(self) -> u32 {
+        (MIN_LEN..=MAX_LEN)
+            .filter(|&l| self.valid_len(l))
+            .fold(0, |m, l| m | 1 << l)
+    }
+}
+
+/// One card number found by [`find_pans`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PanHit {
+    /// Byte offset of the first digit in the input.
     pub start: usize,
+    /// Byte offset one past the last digit (separators inside are included).
     pub end: usize,
+    /// The digits only, without separators.
     pub digits: String,
+    /// Brand from the issuer table.
     pub brand: Brand,
+    /// True for a well-known public test number from payment-provider docs.
     pub test_card: bool,
 }
 
-pub fn find_pans(_text: &[u8]) -> Vec<PanHit> {
-    Vec::new()
+/// Shortest and longest card number lengths considered anywhere.
+const MIN_LEN: usize = 13;
+const MAX_LEN: usize = 19;
+
+/// Well-known public test card numbers published in payment-provider
+/// documentation (Stripe, Braintree, Adyen, PayPal, Worldpay, Checkout.com…).
+/// Sorted so lookup can binary-search.
+static TEST_CARDS: &[&str] = &[
+    "2221000000000009",
+    "2222400010000008",
+    "2223000048410010",
+    "2223003122003222",
+    "2223520043560014",
+    "30000000000004",
+    "3056930009020004",
+    "30569309025904",
+    "340000000000009",
+    "341111111111111",
+    "343434343434343",
+    "3528000700000000",
+    "3530111333300000",
+    "3566002020360505",
+    "3566111111111113",
+    "3569990010095841",
+    "36006666333344",
+    "36148900647913",
+    "36227206271667",
+    "36259600000004",
+    "370000000000002",
+    "371449635398431",
+    "374245455400126",
+    "374251018720018",
+    "374251021090003",
+    "378282246310005",
+    "378734493671000",
+    "38520000023237",
+    "4000000000000002",
+    "4000000000000010",
+    "4000000000000028",
+    "4000000000000036",
+    "4000000000000069",
+    "4000000000000077",
+    "4000000000000093",
+    "4000000000000101",
+    "4000000000000119",
+    "4000000000000127",
+    "4000000000000341",
+    "4000000000003220",
+    "4000000000009995",
+    "4000002500003155",
+    "4000002760003184",
+    "4000056655665556",
+    "4005519200000004",
+    "4007000000027",
+    "4009348888881881",
+    "4012000033330026",
+    "4012000077777777",
+    "4012888818888",
+    "4012888888881881",
+    "4111111111111111",
+    "4217651111111119",
+    "4222222222222",
+    "4242424242424242",
+    "4444333322221111",
+    "4500600000000061",
+    "4988438843884305",
+    "5100000010001004",
+    "5105105105105100",
+    "5200828282828210",
+    "5425233430109903",
+    "5431111111111111",
+    "5454545454545454",
+    "5500000000000004",
+    "5555341244441115",
+    "5555444433331111",
+    "5555555555554444",
+    "5577000055770004",
+    "6011000400000000",
+    "6011000990139424",
+    "6011111111111117",
+    "6011601160116611",
+    "6011981111111113",
+    "6200000000000005",
+    "6205500000000000004",
+    "6243030000000001",
+    "6250941006528599",
+    "6445644564456445",
+];
+
+/// True when `digits` is a well-known public test card number.
+pub fn is_test_card(digits: &str) -> bool {
+    TEST_CARDS.binary_search(&digits).is_ok()
 }
+
+/// Luhn (mod 10) check. False for an empty input or any non-digit byte.
+pub fn luhn_valid(digits: &[u8]) -> bool {
+    if digits.is_empty() {
+        return false;
+    }
+    let mut sum: u32 = 0;
+    for (k, &c) in digits.iter().rev().enumerate() {
+        if !c.is_ascii_digit() {
+            return false;
+        }
+        let d = u32::from(c - b'0');
+        sum += if k % 2 == 1 { luhn_double(d) } else { d };
+    }
+    sum.is_multiple_of(10)
+}
+
+/// Doubled Luhn digit value (digit sum of 2·d).
+fn luhn_double(d: u32) -> u32 {
+    let x = d * 2;
+    if x > 9 { x - 9 } else { x }
+}
+
+/// Brand of a card number from the issuer table (prefix and length), without
+/// a Luhn check. `None` for non-digits or lengths outside 13–19.
+pub fn brand_of(digits: &[u8]) -> Option<Brand> {
+    if !(MIN_LEN..=MAX_LEN).contains(&digits.len()) || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut lead = [0u8; 4];
+    for (slot, &c) in lead.iter_mut().zip(digits) {
+        *slot = c - b'0';
+    }
+    brand_for(lead, digits.len())
+}
+
+/// Issuer table on the first four digit values and the total length.
+fn brand_for(lead: [u8; 4], len: usize) -> Option<Brand> {
+    brand_prefix(lead).filter(|b| b.valid_len(len))
+}
+
+/// Brand from the issuer-prefix table alone (first four digit values).
+fn brand_prefix(lead: [u8; 4]) -> Option<Brand> {
+    let p1 = u32::from(lead[0]);
+    let p2 = p1 * 10 + u32::from(lead[1]);
+    let p3 = p2 * 10 + u32::from(lead[2]);
+    let p4 = p3 * 10 + u32::from(lead[3]);
+    let brand = if p1 == 4 {
+        Brand::Visa
+    } else if (51..=55).contains(&p2) || (2221..=2720).contains(&p4) {
+        Brand::Mastercard
+    } else if p2 == 34 || p2 == 37 {
+        Brand::Amex
+    } else if p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 {
+        Brand::Discover
+    } else if (3528..=3589).contains(&p4) {
+        Brand::Jcb
+    } else if (300..=305).contains(&p3) || matches!(p2, 36 | 38 | 39) {
+        Brand::Diners
+    } else if p2 == 62 {
+        Brand::Unionpay
+    } else {
+        return None;
+    };
+    Some(brand)
+}
+
+/// Full validity used by [`find_pans`]: brand, Luhn, not one repeated digit.
+fn valid_pan(digits: &[u8]) -> Option<Brand> {
+    let brand = brand_of(digits)?;
+    let first = digits.first()?;
+    if digits.iter().all(|c| c == first) || !luhn_valid(digits) {
+        return None;
+    }
+    Some(brand)
+}
+
+/// Masks a card number for display: first 6, one `*` per hidden digit, last
+/// 4 (`411111******1111`). Inputs of 10 characters or fewer are fully masked,
+/// since showing 6 + 4 of them would reveal everything.
 pub fn mask_pan(digits: &str) -> String {
-    digits.to_string()
+    let n = digits.chars().count();
+    if n <= 10 {
+        return "*".repeat(n);
+    }
+    digits
+        .chars()
+        .enumerate()
+        .map(|(k, c)| if k < 6 || k >= n - 4 { c } else { '*' })
+        .collect()
 }
+
+fn is_alnum(b: Option<&u8>) -> bool {
+    b.is_some_and(u8::is_ascii_alphanumeric)
+}
+
+/// Length of the ASCII digit run starting at `i`.
+fn digit_run(b: &[u8], i: usize) -> usize {
+    b.get(i..)
+        .map_or(0, |s| s.iter().take_while(|c| c.is_ascii_digit()).count())
+}
+
+/// Group shapes accepted for separated card numbers.
+fn grouped_shape_ok(groups: &[usize]) -> bool {
+    match groups {
+        [4, 4, 4, x] => (1..=7).contains(x),
+        [4, 4, 4, 4, x] => (1..=3).contains(x),
+        [4, 6, 5] | [4, 6, 4] => true,
+        _ => false,
+    }
+}
+
+/// Finds card numbers: 13–19 contiguous digits, or digit groups with one
+/// consistent separator (space or `-`) in the shapes 4-4-4-x, 4-4-4-4-x,
+/// 4-6-5, 4-6-4, not touching ASCII letters or digits. Each must pass the
+/// issuer table and Luhn and not be a single repeated digit. Hits are
+/// non-overlapping and in input order.
+pub fn find_pans(text: &[u8]) -> Vec<PanHit> {
+    let mut hits = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let Some(off) = text[i..].iter().position(u8::is_ascii_digit) else {
+            break;
+        };
+        i += off;
+        let run = digit_run(text, i);
+        if is_alnum(i.checked_sub(1).and_then(|p| text.get(p))) {
+            // Glued to a letter on the left: this whole run is not a candidate.
+            i += run;
+            continue;
+        }
+        if let Some(hit) = candidate_at(text, i, run) {
+            i = hit.end;
+            hits.push(hit);
+        } else {
+            i += run;
+        }
+    }
+    hits
+}
+
+/// Tries the contiguous and grouped forms at `start` (a digit run of `run`
+/// bytes that is not glued on the left).
+fn candidate_at(text: &[u8], start: usize, run: usize) -> Option<PanHit> {
+    let after = start + run;
+    if (MIN_LEN..=MAX_LEN).contains(&run) {
+        if is_alnum(text.get(after)) {
+            return None;
+        }
+        let digits = text.get(start..after)?;
+        return make_hit(start, after, digits.to_vec());
+    }
+    if run != 4 {
+        return None;
+    }
+    let sep = *text.get(after)?;
+    if sep != b' ' && sep != b'-' {
+        return None;
+    }
+    // Collect at most five groups (the longest shape); per-start work is
+    // therefore bounded, keeping the whole scan linear.
+    let mut groups = vec![(start, run)];
+    let mut pos = after;
+    while groups.len() < 5 && text.get(pos) == Some(&sep) {
+        let n = digit_run(text, pos + 1);
+        if n == 0 {
+            break;
+        }
+        groups.push((pos + 1, n));
+        pos += 1 + n;
+    }
+    if groups.len() < 5 {
+        // The sequence ended naturally: a different separator followed by a
+        // digit means mixed separators, a letter means it is glued.
+        let next = text.get(pos);
+        if is_alnum(next) {
+            return None;
+        }
+        if matches!(next, Some(b' ' | b'-'))
+            && next != Some(&sep)
+            && text.get(pos + 1).is_some_and(u8::is_ascii_digit)
+        {
+            return None;
+        }
+    }
+    // Longest matching prefix of groups wins.
+    for k in (3..=groups.len()).rev() {
+        let lens: Vec<usize> = groups[..k].iter().map(|g| g.1).collect();
+        if !grouped_shape_ok(&lens) {
+            continue;
+        }
+        let (last_start, last_len) = groups[k - 1];
+        let end = last_start + last_len;
+        if is_alnum(text.get(end)) {
+            continue;
+        }
+        let mut digits = Vec::with_capacity(MAX_LEN);
+        for &(s, n) in &groups[..k] {
+            digits.extend_from_slice(text.get(s..s + n)?);
+        }
+        if let Some(hit) = make_hit(start, end, digits) {
+            return Some(hit);
+        }
+    }
+    None
+}
+
+fn make_hit(start: usize, end: usize, digits: Vec<u8>) -> Option<PanHit> {
+    let brand = valid_pan(&digits)?;
+    let digits = String::from_utf8(digits).ok()?;
+    let test_card = is_test_card(&digits);
+    Some(PanHit {
+        start,
+        end,
+        digits,
+        brand,
+        test_card,
+    })
+}
+
+/// Length of a separator token at `i` that may join digit groups in
+/// [`mask_text`]: space, `-`, `+`, `%20`, `%2D`/`%2d`.
+fn sep_len(b: &[u8], i: usize) -> usize {
+    match b.get(i) {
+        Some(b' ' | b'-' | b'+') => 1,
+        Some(b'%') => match (b.get(i + 1), b.get(i + 2)) {
+            (Some(b'2'), Some(b'0' | b'D' | b'd')) => 3,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+/// Ring size for the per-digit history kept by [`pan_mask_ranges`]; must
+/// exceed `MAX_LEN + 1` and be a power of two.
+const RING: usize = 32;
+
+/// Byte ranges (half-open, merged, sorted) whose digits must be masked.
+///
+/// Digits joined by at most one separator token form a component; every
+/// 13–19 digit window of a component is checked. Luhn sums come from two
+/// running alternating prefix sums, so each window costs O(1) and the scan is
+/// linear in the input whatever its shape.
+fn pan_mask_ranges(b: &[u8]) -> Vec<(usize, usize)> {
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    let mut digit = [0u8; RING];
+    let mut pos = [0usize; RING];
+    // c0[m % RING] = Σ_{j<m} (j even ? d_j : dbl(d_j)); c1 the opposite parity.
+    let mut c0 = [0u64; RING];
+    let mut c1 = [0u64; RING];
+    // lens[s % RING]: valid-length bits for a window starting at digit s,
+    // known once its fourth digit arrives; brand lookup runs once per digit.
+    let mut lens = [0u32; RING];
+    let mut n = 0usize; // digits in the current component
+    let mut i = 0usize;
+    while i < b.len() {
+        let c = b[i];
+        if !c.is_ascii_digit() {
+            n = 0;
+            i += 1;
+            continue;
+        }
+        let d = c - b'0';
+        let (plain, dbl) = (u64::from(d), u64::from(luhn_double(u32::from(d))));
+        if n == 0 {
+            c0[0] = 0;
+            c1[0] = 0;
+        }
+        let (a0, a1) = (c0[n % RING], c1[n % RING]);
+        let (v0, v1) = if n.is_multiple_of(2) {
+            (plain, dbl)
+        } else {
+            (dbl, plain)
+        };
+        c0[(n + 1) % RING] = a0.wrapping_add(v0);
+        c1[(n + 1) % RING] = a1.wrapping_add(v1);
+        digit[n % RING] = d;
+        pos[n % RING] = i;
+        let e = n;
+        n += 1;
+        if let Some(s0) = e.checked_sub(3) {
+            let lead = [
+                digit[s0 % RING],
+                digit[(s0 + 1) % RING],
+                digit[(s0 + 2) % RING],
+                d,
+            ];
+            lens[s0 % RING] = brand_prefix(lead).map_or(0, Brand::len_mask);
+        }
+        for len in MIN_LEN..=MAX_LEN.min(n) {
+            let s = e + 1 - len;
+            if lens[s % RING] & (1 << len) == 0 {
+                continue;
+            }
+            let (hi, lo) = if e.is_multiple_of(2) {
+                (c0[(e + 1) % RING], c0[s % RING])
+            } else {
+                (c1[(e + 1) % RING], c1[s % RING])
+            };
+            if !hi.wrapping_sub(lo).is_multiple_of(10) {
+                continue;
+            }
+            let mut from = pos[(s + 6) % RING];
+            let mut to = pos[(e - 4) % RING] + 1;
+            // Windows arrive by increasing end, so any overlap is with the tail.
+            while let Some(&(ls, le)) = ranges.last() {
+                if from > le {
+                    break;
+                }
+                from = from.min(ls);
+                to = to.max(le);
+                ranges.pop();
+            }
+            ranges.push((from, to));
+        }
+        i += 1;
+        let k = sep_len(b, i);
+        if k > 0 && b.get(i + k).is_some_and(u8::is_ascii_digit) {
+            i += k;
+        } else if !b.get(i).is_some_and(u8::is_ascii_digit) {
+            n = 0;
+        }
+    }
+    ranges
+}
+
+/// CVV-like key followed by a 3–4 digit value, in query, form, JSON and
+/// YAML-ish shapes. The byte before the match and after the value are
+/// checked by hand (the regex crate has no look-around).
+static CVV_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i-u)(?:card|cc|credit_?card|payment)?(?:cvv2?|cvc2?|csc|cid|cvn|cvd|security_?code|card_?code|verification_?code|card_?verification(?:_?(?:code|value))?)(?:\]|%5d)?(?:\\?["']|%22|%27)?(?:[ \t+]|%20)*(?:=|%3d|:|%3a)(?:[ \t+]|%20)*(?:\\?["']|%22|%27)?(?:[ \t+]|%20)*([0-9]{3,4})"#,
+    )
+    .expect("static CVV regex is valid")
+});
+
+/// Byte ranges of CVV-like values to replace by `***`.
+fn cvv_ranges(b: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for caps in CVV_RE.captures_iter(b) {
+        let (Some(all), Some(val)) = (caps.get(0), caps.get(1)) else {
+            continue;
+        };
+        let start = all.start();
+        // `card%5Bcvc%5D=`, `%22cvv%22:`: an escape before the key is a
+        // boundary, not a glued letter or digit.
+        let after_escape = start
+            .checked_sub(3)
+            .and_then(|p| b.get(p..start))
+            .is_some_and(
+                |t| matches!(t, [b'%', h, l] if h.is_ascii_hexdigit() && l.is_ascii_hexdigit()),
+            );
+        let glued_left = !after_escape && is_alnum(start.checked_sub(1).and_then(|p| b.get(p)));
+        let longer = b.get(val.end()).is_some_and(u8::is_ascii_digit);
+        if !glued_left && !longer {
+            out.push((val.start(), val.end()));
+        }
+    }
+    out
+}
+
+/// Defensive redaction for everything skimhunt prints.
+///
+/// Masks the middle digits (keeping the first 6 and last 4 of each window and
+/// all separators) of every Luhn-valid, brand-prefixed 13–19 digit window,
+/// even when glued to letters, inside longer digit runs, or split by single
+/// space, `-`, `+`, `%20` or `%2D` separators; and replaces the 3–4 digit
+/// values of CVV-like keys (`cvv`, `cvc2`, `card[cvc]`, `payment[cc_cid]`,
+/// `"security_code": 123`…) by `***`. Returns `Borrowed` when nothing
+/// changed. Linear in the input length.
 pub fn mask_text(text: &str) -> Cow<'_, str> {
-    Cow::Borrowed(text)
+    let b = text.as_bytes();
+    let many_digits = b
+        .iter()
+        .filter(|c| c.is_ascii_digit())
+        .take(MIN_LEN)
+        .count()
+        >= MIN_LEN;
+    let pans = if many_digits {
+        pan_mask_ranges(b)
+    } else {
+        Vec::new()
+    };
+    let cvvs = cvv_ranges(b);
+    if pans.is_empty() && cvvs.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut buf = b.to_vec();
+    for &(from, to) in &pans {
+        for k in from..to {
+            // Inside a masked range only component digits and separator
+            // tokens occur; the digits of a `%20`/`%2D` token are kept.
+            let in_escape = k.checked_sub(1).and_then(|p| b.get(p)) == Some(&b'%')
+                || k.checked_sub(2).and_then(|p| b.get(p)) == Some(&b'%');
+            if let Some(slot) = buf.get_mut(k)
+                && slot.is_ascii_digit()
+                && !in_escape
+            {
+                *slot = b'*';
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(buf.len());
+    let mut last = 0;
+    for &(from, to) in &cvvs {
+        if let Some(seg) = buf.get(last..from) {
+            out.extend_from_slice(seg);
+        }
+        out.extend_from_slice(b"***");
+        last = to;
+    }
+    if let Some(seg) = buf.get(last..) {
+        out.extend_from_slice(seg);
+    }
+    // Only ASCII digits were replaced by ASCII bytes, so this stays UTF-8.
+    Cow::Owned(
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
 }
-pub struct Fingerprinter;
+
+/// Errors from [`Fingerprinter`] construction.
+#[derive(Debug, thiserror::Error)]
+pub enum FingerprintError {
+    /// The operating system random source failed.
+    #[error("cannot read random key from the OS: {0}")]
+    Rng(getrandom::Error),
+}
+
+/// Keyed card-number fingerprints: lets reports correlate the same card
+/// across records without storing it. The key is never printed.
+#[derive(Clone)]
+pub struct Fingerprinter {
+    mac: Hmac<Sha256>,
+}
+
+impl std::fmt::Debug for Fingerprinter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fingerprinter { key: <redacted> }")
+    }
+}
+
 impl Fingerprinter {
-    pub fn new(_k: &[u8]) -> Self {
-        Fingerprinter
+    /// Fingerprinter with a caller-supplied key (any length).
+    pub fn new(key: &[u8]) -> Self {
+        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+            .expect("HMAC accepts keys of any length");
+        Fingerprinter { mac }
     }
+
+    /// Fingerprinter with a fresh 32-byte key from the OS random source.
+    pub fn try_random() -> Result<Self, FingerprintError> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(FingerprintError::Rng)?;
+        Ok(Self::new(&key))
+    }
+
+    /// Like [`Fingerprinter::try_random`].
+    ///
+    /// # Panics
+    /// If the OS random source is unavailable; a weak fallback key would make
+    /// fingerprints of the small card-number space brute-forceable.
     pub fn random() -> Self {
-        Fingerprinter
+        Self::try_random().expect("OS random source unavailable")
     }
-    pub fn fingerprint(&self, d: &str) -> String {
-        d.len().to_string()
+
+    /// Hex of HMAC-SHA256(key, digits) truncated to 16 bytes (32 hex chars).
+    pub fn fingerprint(&self, digits: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(digits.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let mut out = String::with_capacity(32);
+        for byte in tag.iter().take(16) {
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+        out
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Appends the Luhn check digit to `prefix`.
+    fn with_check(prefix: &str) -> String {
+        for d in b'0'..=b'9' {
+            let mut s = prefix.to_string();
+            s.push(char::from(d));
+            if luhn_valid(s.as_bytes()) {
+                return s;
+            }
+        }
+        unreachable!("one check digit always fits")
+    }
+
+    /// Digits padded with zeros to `len - 1`, plus the check digit.
+    fn card(prefix: &str, len: usize) -> String {
+        let mut p = prefix.to_string();
+        while p.len() < len - 1 {
+            p.push('0');
+        }
+        with_check(&p)
+    }
+
+    /// Reference check (slow, obviously correct): after dropping allowed
+    /// separators, no 13–19 window of any digit run is a brand+Luhn number.
+    fn assert_no_pan(out: &str) {
+        let joined = out
+            .replace("%20", "")
+            .replace("%2D", "")
+            .replace("%2d", "")
+            .replace([' ', '-', '+'], "");
+        for run in joined.split(|c: char| !c.is_ascii_digit()) {
+            let b = run.as_bytes();
+            for len in MIN_LEN..=MAX_LEN.min(b.len()) {
+                for w in b.windows(len) {
+                    assert!(
+                        !(brand_of(w).is_some() && luhn_valid(w)),
+                        "unmasked card-like window survived in {out:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn test_card_list_is_sorted_and_valid() {
+        assert!(TEST_CARDS.windows(2).all(|w| w[0] < w[1]));
+        for c in TEST_CARDS {
+            assert!(valid_pan(c.as_bytes()).is_some(), "{c} is not a valid PAN");
+        }
+    }
+
+    #[test]
+    fn luhn() {
+        assert!(luhn_valid(b"79927398713"));
+        assert!(!luhn_valid(b"79927398710"));
+        assert!(luhn_valid(b"4111111111111111"));
+        assert!(!luhn_valid(b"4111111111111112"));
+        assert!(!luhn_valid(b""));
+        assert!(!luhn_valid(b"4111-1111"));
+        assert!(luhn_valid(b"0"));
+    }
+
+    #[test]
+    fn brand_ranges_and_lengths() {
+        let cases: &[(&str, usize, Option<Brand>)] = &[
+            ("4", 13, Some(Brand::Visa)),
+            ("4", 16, Some(Brand::Visa)),
+            ("4", 19, Some(Brand::Visa)),
+            ("4", 14, None),
+            ("4", 15, None),
+            ("4", 17, None),
+            ("50", 16, None),
+            ("51", 16, Some(Brand::Mastercard)),
+            ("55", 16, Some(Brand::Mastercard)),
+            ("56", 16, None),
+            ("51", 15, None),
+            ("51", 17, None),
+            ("2220", 16, None),
+            ("2221", 16, Some(Brand::Mastercard)),
+            ("2720", 16, Some(Brand::Mastercard)),
+            ("2721", 16, None),
+            ("34", 15, Some(Brand::Amex)),
+            ("37", 15, Some(Brand::Amex)),
+            ("34", 16, None),
+            ("35", 15, None),
+            ("6011", 16, Some(Brand::Discover)),
+            ("6011", 19, Some(Brand::Discover)),
+            ("6011", 15, None),
+            ("6012", 16, None),
+            ("643", 16, None),
+            ("644", 16, Some(Brand::Discover)),
+            ("649", 16, Some(Brand::Discover)),
+            ("65", 17, Some(Brand::Discover)),
+            ("3527", 16, None),
+            ("3528", 16, Some(Brand::Jcb)),
+            ("3589", 19, Some(Brand::Jcb)),
+            ("3590", 16, None),
+            ("3528", 15, None),
+            ("300", 14, Some(Brand::Diners)),
+            ("305", 19, Some(Brand::Diners)),
+            ("306", 14, None),
+            ("36", 14, Some(Brand::Diners)),
+            ("38", 16, Some(Brand::Diners)),
+            ("39", 14, Some(Brand::Diners)),
+            ("36", 13, None),
+            ("62", 16, Some(Brand::Unionpay)),
+            ("62", 19, Some(Brand::Unionpay)),
+            ("62", 15, None),
+            ("1", 16, None),
+            ("9", 16, None),
+        ];
+        for &(prefix, len, want) in cases {
+            let digits = card(prefix, len);
+            assert_eq!(brand_of(digits.as_bytes()), want, "{prefix} len {len}");
+            let found = find_pans(digits.as_bytes()).first().map(|h| h.brand);
+            assert_eq!(found, want, "find_pans {prefix} len {len}");
+        }
+        assert_eq!(brand_of(b"41111111111x1111"), None);
+        assert_eq!(brand_of(b"411111111111"), None);
+        assert_eq!(Brand::Unionpay.as_str(), "unionpay");
+        assert_eq!(
+            serde_json::to_string(&Brand::Mastercard).ok().as_deref(),
+            Some("\"mastercard\"")
+        );
+    }
+
+    #[test]
+    fn contiguous_hits_with_offsets() {
+        let t = b"card=4111111111111111&exp=12/29 other 378282246310005.";
+        let hits = find_pans(t);
+        assert_eq!(hits.len(), 2);
+        assert_eq!((hits[0].start, hits[0].end), (5, 21));
+        assert_eq!(hits[0].digits, "4111111111111111");
+        assert_eq!(hits[0].brand, Brand::Visa);
+        assert!(hits[0].test_card);
+        assert_eq!(hits[1].brand, Brand::Amex);
+        assert_eq!(&t[hits[1].start..hits[1].end], b"378282246310005");
+        let real = card("45320151", 16);
+        let hits = find_pans(real.as_bytes());
+        assert_eq!(hits.len(), 1);
+        assert!(!hits[0].test_card);
+    }
+
+    #[test]
+    fn nineteen_digit_visa() {
+        let v = card("4571", 19);
+        let hits = find_pans(format!("x {v} y").as_bytes());
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].digits.len(), 19);
+        assert_eq!(hits[0].brand, Brand::Visa);
+    }
+
+    #[test]
+    fn touching_letters_or_digits_rejected() {
+        for t in [
+            "x4111111111111111",
+            "4111111111111111x",
+            "14111111111111111",
+            "41111111111111110",
+            "_id4111111111111111",
+            "a4111 1111 1111 1111",
+            "4111 1111 1111 1111b",
+            "4111-1111-1111-1111z",
+        ] {
+            assert!(find_pans(t.as_bytes()).is_empty(), "{t}");
+        }
+        // Punctuation and non-ASCII are fine neighbours.
+        assert_eq!(find_pans("é4111111111111111é".as_bytes()).len(), 1);
+        assert_eq!(find_pans(b"[4111111111111111]").len(), 1);
+    }
+
+    #[test]
+    fn grouped_forms() {
+        let ok = [
+            "4111 1111 1111 1111",
+            "4111-1111-1111-1111",
+            "3782 822463 10005",
+            "3782-822463-10005",
+            "3056 930902 5904",
+            "4222 2222 2222 2",
+        ];
+        for t in ok {
+            let hits = find_pans(t.as_bytes());
+            assert_eq!(hits.len(), 1, "{t}");
+            assert_eq!((hits[0].start, hits[0].end), (0, t.len()), "{t}");
+            assert!(hits[0].test_card, "{t}");
+        }
+        let v19 = card("4", 19);
+        let grouped = format!(
+            "{} {} {} {} {}",
+            &v19[..4],
+            &v19[4..8],
+            &v19[8..12],
+            &v19[12..16],
+            &v19[16..]
+        );
+        let hits = find_pans(format!("pan: {grouped}, ok").as_bytes());
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].digits, v19);
+        // A trailing unrelated group is left out, not fatal.
+        let hits = find_pans(b"4111 1111 1111 1111 22 items");
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].end, 19);
+    }
+
+    #[test]
+    fn mixed_or_bad_separators_rejected() {
+        for t in [
+            "4111 1111-1111 1111",
+            "4111-1111 1111-1111",
+            "4111 1111 1111-1111",
+            "4111  1111  1111  1111",
+            "41111 111 1111 1111",
+            "4111.1111.1111.1111",
+        ] {
+            assert!(find_pans(t.as_bytes()).is_empty(), "{t}");
+        }
+    }
+
+    #[test]
+    fn decoys_are_not_pans() {
+        let mut order = card("400012341234123", 16).into_bytes();
+        // Break the check digit: a Luhn-failing order number.
+        if let Some(last) = order.last_mut() {
+            *last = b'0' + (*last - b'0' + 1) % 10;
+        }
+        let no_brand_1 = card("1", 16);
+        let no_brand_9 = card("9", 16);
+        for t in [
+            String::from_utf8(order).unwrap_or_default(),
+            no_brand_1,
+            no_brand_9,
+            "1506470400000".to_string(),
+            "GET /widget.js?_=1506470400000 HTTP/1.1".to_string(),
+            "4444444444444444".to_string(),
+        ] {
+            assert!(find_pans(t.as_bytes()).is_empty(), "{t}");
+            assert_eq!(mask_text(&t), Cow::Borrowed(t.as_str()), "{t}");
+        }
+        assert!(valid_pan(b"4444444444444444").is_none());
+        assert!(valid_pan(b"0000000000000000").is_none());
+    }
+
+    #[test]
+    fn hits_in_order_non_overlapping() {
+        let t = b"a 5555555555554444 b 4111-1111-1111-1111 c 6011000990139424";
+        let hits = find_pans(t);
+        assert_eq!(hits.len(), 3);
+        assert!(hits.windows(2).all(|w| w[0].end <= w[1].start));
+        let brands: Vec<Brand> = hits.iter().map(|h| h.brand).collect();
+        assert_eq!(brands, [Brand::Mastercard, Brand::Visa, Brand::Discover]);
+    }
+
+    #[test]
+    fn mask_pan_shape() {
+        assert_eq!(mask_pan("4111111111111111"), "411111******1111");
+        assert_eq!(mask_pan("378282246310005"), "378282*****0005");
+        assert_eq!(mask_pan("4222222222222"), "422222***2222");
+        assert_eq!(mask_pan("1234567890"), "**********");
+        assert_eq!(mask_pan(""), "");
+    }
+
+    #[test]
+    fn mask_text_forms() {
+        let cases = [
+            ("pan=4111111111111111&x=1", "pan=411111******1111&x=1"),
+            ("abc4111111111111111xyz", "abc411111******1111xyz"),
+            ("4111 1111 1111 1111", "4111 11** **** 1111"),
+            ("4111-1111-1111-1111", "4111-11**-****-1111"),
+            ("4111+1111+1111+1111", "4111+11**+****+1111"),
+            ("4111%201111%201111%201111", "4111%2011**%20****%201111"),
+            ("4111%2D1111%2d1111-1111", "4111%2D11**%2d****-1111"),
+            ("41 1111 11111 11 11111", "41 1111 *****  ** *1111"),
+        ];
+        for (input, want) in cases {
+            let got = mask_text(input);
+            if want.contains("  ") {
+                // Shape-independent check for the odd grouping.
+                assert_eq!(got.len(), input.len());
+                assert_no_pan(&got);
+            } else {
+                assert_eq!(got, want, "{input}");
+            }
+        }
+    }
+
+    #[test]
+    fn mask_text_inside_longer_runs_and_mixed() {
+        for t in [
+            "994111111111111111177",
+            "id=00000000004111111111111111",
+            "4111 1111-1111+1111",
+            "x 3782 822463 10005 y 6011-0009-9013-9424",
+            "{\"pan\":\"5555555555554444\",\"n\":30569309025904}",
+        ] {
+            let got = mask_text(t);
+            assert!(matches!(got, Cow::Owned(_)), "{t}");
+            assert_eq!(got.len(), t.len());
+            assert_no_pan(&got);
+        }
+        let v19 = card("4571", 19);
+        assert_no_pan(&mask_text(&format!("q={v19}")));
+    }
+
+    /// Tiny deterministic generator for property tests.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn mask_text_property_random_texts() {
+        let seps = [" ", "-", "+", "%20", "%2D"];
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..3000 {
+            let mut t = String::new();
+            let mut last_sep = true;
+            for _ in 0..rng.next(10) + 1 {
+                match rng.next(4) {
+                    0 => {
+                        let planted = TEST_CARDS[rng.next(TEST_CARDS.len())];
+                        let sep = seps[rng.next(seps.len())];
+                        for (k, ch) in planted.chars().enumerate() {
+                            if k > 0 && rng.next(4) == 0 {
+                                t.push_str(sep);
+                            }
+                            t.push(ch);
+                        }
+                        last_sep = false;
+                    }
+                    1 => {
+                        for _ in 0..rng.next(6) + 1 {
+                            t.push(char::from(b'0' + rng.next(10) as u8));
+                        }
+                        last_sep = false;
+                    }
+                    2 if !last_sep => {
+                        t.push_str(seps[rng.next(seps.len())]);
+                        last_sep = true;
+                    }
+                    _ => {
+                        t.push(['x', '=', '&', '/', 'é'][rng.next(5)]);
+                        last_sep = false;
+                    }
+                }
+            }
+            let masked = mask_text(&t);
+            assert_eq!(masked.len(), t.len(), "{t}");
+            assert_no_pan(&masked);
+            for hit in find_pans(t.as_bytes()) {
+                assert_ne!(
+                    masked.get(hit.start..hit.end),
+                    t.get(hit.start..hit.end),
+                    "{t}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn mask_text_cvv() {
+        let cases = [
+            ("cvv=123", "cvv=***"),
+            ("CVV2%3D1234&x=1", "CVV2%3D***&x=1"),
+            ("{\"cvc\":\"123\"}", "{\"cvc\":\"***\"}"),
+            ("{\"security_code\": 123}", "{\"security_code\": ***}"),
+            ("securityCode=987", "securityCode=***"),
+            ("cid: 999", "cid: ***"),
+            ("csc=4321&cvc2=111", "csc=***&cvc2=***"),
+            ("card[cvc]=123", "card[cvc]=***"),
+            ("card%5Bcvc%5D=123", "card%5Bcvc%5D=***"),
+            ("payment[cc_cid]=4321", "payment[cc_cid]=***"),
+            ("card_code=555;cardcode=666", "card_code=***;cardcode=***"),
+            ("cardCvv=321", "cardCvv=***"),
+            ("%22cvv%22%3A%20%22123%22", "%22cvv%22%3A%20%22***%22"),
+            ("CVC+=+0123", "CVC+=+***"),
+            ("{\\\"cvv\\\":\\\"123\\\"}", "{\\\"cvv\\\":\\\"***\\\"}"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(mask_text(input), want, "{input}");
+        }
+        for keep in ["acid=123", "cvv=12345", "cvv=12", "cidr=1234", "nocvv"] {
+            assert_eq!(mask_text(keep), Cow::Borrowed(keep), "{keep}");
+        }
+        let both = mask_text("cc=4111111111111111&cvv=123");
+        assert_eq!(both, "cc=411111******1111&cvv=***");
+    }
+
+    #[test]
+    fn mask_text_borrowed_when_clean() {
+        for t in [
+            "",
+            "hello world",
+            "GET /a?id=12345 HTTP/1.1",
+            "2017-09-28T12:00:00Z 200 5123",
+        ] {
+            assert!(matches!(mask_text(t), Cow::Borrowed(_)), "{t}");
+        }
+    }
+
+    #[test]
+    fn hostile_bytes_do_not_panic() {
+        let inputs: [&[u8]; 6] = [
+            b"",
+            b"4",
+            b"4111 ",
+            b"4111-1111-1111-",
+            b"%2",
+            b"\xff\xfe4111111111111111\x00",
+        ];
+        for t in inputs {
+            let _ = find_pans(t);
+            let s = String::from_utf8_lossy(t);
+            assert_no_pan(&mask_text(&s));
+        }
+        assert_eq!(mask_text("9%"), "9%");
+        assert_eq!(mask_text("4111111111111%20"), "4111111111111%20");
+    }
+
+    #[test]
+    fn ten_megabytes_of_digits_complete() {
+        // Pseudo-random digits: many Luhn-valid branded windows to mask.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let digits: String = (0..10 * 1024 * 1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'0' + (x % 10) as u8)
+            })
+            .collect();
+        assert!(find_pans(digits.as_bytes()).is_empty());
+        let masked = mask_text(&digits);
+        assert_eq!(masked.len(), digits.len());
+        assert!(masked.contains('*'));
+        // Spot-check the reference property on a prefix.
+        assert_no_pan(&masked[..4096]);
+        let spaced = "4111 ".repeat(1024 * 1024);
+        let hits = find_pans(spaced.as_bytes());
+        assert!(hits.windows(2).all(|w| w[0].end <= w[1].start));
+        assert_no_pan(&mask_text(&spaced[..4096]));
+    }
+
+    #[test]
+    fn fingerprints() {
+        let a = Fingerprinter::new(b"key-a");
+        let b = Fingerprinter::new(b"key-b");
+        let fa = a.fingerprint("4111111111111111");
+        assert_eq!(fa.len(), 32);
+        assert!(
+            fa.bytes()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert_eq!(fa, a.fingerprint("4111111111111111"));
+        assert_eq!(
+            fa,
+            Fingerprinter::new(b"key-a").fingerprint("4111111111111111")
+        );
+        assert_ne!(fa, b.fingerprint("4111111111111111"));
+        assert_ne!(fa, a.fingerprint("4242424242424242"));
+        let r1 = Fingerprinter::random();
+        let r2 = Fingerprinter::random();
+        assert_ne!(
+            r1.fingerprint("4111111111111111"),
+            r2.fingerprint("4111111111111111")
+        );
+        assert!(!format!("{a:?}").contains("key-a"));
     }
 }
