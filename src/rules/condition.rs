@@ -267,7 +267,10 @@ mod tests {
         let c = parse("(a or b) and c", &n).unwrap();
         assert_eq!(
             c,
-            Cond::And(vec![Cond::Or(vec![Cond::Sel(0), Cond::Sel(1)]), Cond::Sel(2)])
+            Cond::And(vec![
+                Cond::Or(vec![Cond::Sel(0), Cond::Sel(1)]),
+                Cond::Sel(2)
+            ])
         );
     }
 

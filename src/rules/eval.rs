@@ -183,8 +183,7 @@ impl<'r> Ctx<'r> {
                     let (field, offset) = match src {
                         Src::Raw => (
                             None,
-                            m.start
-                                .filter(|_| !decoded && self.raw_offsets_valid()),
+                            m.start.filter(|_| !decoded && self.raw_offsets_valid()),
                         ),
                         Src::Field(i) => (self.rec.fields.get(i).map(|(k, _)| k.clone()), None),
                     };
@@ -308,7 +307,12 @@ fn prefer(a: Option<Hit>, b: Option<Hit>) -> Option<Hit> {
 }
 
 /// Evaluates a detection on a record.
-pub(crate) fn eval(det: &Detection, rec: &Record<'_>, opts: DecodeOpts, hooks: Hooks) -> Option<Hit> {
+pub(crate) fn eval(
+    det: &Detection,
+    rec: &Record<'_>,
+    opts: DecodeOpts,
+    hooks: Hooks,
+) -> Option<Hit> {
     let n = rec.fields.len();
     let ctx = Ctx {
         rec,

@@ -159,7 +159,10 @@ mod tests {
     fn combinators() {
         let a = Some(vec![b"abc".to_vec()]);
         let b = Some(vec![b"abcdef".to_vec()]);
-        assert_eq!(union([a.clone(), b.clone()].into_iter()).map(|v| v.len()), Some(2));
+        assert_eq!(
+            union([a.clone(), b.clone()].into_iter()).map(|v| v.len()),
+            Some(2)
+        );
         assert_eq!(union([a.clone(), None].into_iter()), None);
         assert_eq!(most_selective([a, None, b.clone()].into_iter()), b);
         assert_eq!(most_selective([None, None].into_iter()), None);

@@ -7,8 +7,8 @@ use super::condition::{self, Cond};
 use super::eval::{Detection, FieldCond, Selection};
 use super::literals::{Lits, glob_lits, regex_lits};
 use super::modifiers::{
-    Modifiers, Pat, Position, Tok, base64, base64_offsets, compile_regex, glob_tokens,
-    parse_cidr, position_tokens,
+    Modifiers, Pat, Position, Tok, base64, base64_offsets, compile_regex, glob_tokens, parse_cidr,
+    position_tokens,
 };
 use super::yaml::{self, Kind, Node};
 use super::{LogSource, Rule, RuleError, RuleTests};
@@ -38,9 +38,12 @@ impl Ctx<'_> {
     }
 
     fn string(&self, node: &Node, what: &str) -> Result<String, RuleError> {
-        node.as_str()
-            .map(str::to_string)
-            .ok_or_else(|| self.at(node, format!("{what} must be a scalar, not {}", node.shape())))
+        node.as_str().map(str::to_string).ok_or_else(|| {
+            self.at(
+                node,
+                format!("{what} must be a scalar, not {}", node.shape()),
+            )
+        })
     }
 
     /// A scalar or a list of scalars.
@@ -54,9 +57,16 @@ impl Ctx<'_> {
     }
 
     /// Mapping entries with scalar, unique keys.
-    fn map<'n>(&self, node: &'n Node, what: &str) -> Result<Vec<(&'n str, &'n Node, &'n Node)>, RuleError> {
+    fn map<'n>(
+        &self,
+        node: &'n Node,
+        what: &str,
+    ) -> Result<Vec<(&'n str, &'n Node, &'n Node)>, RuleError> {
         let Kind::Map(entries) = &node.kind else {
-            return Err(self.at(node, format!("{what} must be a mapping, not {}", node.shape())));
+            return Err(self.at(
+                node,
+                format!("{what} must be a mapping, not {}", node.shape()),
+            ));
         };
         let mut out: Vec<(&str, &Node, &Node)> = Vec::with_capacity(entries.len());
         for (k, v) in entries {
@@ -118,7 +128,10 @@ pub fn load_path(path: &Path) -> Result<Vec<Rule>, RuleError> {
     for f in files {
         let len = std::fs::metadata(&f).map_err(|e| io_err(&f, &e))?.len();
         if len > MAX_RULE_FILE {
-            return Err(io_err(&f, &format!("rule file larger than {MAX_RULE_FILE} bytes")));
+            return Err(io_err(
+                &f,
+                &format!("rule file larger than {MAX_RULE_FILE} bytes"),
+            ));
         }
         let bytes = std::fs::read(&f).map_err(|e| io_err(&f, &e))?;
         let text = String::from_utf8(bytes).map_err(|e| io_err(&f, &format!("not UTF-8: {e}")))?;
@@ -234,7 +247,11 @@ fn build_rule(cx: &Ctx, root: &Node, line: usize) -> Result<Rule, RuleError> {
     let id_missing = id.is_none();
     let id = id.unwrap_or_else(|| {
         let s = slug(&title);
-        if s.is_empty() { format!("rule-line-{line}") } else { s }
+        if s.is_empty() {
+            format!("rule-line-{line}")
+        } else {
+            s
+        }
     });
     Ok(Rule {
         id,
@@ -451,7 +468,9 @@ fn field_cond(
         let [v] = values.as_slice() else {
             return Err(cx.at(node, "exists takes a single true/false"));
         };
-        let b = v.as_bool().ok_or_else(|| cx.at(v, "exists takes true or false"))?;
+        let b = v
+            .as_bool()
+            .ok_or_else(|| cx.at(v, "exists takes true or false"))?;
         if keyword {
             return Err(cx.at(node, "exists needs a field name"));
         }
@@ -474,7 +493,12 @@ fn field_cond(
     })
 }
 
-fn value_pat(cx: &Ctx, mods: &Modifiers, keyword: bool, v: &Node) -> Result<(Pat, Lits), RuleError> {
+fn value_pat(
+    cx: &Ctx,
+    mods: &Modifiers,
+    keyword: bool,
+    v: &Node,
+) -> Result<(Pat, Lits), RuleError> {
     let text = v.as_str().unwrap_or("");
     if mods.pan {
         return match v.as_bool() {
@@ -503,9 +527,11 @@ fn value_pat(cx: &Ctx, mods: &Modifiers, keyword: bool, v: &Node) -> Result<(Pat
         let (net, prefix) = parse_cidr(text).map_err(|e| cx.at(v, e))?;
         return Ok((Pat::Cidr(net, prefix), None));
     }
-    let pos = mods
-        .position
-        .unwrap_or(if keyword { Position::Contains } else { Position::Exact });
+    let pos = mods.position.unwrap_or(if keyword {
+        Position::Contains
+    } else {
+        Position::Exact
+    });
     // Base64 text is case-sensitive and has no wildcards of its own.
     let encoded: Option<Vec<String>> = if mods.base64offset {
         Some(base64_offsets(text))

@@ -113,7 +113,9 @@ impl Modifiers {
             );
         }
         if self.position.is_some() && (self.re || self.exists || self.num.is_some() || self.pan) {
-            return Err("contains/startswith/endswith do not combine with re, exists, gt/lt or pan".into());
+            return Err(
+                "contains/startswith/endswith do not combine with re, exists, gt/lt or pan".into(),
+            );
         }
         if self.base64 && self.base64offset {
             return Err("use either base64 or base64offset".into());
@@ -144,7 +146,10 @@ pub(crate) enum Pat {
     /// Field absent or empty.
     Null,
     /// Wildcard match; literals are ASCII-lowercased unless `cased`.
-    Glob { toks: Vec<Tok>, cased: bool },
+    Glob {
+        toks: Vec<Tok>,
+        cased: bool,
+    },
     Re(Regex),
     Num(NumOp, f64),
     Cidr(IpAddr, u8),
@@ -406,9 +411,16 @@ mod tests {
         assert!(g("*.php", Position::Exact, "/x.php"));
         assert!(g("", Position::Exact, ""));
         assert!(g("*", Position::Exact, ""));
-        assert!(g("*a*a*a*b", Position::Exact, &"a".repeat(500).replace("aa", "ab")));
+        assert!(g(
+            "*a*a*a*b",
+            Position::Exact,
+            &"a".repeat(500).replace("aa", "ab")
+        ));
         assert_eq!(
-            glob_match(&position_tokens(glob_tokens("bc", true), Position::Contains), "abcd"),
+            glob_match(
+                &position_tokens(glob_tokens("bc", true), Position::Contains),
+                "abcd"
+            ),
             Some(1)
         );
     }

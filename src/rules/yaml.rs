@@ -24,7 +24,10 @@ pub(crate) struct Node {
 pub(crate) enum Kind {
     /// A scalar: its text and whether it was written plain (unquoted), which
     /// decides whether `null`, `~` or nothing mean null.
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     /// Mapping entries in source order.
     Map(Vec<(Node, Node)>),
