@@ -145,15 +145,16 @@ impl<'r> Ctx<'r> {
     }
 
     fn match_pat(&self, pat: &Pat, t: &Text<'_>) -> Option<PatMatch> {
-        let start = match pat {
-            Pat::Null => t.s.is_empty().then_some(0),
+        // `Some(start)` when matched; whole-value tests have no start.
+        let start: Option<Option<usize>> = match pat {
+            Pat::Null => t.s.is_empty().then_some(None),
             Pat::Glob { toks, cased } => {
                 let hay = if *cased { &*t.s } else { t.lower() };
-                glob_match(toks, hay)
+                glob_match(toks, hay).map(Some)
             }
-            Pat::Re(re) => re.find(&t.s).map(|m| m.start()),
-            Pat::Num(op, want) => num_match(*op, *want, &t.s).then_some(0),
-            Pat::Cidr(net, prefix) => cidr_contains(*net, *prefix, &t.s).then_some(0),
+            Pat::Re(re) => re.find(&t.s).map(|m| Some(m.start())),
+            Pat::Num(op, want) => num_match(*op, *want, &t.s).then_some(None),
+            Pat::Cidr(net, prefix) => cidr_contains(*net, *prefix, &t.s).then_some(None),
             Pat::Any(alts) => return alts.iter().find_map(|p| self.match_pat(p, t)),
             Pat::Pan => {
                 let hit = (self.hooks.pans)(t.s.as_bytes()).into_iter().next()?;
@@ -163,10 +164,7 @@ impl<'r> Ctx<'r> {
                 });
             }
         };
-        start.map(|s| PatMatch {
-            start: Some(s),
-            pan: None,
-        })
+        start.map(|start| PatMatch { start, pan: None })
     }
 
     /// Tries one pattern on the given sources, original forms first.

@@ -109,7 +109,8 @@ pub fn load_path(path: &Path) -> Result<Vec<Rule>, RuleError> {
     let meta = std::fs::metadata(path).map_err(|e| io_err(path, &e))?;
     let mut files = Vec::new();
     if meta.is_dir() {
-        for entry in walkdir::WalkDir::new(path) {
+        // Follow links so symlinked rule files load; walkdir reports loops.
+        for entry in walkdir::WalkDir::new(path).follow_links(true) {
             let entry = entry.map_err(|e| io_err(path, &e))?;
             let is_yaml = entry
                 .path()

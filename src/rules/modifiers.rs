@@ -233,9 +233,15 @@ pub(crate) fn glob_match(toks: &[Tok], s: &str) -> Option<usize> {
     }
     // Classic wildcard matching with a single backtrack point at the last
     // `*`: correct for `*`/`?` globs and free of exponential blow-up.
+    // `start` tracks where the token after a leading `*` matched, so the
+    // reported offset points at the interesting part, as in the fast paths.
     let (mut ti, mut si) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
+    let mut start = 0usize;
     loop {
+        if ti == 1 && toks.first() == Some(&Tok::Many) {
+            start = si;
+        }
         let rest = s.get(si..).unwrap_or("");
         let advanced = match toks.get(ti) {
             Some(Tok::Many) => {
@@ -260,7 +266,7 @@ pub(crate) fn glob_match(toks: &[Tok], s: &str) -> Option<usize> {
             }
             None => {
                 if si >= s.len() {
-                    return Some(0);
+                    return Some(start);
                 }
                 false
             }

@@ -526,7 +526,10 @@ fn sigmahq_webserver_rules_load() {
         .filter(|r| r.literals().is_none())
         .map(|r| r.id.as_str())
         .collect();
-    eprintln!("{} of 86 rules have no prefilter literals: {without:?}", without.len());
+    eprintln!(
+        "{} of 86 rules have no prefilter literals: {without:?}",
+        without.len()
+    );
     // Sorted, deterministic order.
     let sources: Vec<PathBuf> = rules.iter().map(|r| PathBuf::from(&r.source)).collect();
     assert!(
@@ -1087,7 +1090,8 @@ fn literals_cover_conditions() {
 fn combined(line: &str) -> Record<'_> {
     let mut rec = Record::bare(line.as_bytes(), None, Family::Web);
     let quoted: Vec<&str> = line.split('"').collect();
-    let (Some(head), Some(request), Some(tail)) = (quoted.first(), quoted.get(1), quoted.get(2)) else {
+    let (Some(head), Some(request), Some(tail)) = (quoted.first(), quoted.get(1), quoted.get(2))
+    else {
         return rec;
     };
     let mut push = |k: &str, v: &str| rec.fields.push((k.to_string(), v.to_string()));
@@ -1147,7 +1151,10 @@ fn prefilter_sound_on_real_corpora() {
             }
         }
     }
-    assert!(matched >= attacks.len(), "crafted attacks matched only {matched} times");
+    assert!(
+        matched >= attacks.len(),
+        "crafted attacks matched only {matched} times"
+    );
     for (file, step) in files {
         let Ok(text) = std::fs::read_to_string(corpora.join(file)) else {
             eprintln!("NOTICE: {file} not readable; skipping it");
