@@ -119,17 +119,21 @@ impl<'r> Ctx<'r> {
         if !self.opts.any() {
             return None;
         }
-        let (cell, orig): (&OnceCell<Option<Text<'r>>>, Cow<'r, str>) = match src {
-            Src::Raw => (&self.raw_dec, self.raw().s.clone()),
-            Src::Field(i) => (
-                self.fields_dec.get(i)?,
-                Cow::Borrowed(self.rec.fields.get(i)?.1.as_str()),
-            ),
+        let cell = match src {
+            Src::Raw => &self.raw_dec,
+            Src::Field(i) => self.fields_dec.get(i)?,
         };
         cell.get_or_init(|| {
-            let out = match &orig {
-                Cow::Borrowed(b) => (self.hooks.decode)(b, self.opts),
-                Cow::Owned(o) => Cow::Owned((self.hooks.decode)(o, self.opts).into_owned()),
+            let decode = self.hooks.decode;
+            let (orig, out): (&str, Cow<'r, str>) = match src {
+                Src::Raw => match &self.raw().s {
+                    Cow::Borrowed(b) => (b, decode(b, self.opts)),
+                    Cow::Owned(o) => (o, Cow::Owned(decode(o, self.opts).into_owned())),
+                },
+                Src::Field(i) => {
+                    let v = self.rec.fields.get(i).map_or("", |(_, v)| v.as_str());
+                    (v, decode(v, self.opts))
+                }
             };
             (out != orig).then(|| Text::new(out))
         })
