@@ -1,22 +1,30 @@
-//! STUB for lead's compile (helper A delivers the real one).
+//! Sigma rules: loading (with line/column errors), evaluation against
+//! records, prefilter literals, embedded rule tests and linting.
+//!
+//! Rules are plain Sigma YAML plus an optional `skimhunt:` block (category,
+//! decoding of values, test samples) that ordinary Sigma tools ignore.
+
+mod condition;
+mod eval;
+mod literals;
+mod loader;
+mod modifiers;
+mod yaml;
+
+#[cfg(test)]
+mod tests;
+
+use crate::card::PanHit;
 use crate::decode::DecodeOpts;
 use crate::level::{Category, Level};
 use crate::record::{Family, Record};
-use std::path::Path;
-#[derive(Clone, Debug, Default)]
-pub struct LogSource {
-    pub category: Option<String>,
-    pub product: Option<String>,
-    pub service: Option<String>,
-}
-#[derive(Clone, Debug, Default)]
-pub struct RuleTests {
-    pub format: Option<String>,
-    pub matches: Vec<String>,
-    pub nomatches: Vec<String>,
-}
+
+pub use loader::{check_unique_ids, lint, load_path, load_str};
+
+/// One loaded rule.
 #[derive(Clone, Debug)]
 pub struct Rule {
+    /// The rule's `id`, or a slug of its title when absent (see [`lint`]).
     pub id: String,
     pub title: String,
     pub description: Option<String>,
@@ -26,16 +34,46 @@ pub struct Rule {
     pub date: Option<String>,
     pub modified: Option<String>,
     pub tags: Vec<String>,
+    /// `Medium` when the rule gives no level (reported by [`lint`]).
     pub level: Level,
+    /// `skimhunt.category`, default [`Category::WebAttack`].
     pub category: Category,
     pub logsource: LogSource,
     pub falsepositives: Vec<String>,
+    /// The file path as given to the loader.
     pub source: String,
+    /// Line where the rule's YAML document starts.
     pub line: usize,
+    /// `skimhunt.decode`: how field values are decoded before comparing.
     pub decode: DecodeOpts,
+    /// `skimhunt.tests`: samples that must and must not match.
     pub tests: RuleTests,
+    pub(crate) detection: eval::Detection,
+    pub(crate) id_missing: bool,
+    pub(crate) level_missing: bool,
 }
-#[derive(Debug, thiserror::Error)]
+
+/// A rule's `logsource`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogSource {
+    pub category: Option<String>,
+    pub product: Option<String>,
+    pub service: Option<String>,
+}
+
+/// The samples in a rule's `skimhunt.tests` block.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleTests {
+    /// Log format name of the samples; `None` means auto-detect.
+    pub format: Option<String>,
+    /// Lines the rule must match.
+    pub matches: Vec<String>,
+    /// Lines the rule must not match.
+    pub nomatches: Vec<String>,
+}
+
+/// A rule loading error, displayed as `path:line:column: reason`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{path}:{line}:{column}: {reason}")]
 pub struct RuleError {
     pub path: String,
@@ -43,46 +81,99 @@ pub struct RuleError {
     pub column: usize,
     pub reason: String,
 }
-#[derive(Clone, Debug, Default)]
+
+/// Why a rule matched: one witness of the condition.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Hit {
+    /// The field that matched; `None` for a keyword match on the raw line
+    /// (and for hits that are only true through a negation).
     pub field: Option<String>,
+    /// The text the pattern matched in: the field value, or the raw line for
+    /// keyword matches; the decoded form when `decoded`. It may contain a
+    /// card number: the caller masks it.
     pub value: Option<String>,
+    /// Byte offset in `record.raw` where a keyword match starts, when known
+    /// (undecoded raw-line match of a valid-UTF-8 line).
     pub offset: Option<usize>,
-    pub pan: Option<crate::card::PanHit>,
+    /// The card number that satisfied a `pan` modifier; offsets are relative
+    /// to `value`.
+    pub pan: Option<PanHit>,
+    /// The match needed decoding.
     pub decoded: bool,
 }
-#[derive(Clone, Debug)]
+
+/// A rule test sample that did not behave as expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TestFailure {
     pub rule_id: String,
     pub sample: String,
+    /// True when the sample should have matched and did not.
     pub expected_match: bool,
 }
+
 impl Rule {
-    pub fn applies_to(&self, _f: Family) -> bool {
-        true
+    /// Whether the rule is meant for records of this family
+    /// (`logsource.category`: webserver → Web; chat → Chat and Json;
+    /// csp → Csp; absent → all; anything else → none).
+    pub fn applies_to(&self, family: Family) -> bool {
+        match self.logsource.category.as_deref() {
+            None => true,
+            Some(c) => match c.to_ascii_lowercase().as_str() {
+                "webserver" => family == Family::Web,
+                "chat" => matches!(family, Family::Chat | Family::Json),
+                "csp" => family == Family::Csp,
+                _ => false,
+            },
+        }
     }
-    pub fn eval(&self, _rec: &Record) -> Option<Hit> {
-        None
+
+    /// Evaluates the rule's condition on a record. Does not check
+    /// [`Rule::applies_to`] or the time window: the caller does.
+    pub fn eval(&self, rec: &Record) -> Option<Hit> {
+        eval::eval(&self.detection, rec, self.decode, eval::Hooks::REAL)
     }
+
+    /// Prefilter contract: returns `Some(L)` such that for every record `r`
+    /// with `eval(r).is_some()`, the ASCII-lowercased raw line contains some
+    /// `l` in `L`; or `None` when no such set can be derived (then the rule
+    /// must be evaluated on every line). Literals are runs of `[a-z0-9_]`
+    /// (at least 3 bytes) taken from the rule's values and regex literals.
+    ///
+    /// Caveat for rules with `decode`: their literals come from the values
+    /// as written (the decoded form), so a raw line that encodes a letter of
+    /// the literal itself (`%73cript`, `&#115;cript`, `\u0073cript`) would
+    /// not contain it. The matcher must additionally treat lines containing
+    /// `%`, `&` or `\u` as candidates for rules whose `decode` is set.
     pub fn literals(&self) -> Option<Vec<Vec<u8>>> {
-        None
+        literals::detection(&self.detection)
     }
-    pub fn run_tests<F>(&self, _parse: F) -> Vec<TestFailure>
+
+    /// Runs the rule's test samples: `parse(line, format)` turns a sample
+    /// into a Record. A `match` sample passes when the rule applies to the
+    /// record's family and matches it; a `nomatch` sample passes otherwise.
+    pub fn run_tests<F>(&self, parse: F) -> Vec<TestFailure>
     where
         F: for<'a> Fn(&'a [u8], Option<&str>) -> Record<'a>,
     {
-        Vec::new()
+        let fmt = self.tests.format.as_deref();
+        let samples = self
+            .tests
+            .matches
+            .iter()
+            .map(|s| (s, true))
+            .chain(self.tests.nomatches.iter().map(|s| (s, false)));
+        let mut failures = Vec::new();
+        for (sample, expected) in samples {
+            let rec = parse(sample.as_bytes(), fmt);
+            let got = self.applies_to(rec.family) && self.eval(&rec).is_some();
+            if got != expected {
+                failures.push(TestFailure {
+                    rule_id: self.id.clone(),
+                    sample: sample.clone(),
+                    expected_match: expected,
+                });
+            }
+        }
+        failures
     }
-}
-pub fn load_str(_src: &str, _source: &str) -> Result<Vec<Rule>, RuleError> {
-    Ok(Vec::new())
-}
-pub fn load_path(_path: &Path) -> Result<Vec<Rule>, RuleError> {
-    Ok(Vec::new())
-}
-pub fn check_unique_ids(_rules: &[Rule]) -> Result<(), RuleError> {
-    Ok(())
-}
-pub fn lint(_rules: &[Rule]) -> Vec<String> {
-    Vec::new()
 }

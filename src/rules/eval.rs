@@ -1,0 +1,332 @@
+//! The compiled detection of a rule and its evaluation against a record.
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+
+use super::Hit;
+use super::condition::Cond;
+use super::literals::Lits;
+use super::modifiers::{Pat, PatMatch, cidr_contains, glob_match, num_match};
+use crate::card::PanHit;
+use crate::decode::DecodeOpts;
+use crate::record::Record;
+
+/// A rule's detection section, compiled.
+#[derive(Clone, Debug)]
+pub(crate) struct Detection {
+    pub selections: Vec<Selection>,
+    pub cond: Cond,
+}
+
+/// A named selection: an OR of alternatives, each an AND of field
+/// conditions (a map is one alternative; a list of maps is several; a
+/// keyword list is one alternative with one keyword condition).
+#[derive(Clone, Debug)]
+pub(crate) struct Selection {
+    pub alts: Vec<Vec<FieldCond>>,
+}
+
+/// One detection key and its values.
+#[derive(Clone, Debug)]
+pub(crate) struct FieldCond {
+    /// `None` for keywords: matched against the raw line and every field.
+    pub field: Option<String>,
+    /// Values are ANDed (`all`) instead of ORed.
+    pub all: bool,
+    /// `exists: true/false` instead of values.
+    pub exists: Option<bool>,
+    /// Value patterns with their prefilter literals.
+    pub pats: Vec<(Pat, Lits)>,
+}
+
+/// The outside functions evaluation needs; swapped out in tests so the
+/// engine's logic can be checked independently of the decoder and card
+/// scanner implementations.
+#[derive(Clone, Copy)]
+pub(crate) struct Hooks {
+    pub decode: for<'s> fn(&'s str, DecodeOpts) -> Cow<'s, str>,
+    pub pans: fn(&[u8]) -> Vec<PanHit>,
+}
+
+impl Hooks {
+    /// The real decoder and card scanner.
+    pub const REAL: Hooks = Hooks {
+        decode: crate::decode::decode_value,
+        pans: crate::card::find_pans,
+    };
+}
+
+/// A string with a lazily computed ASCII-lowercase copy. ASCII-only case
+/// folding keeps byte offsets aligned and matches how browsers and servers
+/// treat tag and keyword case; it also keeps the prefilter sound, since it
+/// works on the ASCII-lowercased raw line.
+struct Text<'t> {
+    s: Cow<'t, str>,
+    lower: OnceCell<String>,
+}
+
+impl<'t> Text<'t> {
+    fn new(s: Cow<'t, str>) -> Self {
+        Text {
+            s,
+            lower: OnceCell::new(),
+        }
+    }
+
+    fn lower(&self) -> &str {
+        self.lower.get_or_init(|| self.s.to_ascii_lowercase())
+    }
+}
+
+/// Per-record evaluation state: lossy raw text and decoded views are built
+/// at most once however many conditions look at them.
+struct Ctx<'r> {
+    rec: &'r Record<'r>,
+    opts: DecodeOpts,
+    hooks: Hooks,
+    raw: OnceCell<Text<'r>>,
+    raw_dec: OnceCell<Option<Text<'r>>>,
+    fields: Vec<OnceCell<Text<'r>>>,
+    fields_dec: Vec<OnceCell<Option<Text<'r>>>>,
+}
+
+/// Where a haystack came from.
+#[derive(Clone, Copy)]
+enum Src {
+    Raw,
+    Field(usize),
+}
+
+impl<'r> Ctx<'r> {
+    fn raw(&self) -> &Text<'r> {
+        self.raw
+            .get_or_init(|| Text::new(String::from_utf8_lossy(self.rec.raw)))
+    }
+
+    /// Whether offsets in the lossy raw text are offsets in `record.raw`.
+    fn raw_offsets_valid(&self) -> bool {
+        matches!(self.raw().s, Cow::Borrowed(_))
+    }
+
+    fn field(&self, i: usize) -> Option<&Text<'r>> {
+        let cell = self.fields.get(i)?;
+        let (_, v) = self.rec.fields.get(i)?;
+        Some(cell.get_or_init(|| Text::new(Cow::Borrowed(v.as_str()))))
+    }
+
+    /// The decoded form of a text, when decoding is on and changes it.
+    fn decoded(&self, src: Src) -> Option<&Text<'r>> {
+        if !self.opts.any() {
+            return None;
+        }
+        let cell = match src {
+            Src::Raw => &self.raw_dec,
+            Src::Field(i) => self.fields_dec.get(i)?,
+        };
+        cell.get_or_init(|| {
+            let decode = self.hooks.decode;
+            let (orig, out): (&str, Cow<'r, str>) = match src {
+                Src::Raw => match &self.raw().s {
+                    Cow::Borrowed(b) => (b, decode(b, self.opts)),
+                    Cow::Owned(o) => (o, Cow::Owned(decode(o, self.opts).into_owned())),
+                },
+                Src::Field(i) => {
+                    let v = self.rec.fields.get(i).map_or("", |(_, v)| v.as_str());
+                    (v, decode(v, self.opts))
+                }
+            };
+            (out != orig).then(|| Text::new(out))
+        })
+        .as_ref()
+    }
+
+    fn text(&self, src: Src, decoded: bool) -> Option<&Text<'r>> {
+        match (src, decoded) {
+            (_, true) => self.decoded(src),
+            (Src::Raw, false) => Some(self.raw()),
+            (Src::Field(i), false) => self.field(i),
+        }
+    }
+
+    fn match_pat(&self, pat: &Pat, t: &Text<'_>) -> Option<PatMatch> {
+        // `Some(start)` when matched; whole-value tests have no start.
+        let start: Option<Option<usize>> = match pat {
+            Pat::Null => t.s.is_empty().then_some(None),
+            Pat::Glob { toks, cased } => {
+                let hay = if *cased { &*t.s } else { t.lower() };
+                glob_match(toks, hay).map(Some)
+            }
+            Pat::Re(re) => re.find(&t.s).map(|m| Some(m.start())),
+            Pat::Num(op, want) => num_match(*op, *want, &t.s).then_some(None),
+            Pat::Cidr(net, prefix) => cidr_contains(*net, *prefix, &t.s).then_some(None),
+            Pat::Any(alts) => return alts.iter().find_map(|p| self.match_pat(p, t)),
+            Pat::Pan => {
+                let hit = (self.hooks.pans)(t.s.as_bytes()).into_iter().next()?;
+                return Some(PatMatch {
+                    start: Some(hit.start),
+                    pan: Some(hit),
+                });
+            }
+        };
+        start.map(|start| PatMatch { start, pan: None })
+    }
+
+    /// Tries one pattern on the given sources, original forms first.
+    fn match_sources(&self, pat: &Pat, srcs: &[Src]) -> Option<Hit> {
+        for decoded in [false, true] {
+            if decoded && !self.opts.any() {
+                break;
+            }
+            for &src in srcs {
+                let Some(t) = self.text(src, decoded) else {
+                    continue;
+                };
+                if let Some(m) = self.match_pat(pat, t) {
+                    let (field, offset) = match src {
+                        Src::Raw => (
+                            None,
+                            m.start.filter(|_| !decoded && self.raw_offsets_valid()),
+                        ),
+                        Src::Field(i) => (self.rec.fields.get(i).map(|(k, _)| k.clone()), None),
+                    };
+                    return Some(Hit {
+                        field,
+                        value: Some(t.s.to_string()),
+                        offset,
+                        pan: m.pan,
+                        decoded,
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    fn field_cond(&self, fc: &FieldCond) -> Option<Hit> {
+        let srcs: Vec<Src> = match &fc.field {
+            Some(name) => {
+                if let Some(want) = fc.exists {
+                    return (self.rec.has(name) == want).then(|| Hit {
+                        field: Some(name.clone()),
+                        value: self.rec.get(name).map(str::to_string),
+                        ..Hit::default()
+                    });
+                }
+                let srcs: Vec<Src> = self
+                    .rec
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (k, _))| k == name)
+                    .map(|(i, _)| Src::Field(i))
+                    .collect();
+                if srcs.is_empty() {
+                    // A missing field only satisfies `null`.
+                    let is_null = |p: &(Pat, Lits)| matches!(p.0, Pat::Null);
+                    let ok = if fc.all {
+                        fc.pats.iter().all(is_null)
+                    } else {
+                        fc.pats.iter().any(is_null)
+                    };
+                    return ok.then(|| Hit {
+                        field: Some(name.clone()),
+                        ..Hit::default()
+                    });
+                }
+                srcs
+            }
+            None => std::iter::once(Src::Raw)
+                .chain((0..self.rec.fields.len()).map(Src::Field))
+                .collect(),
+        };
+        let mut witness: Option<Hit> = None;
+        for (pat, _) in &fc.pats {
+            match (self.match_sources(pat, &srcs), fc.all) {
+                (Some(h), false) => return Some(h),
+                (None, true) => return None,
+                (Some(h), true) => witness = prefer(witness, Some(h)),
+                (None, false) => {}
+            }
+        }
+        if fc.all { witness } else { None }
+    }
+
+    fn selection(&self, sel: &Selection) -> Option<Hit> {
+        'alts: for alt in &sel.alts {
+            let mut witness = None;
+            for fc in alt {
+                match self.field_cond(fc) {
+                    Some(h) => witness = prefer(witness, Some(h)),
+                    None => continue 'alts,
+                }
+            }
+            return Some(witness.unwrap_or_default());
+        }
+        None
+    }
+
+    /// Evaluates a condition; the hit is a witness for a true result
+    /// (absent when the truth came only from a negation).
+    fn cond(&self, det: &Detection, c: &Cond) -> (bool, Option<Hit>) {
+        match c {
+            Cond::Sel(i) => match det.selections.get(*i).and_then(|s| self.selection(s)) {
+                Some(h) => (true, Some(h)),
+                None => (false, None),
+            },
+            Cond::Not(inner) => (!self.cond(det, inner).0, None),
+            Cond::And(items) => {
+                let mut witness = None;
+                for it in items {
+                    let (ok, h) = self.cond(det, it);
+                    if !ok {
+                        return (false, None);
+                    }
+                    witness = prefer(witness, h);
+                }
+                (true, witness)
+            }
+            Cond::Or(items) => {
+                for it in items {
+                    let (ok, h) = self.cond(det, it);
+                    if ok {
+                        return (true, h);
+                    }
+                }
+                (false, None)
+            }
+        }
+    }
+}
+
+/// Keeps the first witness unless a later one carries a card number, which
+/// is what the caller most needs to see (and mask).
+fn prefer(a: Option<Hit>, b: Option<Hit>) -> Option<Hit> {
+    match (&a, &b) {
+        (None, _) => b,
+        (Some(x), Some(y)) if x.pan.is_none() && y.pan.is_some() => b,
+        _ => a,
+    }
+}
+
+/// Evaluates a detection on a record.
+pub(crate) fn eval(
+    det: &Detection,
+    rec: &Record<'_>,
+    opts: DecodeOpts,
+    hooks: Hooks,
+) -> Option<Hit> {
+    let n = rec.fields.len();
+    let ctx = Ctx {
+        rec,
+        opts,
+        hooks,
+        raw: OnceCell::new(),
+        raw_dec: OnceCell::new(),
+        fields: (0..n).map(|_| OnceCell::new()).collect(),
+        fields_dec: (0..n).map(|_| OnceCell::new()).collect(),
+    };
+    match ctx.cond(det, &det.cond) {
+        (true, h) => Some(h.unwrap_or_default()),
+        (false, _) => None,
+    }
+}
