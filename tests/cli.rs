@@ -176,8 +176,11 @@ fn every_input_is_accounted_for() {
         .iter()
         .filter(|f| f["path"].as_str().unwrap().ends_with("truncated.gz"))
         .count() as u64;
-    assert!(tr_findings > 0);
-    assert_eq!(tr_findings, tr["records"].as_u64().unwrap());
+    // Every whole line read before the break is scanned; the last, cut
+    // line is still a record but may have lost its marker.
+    let read = tr["records"].as_u64().unwrap();
+    assert!(read > 100 && read < 5000, "{tr}");
+    assert!(tr_findings == read || tr_findings + 1 == read, "{tr_findings} of {read}");
     assert_eq!(r["summary"]["files"]["errors"], 1);
     assert_eq!(r["summary"]["files"]["skipped"], 1);
 }
