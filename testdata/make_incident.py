@@ -14,7 +14,8 @@ rewrites byte-identical files. Usage: python3 testdata/make_incident.py
 
 Outputs: nginx/access.log, apache/ssl_access.log, iis/u_ex170927.log,
 cloudfront/E2SKYWAYS.2017-10-01.gz, chat/export.jsonl, csp/reports.jsonl,
-EXPECTED.md (human answer key) and expected.json (the same, for tests).
+testdata/incident.expected.md (human answer key) and testdata/incident.expected.json
+(the same, for tests), beside the incident so scanning it does not read them.
 """
 
 import base64
@@ -647,7 +648,7 @@ def write_expected(rules):
           "`out` rows are the same indicators outside the window: a windowed scan gives no finding; an unwindowed scan gives the listed rules.",
           "- Decoy rows, and every line not listed, give no finding from the built-in pack at any level.",
           "- Card numbers are masked here (first 6, last 4); the logs hold them in full (public test numbers or generated Luhn-valid numbers).",
-          "- `expected.json` holds the same rows for tests.", "",
+          "- `incident.expected.json` holds the same rows for tests (kept beside, not inside, the incident so a scan of it does not read the answer key).", "",
           "| file | line | time (UTC) | window | kind | expected finding(s) | what |",
           "|---|---|---|---|---|---|---|"]
     js = []
@@ -664,9 +665,9 @@ def write_expected(rules):
     n_out = sum(1 for p in rows if p["kind"] == "indicator" and not in_window(p["time"]))
     n_dec = sum(1 for p in rows if p["kind"] == "decoy")
     md += ["", "Totals: %d indicator lines inside the window, %d outside, %d decoys." % (n_in, n_out, n_dec), ""]
-    with open(os.path.join(OUT, "EXPECTED.md"), "w", encoding="utf-8") as fh:
+    with open(os.path.join(HERE, "incident.expected.md"), "w", encoding="utf-8") as fh:
         fh.write("\n".join(md))
-    with open(os.path.join(OUT, "expected.json"), "w", encoding="utf-8") as fh:
+    with open(os.path.join(HERE, "incident.expected.json"), "w", encoding="utf-8") as fh:
         json.dump({"window": {"start": utc_iso(WIN_START), "end": utc_iso(WIN_END)}, "plants": js}, fh, indent=1)
         fh.write("\n")
 

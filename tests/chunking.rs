@@ -25,7 +25,10 @@ fn findings(path: &std::path::Path, chunk: usize, threads: usize) -> Vec<(u64, u
     cfg.chunk_size = chunk;
     let entries = discover(&[path.to_path_buf()], &DiscoverOptions::default());
     assert_eq!(entries.len(), 1);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     let out = pool.install(|| scan_entry(&entries[0], &engine, &cfg, &Progress::hidden()));
     assert_eq!(out.file.records, 3000);
     out.findings

@@ -51,13 +51,23 @@ fn window_edges_follow_utc_not_local_dates() {
         "2017-10-12T23:59:59Z",
         "--quiet",
     ]);
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let r = stdout_json(&o);
     let got: Vec<(u64, String)> = r["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["line"].as_u64().unwrap(), f["timestamp"].as_str().unwrap().to_string()))
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap(),
+                f["timestamp"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -110,7 +120,12 @@ fn broken_rule_file_is_refused_with_position() {
         b"title: broken\nid: 00000000-0000-4000-8000-000000000002\ndetection:\n  sel:\n    cs-uri|contans: x\n  condition: sel\n",
     );
     let logs = write(d.path(), "a.log", b"hello\n");
-    let o = run(&["scan", logs.to_str().unwrap(), "--rules", bad.to_str().unwrap()]);
+    let o = run(&[
+        "scan",
+        logs.to_str().unwrap(),
+        "--rules",
+        bad.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -128,7 +143,11 @@ fn every_input_is_accounted_for() {
     let root = d.path().join("ev");
     write(&root, "empty.log", b"");
     write(&root, "binary.log", b"\x7fELF\0\0\0binary");
-    write(&root, "plain.log", clf("27/Sep/2017:10:00:00 +0000", "/x?INDICATOR").as_bytes());
+    write(
+        &root,
+        "plain.log",
+        clf("27/Sep/2017:10:00:00 +0000", "/x?INDICATOR").as_bytes(),
+    );
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     for i in 0..5000 {
         gz.write_all(clf("27/Sep/2017:10:00:00 +0000", &format!("/p{i}?INDICATOR")).as_bytes())
@@ -148,7 +167,12 @@ fn every_input_is_accounted_for() {
         "--fail-on",
         "never",
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let r = stdout_json(&o);
     let files = r["files"].as_array().unwrap();
     let by_name = |n: &str| {
@@ -161,14 +185,22 @@ fn every_input_is_accounted_for() {
     assert_eq!(files.len(), 5, "{files:#?}");
     assert_eq!(by_name("empty.log")["status"], "scanned");
     assert_eq!(by_name("binary.log")["status"], "skipped");
-    assert!(by_name("binary.log")["reason"].as_str().unwrap().contains("binary"));
+    assert!(
+        by_name("binary.log")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("binary")
+    );
     assert_eq!(by_name("plain.log")["records"], 1);
     let rot = by_name("rotated.1");
     assert_eq!(rot["compression"], "gzip");
     assert_eq!(rot["records"], 5000);
     let tr = by_name("truncated.gz");
     assert_eq!(tr["status"], "error");
-    assert!(tr["reason"].as_str().unwrap().starts_with("truncated gzip"), "{tr}");
+    assert!(
+        tr["reason"].as_str().unwrap().starts_with("truncated gzip"),
+        "{tr}"
+    );
     // Findings read before the break are kept.
     let tr_findings = r["findings"]
         .as_array()
@@ -180,7 +212,10 @@ fn every_input_is_accounted_for() {
     // line is still a record but may have lost its marker.
     let read = tr["records"].as_u64().unwrap();
     assert!(read > 100 && read < 5000, "{tr}");
-    assert!(tr_findings == read || tr_findings + 1 == read, "{tr_findings} of {read}");
+    assert!(
+        tr_findings == read || tr_findings + 1 == read,
+        "{tr_findings} of {read}"
+    );
     assert_eq!(r["summary"]["files"]["errors"], 1);
     assert_eq!(r["summary"]["files"]["skipped"], 1);
 }
@@ -189,7 +224,11 @@ fn every_input_is_accounted_for() {
 fn fail_on_sets_the_exit_code() {
     let d = tempfile::tempdir().unwrap();
     let rules = rule_file(d.path());
-    let logs = write(d.path(), "a.log", clf("27/Sep/2017:10:00:00 +0000", "/x?INDICATOR").as_bytes());
+    let logs = write(
+        d.path(),
+        "a.log",
+        clf("27/Sep/2017:10:00:00 +0000", "/x?INDICATOR").as_bytes(),
+    );
     let code = |level: &str| {
         run(&[
             "scan",
@@ -207,8 +246,19 @@ fn fail_on_sets_the_exit_code() {
     assert_eq!(code("high"), Some(1));
     assert_eq!(code("critical"), Some(0));
     assert_eq!(code("never"), Some(0));
-    let clean = write(d.path(), "b.log", clf("27/Sep/2017:10:00:00 +0000", "/x").as_bytes());
-    let o = run(&["scan", clean.to_str().unwrap(), "--no-default-rules", "--rules", &rules, "--quiet"]);
+    let clean = write(
+        d.path(),
+        "b.log",
+        clf("27/Sep/2017:10:00:00 +0000", "/x").as_bytes(),
+    );
+    let o = run(&[
+        "scan",
+        clean.to_str().unwrap(),
+        "--no-default-rules",
+        "--rules",
+        &rules,
+        "--quiet",
+    ]);
     assert_eq!(o.status.code(), Some(0));
     let o = run(&["scan", clean.to_str().unwrap(), "--since", "not-a-date"]);
     assert_eq!(o.status.code(), Some(2));
@@ -234,7 +284,10 @@ fn jsonl_streams_findings_then_one_summary() {
         "jsonl",
     ]);
     let text = String::from_utf8(o.stdout).unwrap();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 4);
     assert!(lines[..3].iter().all(|l| l["type"] == "finding"));
     assert_eq!(lines[3]["type"], "summary");
@@ -247,7 +300,11 @@ fn output_file_is_atomic_and_never_scanned() {
     let d = tempfile::tempdir().unwrap();
     let rules = rule_file(d.path());
     let root = d.path().join("tree");
-    write(&root, "a.log", clf("27/Sep/2017:10:00:00 +0000", "/x?INDICATOR").as_bytes());
+    write(
+        &root,
+        "a.log",
+        clf("27/Sep/2017:10:00:00 +0000", "/x?INDICATOR").as_bytes(),
+    );
     let out = root.join("report.json");
     std::fs::write(&out, "{\"stale\": \"INDICATOR\"}\n").unwrap();
     let o = run(&[
@@ -324,11 +381,34 @@ fn no_card_number_leaves_in_the_clear() {
             "{{\"ts\":\"2017-09-27T10:00:0{i}Z\",\"service\":\"chat\",\"event\":\"message\",\"text\":\"my card is {p}\"}}\n"
         );
     }
-    let a = write(d.path(), "web/access.log", log.lines().filter(|l| !l.starts_with('{')).collect::<Vec<_>>().join("\n").as_bytes());
-    let b = write(d.path(), "chat/export.jsonl", log.lines().filter(|l| l.starts_with('{')).collect::<Vec<_>>().join("\n").as_bytes());
+    let a = write(
+        d.path(),
+        "web/access.log",
+        log.lines()
+            .filter(|l| !l.starts_with('{'))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_bytes(),
+    );
+    let b = write(
+        d.path(),
+        "chat/export.jsonl",
+        log.lines()
+            .filter(|l| l.starts_with('{'))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_bytes(),
+    );
     let _ = (a, b);
     for fmt in ["json", "jsonl"] {
-        let o = run(&["scan", d.path().to_str().unwrap(), "--format", fmt, "--pan-key", "k"]);
+        let o = run(&[
+            "scan",
+            d.path().to_str().unwrap(),
+            "--format",
+            fmt,
+            "--pan-key",
+            "k",
+        ]);
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(out.contains("411111"), "findings expected in {fmt}: {out}");
         assert_no_full_pan(&format!("{fmt} stdout"), &out);

@@ -23,7 +23,13 @@ fn all_86_sigmahq_webserver_rules_load() {
 
 #[test]
 fn sigmahq_rules_load_through_the_cli() {
-    let o = run(&["rules", "list", "--no-default-rules", "--rules", "../shared/sigma-webserver"]);
+    let o = run(&[
+        "rules",
+        "list",
+        "--no-default-rules",
+        "--rules",
+        "../shared/sigma-webserver",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let listed = String::from_utf8_lossy(&o.stdout).lines().count() - 1;
     assert_eq!(listed, 86);
@@ -101,15 +107,27 @@ const UA: &str = "Mozilla/5.0 (X11; Linux x86_64)";
 fn sigma_keywords_with_field_selection_and_not_filter() {
     // select_method and keywords and not filter (sc-status: 404).
     let r = sigma_rule("web_xss_in_access_logs.yml");
-    assert!(matches(&r, &clf("GET", "/search?q=<script>alert(1)</script>", 200, UA)));
+    assert!(matches(
+        &r,
+        &clf("GET", "/search?q=<script>alert(1)</script>", 200, UA)
+    ));
     // The rule lists the URL-encoded form as its own keyword.
-    assert!(matches(&r, &clf("GET", "/search?q=%3Cscript%3Ealert(1)", 200, UA)));
+    assert!(matches(
+        &r,
+        &clf("GET", "/search?q=%3Cscript%3Ealert(1)", 200, UA)
+    ));
     // Keyword anywhere, case-insensitive.
     assert!(matches(&r, &clf("GET", "/p?x=1&DOCUMENT.COOKIE", 200, UA)));
     // The not-filter: same request answered 404.
-    assert!(!matches(&r, &clf("GET", "/search?q=<script>alert(1)</script>", 404, UA)));
+    assert!(!matches(
+        &r,
+        &clf("GET", "/search?q=<script>alert(1)</script>", 404, UA)
+    ));
     // The method selection is field-specific: POST does not match.
-    assert!(!matches(&r, &clf("POST", "/search?q=<script>alert(1)</script>", 200, UA)));
+    assert!(!matches(
+        &r,
+        &clf("POST", "/search?q=<script>alert(1)</script>", 200, UA)
+    ));
     // No keyword at all.
     assert!(!matches(&r, &clf("GET", "/search?q=shoes", 200, UA)));
 }
@@ -118,13 +136,25 @@ fn sigma_keywords_with_field_selection_and_not_filter() {
 fn sigma_contains_all_and_one_of_selection_star() {
     let r = sigma_rule("web_cve_2019_19781_citrix_exploit.yml");
     // selection_csall: both substrings in cs-uri-query.
-    assert!(matches(&r, &clf("GET", "/x?p=/vpns/portal/scripts/newbm.pl", 200, UA)));
+    assert!(matches(
+        &r,
+        &clf("GET", "/x?p=/vpns/portal/scripts/newbm.pl", 200, UA)
+    ));
     // Only one of the two: contains|all fails, and no other selection holds.
-    assert!(!matches(&r, &clf("GET", "/x?p=/vpns/portal/scripts/newbm.php5", 200, UA)));
-    assert!(!matches(&r, &clf("GET", "/x?p=/vpns/portal/scripts/", 200, UA)));
+    assert!(!matches(
+        &r,
+        &clf("GET", "/x?p=/vpns/portal/scripts/newbm.php5", 200, UA)
+    ));
+    assert!(!matches(
+        &r,
+        &clf("GET", "/x?p=/vpns/portal/scripts/", 200, UA)
+    ));
     // selection_cs, endswith.
     assert!(matches(&r, &clf("GET", "/x?f=/vpns/cfg/smb.conf", 200, UA)));
-    assert!(!matches(&r, &clf("GET", "/x?f=/vpns/cfg/smb.conf.bak", 200, UA)));
+    assert!(!matches(
+        &r,
+        &clf("GET", "/x?f=/vpns/cfg/smb.conf.bak", 200, UA)
+    ));
     // The same text in the path, not the query: field-specific, no match.
     assert!(!matches(&r, &clf("GET", "/vpns/cfg/smb.conf", 200, UA)));
 }

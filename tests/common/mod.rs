@@ -51,7 +51,8 @@ pub fn full_pans(text: &str) -> Vec<String> {
             if b[j].is_ascii_digit() {
                 digits.push(b[j] - b'0');
                 j += 1;
-            } else if (b[j] == b' ' || b[j] == b'-') && j + 1 < b.len() && b[j + 1].is_ascii_digit() {
+            } else if (b[j] == b' ' || b[j] == b'-') && j + 1 < b.len() && b[j + 1].is_ascii_digit()
+            {
                 j += 1;
             } else {
                 break;
