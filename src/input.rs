@@ -55,6 +55,24 @@ pub enum Data {
     Owned(Vec<u8>),
 }
 
+impl Data {
+    /// Drops `len` bytes at `start` from this process's resident set once
+    /// they have been scanned (they stay in the page cache), so peak RSS
+    /// stays flat however big a mapped file is. No-op for owned data.
+    pub fn release(&self, start: usize, len: usize) {
+        if let Data::Mapped(m) = self
+            && start.checked_add(len).is_some_and(|e| e <= m.len())
+            && len > 0
+        {
+            // SAFETY: a read-only private file mapping; dropped pages are
+            // read again from the file if touched, with the same bytes.
+            // Failure only means the pages stay resident.
+            let _ =
+                unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, len) };
+        }
+    }
+}
+
 impl std::ops::Deref for Data {
     type Target = [u8];
     fn deref(&self) -> &[u8] {

@@ -1,17 +1,22 @@
-//! Matching: all rules compile into one literal prefilter over raw bytes, so
-//! most lines are passed over without being parsed; only candidate lines are
-//! turned into records and evaluated against each candidate rule's Sigma
-//! detection.
+//! Matching: all rules compile into prefilter gates over raw bytes (one
+//! Aho-Corasick automaton for every literal, a card-number digit scanner, an
+//! encoding-escape scanner, one multi-pattern regex for literal-free
+//! regexes), searched over whole buffers so most lines are passed over
+//! without being looked at one by one; only lines holding a gate hit are
+//! parsed into records and evaluated against their candidate rules.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex_automata::meta;
+use regex_syntax::hir::{Hir, HirKind};
 
 use crate::record::Record;
-use crate::rules::{Hit, Rule};
+use crate::rules::{Gate, Hit, Rule};
 
-/// Bytes that mean a value may hide a rule's literal behind an encoding
-/// (`%3Cscript`, `&#60;script`, `\u003cscript`): lines holding one are
-/// candidates for every rule that decodes values.
-const DECODE_TRIGGERS: &[&[u8]] = &[b"%", b"&", b"\\u"];
+/// Lazy-DFA cache for the literal-free regex gate: the 2 MiB default
+/// thrashes on dozens of patterns.
+const GATE_CACHE: usize = 64 << 20;
+/// Fewest digits in a card number (see `card::find_pans`).
+const PAN_MIN_DIGITS: usize = 13;
 
 /// The compiled rule set.
 pub struct Engine {
@@ -19,8 +24,304 @@ pub struct Engine {
     /// All literals of all rules; pattern index → rules needing it.
     ac: Option<AhoCorasick>,
     pattern_rules: Vec<Vec<usize>>,
-    /// Rules without a literal set: evaluated on every kept line.
+    /// Rules without any gate: evaluated on every kept line.
     always: Vec<usize>,
+    /// Rules gated by a card-number-shaped digit sequence.
+    digit_rules: Vec<usize>,
+    /// Rules that decode values: also candidates on lines holding an
+    /// escape that may hide a literal.
+    escape_rules: Vec<usize>,
+    /// Rules gated by the literal-free regex gate.
+    regex_rules: Vec<usize>,
+    regex_gate: Option<meta::Regex>,
+    /// Regex gates that need a long run of one class (`[A-Za-z0-9+/]{200,}`),
+    /// found by a skip-scanner instead of a DFA.
+    runs: Vec<ClassRun>,
+}
+
+/// A gate: the line holds `min` consecutive bytes of a class.
+struct ClassRun {
+    class: [bool; 256],
+    min: usize,
+    rules: Vec<usize>,
+}
+
+/// Shortest repetition worth a skip-scanner of its own.
+const MIN_CLASS_RUN: usize = 24;
+
+impl ClassRun {
+    /// The start of the first run of `min` class bytes in `hay[from..]`.
+    /// Skip-scans: when the last byte of a `min`-byte window is outside the
+    /// class, no run can start in the window.
+    fn find(&self, hay: &[u8], from: usize) -> Option<usize> {
+        let mut p = from;
+        while p + self.min <= hay.len() {
+            match hay[p..p + self.min]
+                .iter()
+                .rposition(|&b| !self.class[usize::from(b)])
+            {
+                Some(q) => p += q + 1,
+                None => return Some(p),
+            }
+        }
+        None
+    }
+}
+
+/// The class run a regex needs, when some necessary part of it is a
+/// repetition of one class at least [`MIN_CLASS_RUN`] long. Non-ASCII
+/// characters count as any byte at or above 0x80 (a superset).
+fn class_run_of(pattern: &str) -> Option<([bool; 256], usize)> {
+    use regex_syntax::hir::Class;
+    fn walk(h: &Hir, depth: usize) -> Option<([bool; 256], usize)> {
+        if depth > 64 {
+            return None;
+        }
+        match h.kind() {
+            HirKind::Capture(c) => walk(&c.sub, depth + 1),
+            HirKind::Concat(items) => items.iter().find_map(|i| walk(i, depth + 1)),
+            HirKind::Repetition(r) if r.min as usize >= MIN_CLASS_RUN => {
+                let HirKind::Class(c) = r.sub.kind() else {
+                    return None;
+                };
+                let mut set = [false; 256];
+                match c {
+                    Class::Unicode(u) => {
+                        for rg in u.ranges() {
+                            let (a, z) = (rg.start() as u32, rg.end() as u32);
+                            for cp in a..=z.min(0x7f) {
+                                set[cp as usize] = true;
+                            }
+                            if z >= 0x80 {
+                                set[0x80..].iter_mut().for_each(|b| *b = true);
+                            }
+                        }
+                    }
+                    Class::Bytes(b) => {
+                        for rg in b.ranges() {
+                            for x in rg.start()..=rg.end() {
+                                set[usize::from(x)] = true;
+                            }
+                        }
+                    }
+                }
+                Some((set, r.min as usize))
+            }
+            _ => None,
+        }
+    }
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .dot_matches_new_line(true)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    walk(&hir, 0)
+}
+
+/// Per-buffer search state: the next hit of each gate, so a gate is never
+/// searched twice over the same bytes.
+#[derive(Default)]
+pub struct Finder {
+    runs: Vec<Option<Option<usize>>>,
+    ac: Option<Option<usize>>,
+    regex: Option<Option<usize>>,
+    digits: Option<Option<usize>>,
+    escape: Option<Option<usize>>,
+}
+
+impl Finder {
+    pub fn new() -> Finder {
+        Finder::default()
+    }
+}
+
+/// Removes anchors and look-arounds (each becomes the empty string), so the
+/// regex matches a superset: a match inside a field value is then also a
+/// match inside the raw line that holds that value.
+fn strip_looks(h: &Hir) -> Hir {
+    match h.kind() {
+        HirKind::Look(_) => Hir::empty(),
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) => h.clone(),
+        HirKind::Repetition(r) => {
+            let mut r = r.clone();
+            r.sub = Box::new(strip_looks(&r.sub));
+            Hir::repetition(r)
+        }
+        HirKind::Capture(c) => strip_looks(&c.sub),
+        HirKind::Concat(items) => Hir::concat(items.iter().map(strip_looks).collect()),
+        HirKind::Alternation(items) => Hir::alternation(items.iter().map(strip_looks).collect()),
+    }
+}
+
+fn build_regex_gate(patterns: &[String]) -> Option<meta::Regex> {
+    let mut hirs = Vec::with_capacity(patterns.len());
+    for p in patterns {
+        let hir = regex_syntax::ParserBuilder::new()
+            .case_insensitive(true)
+            .dot_matches_new_line(true)
+            .build()
+            .parse(p)
+            .ok()?;
+        hirs.push(strip_looks(&hir));
+    }
+    meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .hybrid_cache_capacity(GATE_CACHE)
+                .dfa_size_limit(Some(GATE_CACHE))
+                .nfa_size_limit(Some(GATE_CACHE)),
+        )
+        .build_many_from_hir(&hirs)
+        .ok()
+}
+
+fn is_hex(b: u8) -> bool {
+    b.is_ascii_hexdigit()
+}
+
+/// Whether a decoded byte could put a literal byte (`[A-Za-z0-9_]`) into
+/// the decoded text, directly or through another layer (`%`, `&`, `#`).
+fn hides_literal(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'%' | b'&' | b'#')
+}
+
+/// Named references (see `decode::html_unescape`) whose value is `&`, `_`,
+/// `#`, `%` or `+`: the only ones that can help hide a literal byte.
+const RISKY_ENTITIES: &[&[u8]] = &[b"amp", b"lowbar", b"num", b"percnt", b"plus"];
+
+/// Whether `hay[i..]` starts an escape that decoding could turn into a
+/// literal byte: `%XX` of such a byte, a numeric or risky named HTML
+/// reference, or a `\uXXXX` escape (JSON fields are unescaped).
+fn escape_at(hay: &[u8], i: usize) -> bool {
+    let at = |k: usize| hay.get(i + k).copied().unwrap_or(0);
+    match at(0) {
+        b'%' => {
+            if is_hex(at(1)) && is_hex(at(2)) {
+                let v = (hex_val(at(1)) << 4) | hex_val(at(2));
+                hides_literal(v)
+            } else {
+                // `%u0073`-style escapes.
+                matches!(at(1), b'u' | b'U')
+            }
+        }
+        b'&' => {
+            if at(1) == b'#' {
+                return true;
+            }
+            let rest = &hay[(i + 1).min(hay.len())..];
+            RISKY_ENTITIES
+                .iter()
+                .any(|e| rest.len() >= e.len() && rest[..e.len()].eq_ignore_ascii_case(e))
+        }
+        b'\\' => matches!(at(1), b'u' | b'U' | b'x' | b'X'),
+        _ => false,
+    }
+}
+
+fn hex_val(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => 0,
+    }
+}
+
+/// Position of the first escape (see [`escape_at`]) in `hay[from..]`.
+fn find_escape(hay: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i < hay.len() {
+        let off = memchr::memchr3(b'%', b'&', b'\\', &hay[i..])?;
+        i += off;
+        if escape_at(hay, i) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Length of a digit separator token at `hay[i]`: one space, `-` or `+`, or
+/// a `%XX` escape (`%20`, `%2D`, `%2B` and double encodings); else 0.
+fn sep_len(hay: &[u8], i: usize) -> usize {
+    match hay.get(i) {
+        Some(b' ' | b'-' | b'+') => 1,
+        Some(b'%')
+            if hay.get(i + 1).is_some_and(|b| is_hex(*b))
+                && hay.get(i + 2).is_some_and(|b| is_hex(*b)) =>
+        {
+            3
+        }
+        _ => 0,
+    }
+}
+
+/// Whether a card-number-shaped digit sequence starts at `i`: digit runs
+/// joined by single separator tokens, 13 or more digits in all. A superset
+/// of what `card::find_pans` accepts, also in URL-/form-decoded values.
+pub fn digit_run_at(hay: &[u8], mut i: usize) -> bool {
+    let mut digits = 0;
+    loop {
+        let start = i;
+        while hay.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        digits += i - start;
+        if digits >= PAN_MIN_DIGITS {
+            return true;
+        }
+        if i == start {
+            return false;
+        }
+        let s = sep_len(hay, i);
+        if s == 0 || !hay.get(i + s).is_some_and(u8::is_ascii_digit) {
+            return false;
+        }
+        i += s;
+    }
+}
+
+/// Bytes that may appear inside a digit sequence (digits and separator
+/// tokens, `%XX` included).
+fn in_digit_seq(b: u8) -> bool {
+    b.is_ascii_hexdigit() || matches!(b, b' ' | b'-' | b'+' | b'%')
+}
+
+/// Position where the first card-number-shaped digit sequence of
+/// `hay[from..]` starts. Skip-scans: a sequence spans at least 13 bytes of
+/// [`in_digit_seq`], so a window whose last byte is outside that set is
+/// jumped over whole.
+pub fn find_digit_run(hay: &[u8], from: usize) -> Option<usize> {
+    const W: usize = PAN_MIN_DIGITS;
+    let mut p = from;
+    while p + W <= hay.len() {
+        // Last byte of the window outside the set: no sequence can start at
+        // or before it.
+        match hay[p..p + W].iter().rposition(|&b| !in_digit_seq(b)) {
+            Some(q) => p += q + 1,
+            None => {
+                // A whole window of candidate bytes: check each start.
+                let mut i = p;
+                while i < hay.len() && in_digit_seq(hay[i]) {
+                    if hay[i].is_ascii_digit()
+                        && (i == from || !hay[i - 1].is_ascii_digit())
+                        && digit_run_at(hay, i)
+                    {
+                        return Some(i);
+                    }
+                    i += 1;
+                }
+                p = i + 1;
+            }
+        }
+    }
+    None
+}
+
+/// Whether `line` has a card-number-shaped digit sequence.
+fn has_digit_run(line: &[u8]) -> bool {
+    find_digit_run(line, 0).is_some()
 }
 
 impl Engine {
@@ -28,6 +329,11 @@ impl Engine {
         let mut patterns: Vec<Vec<u8>> = Vec::new();
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
+        let mut digit_rules = Vec::new();
+        let mut escape_rules = Vec::new();
+        let mut regex_rules = Vec::new();
+        let mut regex_pats: Vec<String> = Vec::new();
+        let mut runs: Vec<ClassRun> = Vec::new();
         let mut add = |lit: &[u8], rule: usize, patterns: &mut Vec<Vec<u8>>| {
             let lit = lit.to_ascii_lowercase();
             match patterns.iter().position(|p| *p == lit) {
@@ -43,20 +349,65 @@ impl Engine {
             }
         };
         for (i, r) in rules.iter().enumerate() {
-            match r.literals() {
-                Some(lits) if !lits.is_empty() && lits.iter().all(|l| !l.is_empty()) => {
-                    for l in &lits {
-                        add(l, i, &mut patterns);
-                    }
-                    if r.decode.any() {
-                        for t in DECODE_TRIGGERS {
-                            add(t, i, &mut patterns);
+            let gates = r.gates().filter(|g| {
+                !g.is_empty()
+                    && g.iter().all(|g| match g {
+                        Gate::Lit(l) => !l.is_empty(),
+                        // Decoded text is not a substring of the raw line.
+                        Gate::Regex(_) => !r.decode.any(),
+                        Gate::Digits => true,
+                    })
+            });
+            let Some(gates) = gates else {
+                always.push(i);
+                continue;
+            };
+            for g in &gates {
+                match g {
+                    Gate::Lit(l) => add(l, i, &mut patterns),
+                    Gate::Digits => {
+                        if !digit_rules.contains(&i) {
+                            digit_rules.push(i)
                         }
                     }
+                    Gate::Regex(p) => {
+                        if let Some((class, min)) = class_run_of(p) {
+                            match runs
+                                .iter_mut()
+                                .find(|r: &&mut ClassRun| r.class == class && r.min == min)
+                            {
+                                Some(r) => r.rules.push(i),
+                                None => runs.push(ClassRun {
+                                    class,
+                                    min,
+                                    rules: vec![i],
+                                }),
+                            }
+                            continue;
+                        }
+                        if !regex_rules.contains(&i) {
+                            regex_rules.push(i)
+                        }
+                        regex_pats.push(p.clone());
+                    }
                 }
-                _ => always.push(i),
+            }
+            if r.decode.any() {
+                escape_rules.push(i);
             }
         }
+        let regex_gate = if regex_pats.is_empty() {
+            None
+        } else {
+            let g = build_regex_gate(&regex_pats);
+            if g.is_none() {
+                // Too big or unparseable as a superset: evaluate those rules
+                // on every line instead.
+                always.append(&mut regex_rules);
+                always.sort_unstable();
+            }
+            g
+        };
         let ac = if patterns.is_empty() {
             None
         } else {
@@ -64,6 +415,7 @@ impl Engine {
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
+                    .prefilter(true)
                     .build(&patterns)
                     .expect("literal patterns always build"),
             )
@@ -73,6 +425,11 @@ impl Engine {
             ac,
             pattern_rules,
             always,
+            digit_rules,
+            escape_rules,
+            regex_rules,
+            regex_gate,
+            runs,
         }
     }
 
@@ -80,21 +437,82 @@ impl Engine {
         &self.rules
     }
 
-    /// True when some rule must see every line (no literal could be derived).
+    /// True when some rule must see every line (no gate could be derived).
     pub fn has_always_rules(&self) -> bool {
         !self.always.is_empty()
     }
 
-    /// The position of the first prefilter literal at or after `from`, or
-    /// None. Used to jump over whole stretches of a buffer.
-    pub fn next_candidate(&self, hay: &[u8], from: usize) -> Option<usize> {
-        let ac = self.ac.as_ref()?;
-        let input = aho_corasick::Input::new(hay).span(from..hay.len());
-        ac.find(input).map(|m| m.start())
+    /// True when the whole-buffer search ([`Engine::next_candidate`]) is
+    /// sound for lines whose field values are substrings of the raw line
+    /// (`raw_fields`); otherwise every line must go through
+    /// [`Engine::candidates`].
+    pub fn buffer_search_ok(&self, raw_fields: bool) -> bool {
+        self.always.is_empty()
+            && (raw_fields || (self.regex_rules.is_empty() && self.runs.is_empty()))
     }
 
-    /// The rules that may match `line`, in rule order, into `out`.
+    /// The start of the first byte at or after `from` where some gate hits,
+    /// or None: no line from `from` on can match any rule. Only valid when
+    /// [`Engine::buffer_search_ok`]. `f` carries gate hits between calls
+    /// over the same buffer with increasing `from`.
+    pub fn next_candidate(&self, hay: &[u8], from: usize, f: &mut Finder) -> Option<usize> {
+        fn refresh(
+            slot: &mut Option<Option<usize>>,
+            from: usize,
+            search: impl FnOnce() -> Option<usize>,
+        ) -> Option<usize> {
+            match *slot {
+                Some(Some(p)) if p >= from => Some(p),
+                Some(None) => None,
+                _ => {
+                    let p = search();
+                    *slot = Some(p);
+                    p
+                }
+            }
+        }
+        let mut best: Option<usize> = None;
+        let mut take = |p: Option<usize>| {
+            if let Some(p) = p {
+                best = Some(best.map_or(p, |b| b.min(p)));
+            }
+        };
+        if let Some(ac) = &self.ac {
+            take(refresh(&mut f.ac, from, || {
+                let input = aho_corasick::Input::new(hay).span(from..hay.len());
+                ac.find(input).map(|m| m.start())
+            }));
+        }
+        if let Some(re) = &self.regex_gate {
+            take(refresh(&mut f.regex, from, || {
+                let input = regex_automata::Input::new(hay).span(from..hay.len());
+                re.find(input).map(|m| m.start())
+            }));
+        }
+        if f.runs.len() < self.runs.len() {
+            f.runs.resize(self.runs.len(), None);
+        }
+        for (r, slot) in self.runs.iter().zip(f.runs.iter_mut()) {
+            take(refresh(slot, from, || r.find(hay, from)));
+        }
+        if !self.digit_rules.is_empty() {
+            take(refresh(&mut f.digits, from, || find_digit_run(hay, from)));
+        }
+        if !self.escape_rules.is_empty() {
+            take(refresh(&mut f.escape, from, || find_escape(hay, from)));
+        }
+        best
+    }
+
+    /// The rules that may match `line`, in rule order, into `out`. Sound for
+    /// any record format.
     pub fn candidates(&self, line: &[u8], out: &mut Vec<usize>) {
+        self.candidates_in(line, false, out)
+    }
+
+    /// Like [`Engine::candidates`]; with `raw_fields` (field values are
+    /// substrings of the raw line) the regex gate is applied too.
+    pub fn candidates_in(&self, line: &[u8], raw_fields: bool, out: &mut Vec<usize>) {
         out.clear();
         out.extend_from_slice(&self.always);
         if let Some(ac) = &self.ac {
@@ -105,6 +523,33 @@ impl Engine {
                     }
                 }
             }
+        }
+        let mut extend = |rs: &[usize]| {
+            for &r in rs {
+                if !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        };
+        if !self.regex_rules.is_empty() {
+            let hit = match (&self.regex_gate, raw_fields) {
+                (Some(re), true) => re.is_match(line),
+                _ => true,
+            };
+            if hit {
+                extend(&self.regex_rules);
+            }
+        }
+        for r in &self.runs {
+            if !raw_fields || r.find(line, 0).is_some() {
+                extend(&r.rules);
+            }
+        }
+        if !self.digit_rules.is_empty() && has_digit_run(line) {
+            extend(&self.digit_rules);
+        }
+        if !self.escape_rules.is_empty() && find_escape(line, 0).is_some() {
+            extend(&self.escape_rules);
         }
         out.sort_unstable();
     }
@@ -124,5 +569,77 @@ impl Engine {
                 hit(rule, h);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digit_runs() {
+        for yes in [
+            &b"x 4111111111111111 y"[..],
+            b"n=4111 1111 1111 1111",
+            b"n=4111-1111-1111-1111&",
+            b"n=4111%201111%201111%201111",
+            b"n=4111+1111+1111+1111",
+            b"n=1234567890123",
+        ] {
+            assert!(has_digit_run(yes), "{}", String::from_utf8_lossy(yes));
+        }
+        for no in [
+            &b"10.0.0.1 - - [15/Apr/2017:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5123"[..],
+            b"123456789012",
+            b"4111  1111 1111 1111",
+            b"",
+        ] {
+            assert!(!has_digit_run(no), "{}", String::from_utf8_lossy(no));
+        }
+        // Found at the right place past a long non-candidate stretch.
+        let mut hay = vec![b'a'; 1000];
+        hay.extend_from_slice(b" 5500-0000-0000-0004 ");
+        assert_eq!(find_digit_run(&hay, 0), Some(1001));
+        assert_eq!(find_digit_run(&hay, 1002), Some(1002));
+    }
+
+    #[test]
+    fn escapes() {
+        assert!(escape_at(b"%73cript", 0));
+        assert!(escape_at(b"%2573", 0));
+        assert!(escape_at(b"&#115;", 0));
+        assert!(escape_at(b"&AMP;#115;", 0));
+        assert!(escape_at(b"\\u0073", 0));
+        assert!(!escape_at(b"%3Cscript", 0));
+        assert!(!escape_at(b"%20", 0));
+        assert!(!escape_at(b"&b=2", 0));
+        assert_eq!(find_escape(b"a=%3C&b=%2F&c=%41", 0), Some(14));
+        assert_eq!(find_escape(b"%", 0), None);
+    }
+
+    #[test]
+    fn looks_are_stripped() {
+        let g = build_regex_gate(&["^abc$".to_string(), r"\bxyz\b".to_string()]).unwrap();
+        assert!(g.is_match(&b"--ABC--"[..]));
+        assert!(g.is_match(&b"axyzb"[..]));
+        assert!(!g.is_match(&b"ab"[..]));
+    }
+
+    #[test]
+    fn class_runs() {
+        let (class, min) = class_run_of("x=[A-Za-z0-9+/]{40,}={0,2}").unwrap();
+        let r = ClassRun {
+            class,
+            min,
+            rules: vec![],
+        };
+        let mut hay = b"GET /a?x=".to_vec();
+        hay.extend(std::iter::repeat_n(b'Q', 39));
+        hay.extend_from_slice(b" y=");
+        assert_eq!(r.find(&hay, 0), None);
+        hay.extend(std::iter::repeat_n(b'Z', 40));
+        assert_eq!(r.find(&hay, 0), Some(hay.len() - 40));
+        assert!(class_run_of("a{3,}").is_none());
+        assert!(class_run_of("(?:ab){40}").is_none());
     }
 }

@@ -15,7 +15,7 @@ use crate::discover::{Disposition, Entry, io_reason};
 use crate::format::{self, LineParser, LogFormat, ParseOptions};
 use crate::input::{self, Compression, Opened};
 use crate::level::Level;
-use crate::matcher::Engine;
+use crate::matcher::{Engine, Finder};
 use crate::progress::Progress;
 use crate::record::Record;
 use crate::report::{FileReport, FileStatus, Finding, PanReport};
@@ -163,7 +163,10 @@ pub fn scan_entry(
                     .unwrap_or_else(|| this_year(&cfg.tz))
             });
             match input::open(path) {
-                Ok(Opened::Plain(data)) => scan_plain(&ctx, &data, year, &mut file, progress),
+                Ok(Opened::Plain(data)) => {
+                    let release = |s: usize, l: usize| data.release(s, l);
+                    scan_plain(&ctx, &data, &release, year, &mut file, progress)
+                }
                 Ok(Opened::Stream(comp, mut r)) => {
                     file.bytes = meta.map(|m| m.len()).unwrap_or(0);
                     scan_stream(&ctx, comp, &mut *r, year, &mut file, progress)
@@ -211,6 +214,7 @@ fn parser_for(ctx: &FileCtx, head: &[u8], year: i16, file: &mut FileReport) -> L
 fn scan_plain(
     ctx: &FileCtx,
     data: &[u8],
+    release: &(dyn Fn(usize, usize) + Sync),
     year: i16,
     file: &mut FileReport,
     progress: &Progress,
@@ -237,6 +241,7 @@ fn scan_plain(
         .map(|&(s, e)| {
             let mut p = parser.clone();
             let o = scan_lines(ctx, &mut p, &data[s..e], s as u64);
+            release(s, e - s);
             progress.bytes((e - s) as u64);
             progress.findings(o.findings.len() as u64);
             o
@@ -390,6 +395,151 @@ fn scan_stream(
 /// Scans a run of whole lines starting at `offset` in the file. Line numbers
 /// in the findings are relative to the run (1-based); callers add the base.
 fn scan_lines(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -> ChunkOut {
+    // Formats whose field values are slices of the raw line (W3C rewrites
+    // `+`, JSON unescapes), which the regex gate needs.
+    let raw_fields = matches!(
+        parser.format(),
+        LogFormat::Combined | LogFormat::Alb | LogFormat::Plain
+    );
+    if ctx.engine.buffer_search_ok(raw_fields) {
+        return scan_lines_fast(ctx, parser, buf, offset, raw_fields);
+    }
+    scan_lines_each(ctx, parser, buf, offset)
+}
+
+/// The fast path: dates first, one cheap pass over the lines that decides
+/// which records are in the window (logs need not be sorted), then each
+/// stretch of consecutive kept lines is searched as one buffer for gate
+/// hits; only the lines holding one are parsed and evaluated.
+fn scan_lines_fast(
+    ctx: &FileCtx,
+    parser: &mut LineParser,
+    buf: &[u8],
+    offset: u64,
+    raw_fields: bool,
+) -> ChunkOut {
+    let mut out = ChunkOut {
+        findings: Vec::new(),
+        counts: Counts::default(),
+        lines: 0,
+    };
+    let mut cands: Vec<usize> = Vec::new();
+    // Start byte and lines before it, of the current stretch of kept lines.
+    let mut stretch: Option<(usize, u64)> = None;
+    let mut pos = 0usize;
+    while pos < buf.len() {
+        let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
+        let mut line = &buf[pos..end];
+        if let Some(l) = line.strip_suffix(b"\r") {
+            line = l;
+        }
+        let keep = if parser.directive(line) {
+            false
+        } else {
+            out.counts.records += 1;
+            match parser.time(line) {
+                Some(t) if ctx.cfg.window.contains(t) => {
+                    out.counts.in_window += 1;
+                    true
+                }
+                Some(_) => {
+                    out.counts.out_of_window += 1;
+                    false
+                }
+                None => {
+                    out.counts.undated += 1;
+                    ctx.cfg.include_undated
+                }
+            }
+        };
+        match (keep, stretch) {
+            (true, None) => stretch = Some((pos, out.lines)),
+            (false, Some((s, lines_before))) => {
+                let mut st = Stretch {
+                    buf,
+                    start: s,
+                    end: pos,
+                    lines_before,
+                    offset,
+                    raw_fields,
+                };
+                st.search(ctx, parser, &mut cands, &mut out.findings);
+                stretch = None;
+            }
+            _ => {}
+        }
+        out.lines += 1;
+        pos = end + 1;
+    }
+    if let Some((s, lines_before)) = stretch {
+        let mut st = Stretch {
+            buf,
+            start: s,
+            end: buf.len(),
+            lines_before,
+            offset,
+            raw_fields,
+        };
+        st.search(ctx, parser, &mut cands, &mut out.findings);
+    }
+    out
+}
+
+/// A run of consecutive in-window records in a chunk.
+struct Stretch<'b> {
+    buf: &'b [u8],
+    start: usize,
+    end: usize,
+    /// Physical lines of the chunk before `start`.
+    lines_before: u64,
+    /// File offset of `buf`.
+    offset: u64,
+    raw_fields: bool,
+}
+
+impl Stretch<'_> {
+    fn search(
+        &mut self,
+        ctx: &FileCtx,
+        parser: &LineParser,
+        cands: &mut Vec<usize>,
+        findings: &mut Vec<Finding>,
+    ) {
+        let hay = &self.buf[self.start..self.end];
+        let mut finder = Finder::new();
+        let mut cur = 0usize;
+        let mut line_no = self.lines_before;
+        while let Some(p) = ctx.engine.next_candidate(hay, cur, &mut finder) {
+            let ls = memchr::memrchr(b'\n', &hay[cur..p]).map_or(cur, |i| cur + i + 1);
+            line_no += memchr::memchr_iter(b'\n', &hay[cur..ls]).count() as u64 + 1;
+            let le = memchr::memchr(b'\n', &hay[p..]).map_or(hay.len(), |i| p + i);
+            let mut line = &hay[ls..le];
+            if let Some(l) = line.strip_suffix(b"\r") {
+                line = l;
+            }
+            cur = le + 1;
+            ctx.engine.candidates_in(line, self.raw_fields, cands);
+            if cands.is_empty() {
+                continue;
+            }
+            let time = parser.time(line);
+            let rec = parser.record(line);
+            let line_off = self.offset + (self.start + ls) as u64;
+            let start = findings.len();
+            ctx.engine.eval(&rec, cands, |rule, hit| {
+                findings.push(make_finding(ctx, rule, &hit, &rec, time, line_no, line_off));
+            });
+            findings[start..].sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+            if cur >= hay.len() {
+                break;
+            }
+        }
+    }
+}
+
+/// The line-by-line path, for rule sets with a rule that has no gate and
+/// for formats where the regex gate is unsound.
+fn scan_lines_each(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -> ChunkOut {
     let mut out = ChunkOut {
         findings: Vec::new(),
         counts: Counts::default(),

@@ -6,11 +6,9 @@
 //! raw text URL-encodes, `+`-encodes or JSON-escapes the punctuation around a
 //! literal.
 
-use regex_syntax::hir::literal::Extractor;
-
 use super::condition::Cond;
 use super::eval::{Detection, FieldCond, Selection};
-use super::modifiers::{Modifiers, Tok};
+use super::modifiers::{Modifiers, Pat, Tok};
 
 /// A literal set; `None` means "cannot prefilter".
 pub(crate) type Lits = Option<Vec<Vec<u8>>>;
@@ -38,9 +36,11 @@ pub(crate) fn glob_lits(toks: &[Tok]) -> Lits {
     Some(vec![best])
 }
 
-/// Literals for a regex, from regex-syntax's prefix extractor: every match
-/// starts with one of the extracted literals, so it contains one of their
-/// runs. An infinite set, or any literal without a usable run, gives `None`.
+/// Literals for a regex: a set of strings one of which every match
+/// contains (a necessary-substring analysis of the HIR, so inner literals
+/// such as `eval` in `(?:^|[^a-z])(?:eval|atob)\(` count, not only
+/// prefixes), reduced to their longest `[a-z0-9_]` runs. `None` when no set
+/// with a usable run exists for every member.
 pub(crate) fn regex_lits(pattern: &str, m: &Modifiers) -> Lits {
     let hir = regex_syntax::ParserBuilder::new()
         .case_insensitive(m.re_i)
@@ -49,13 +49,224 @@ pub(crate) fn regex_lits(pattern: &str, m: &Modifiers) -> Lits {
         .build()
         .parse(pattern)
         .ok()?;
-    let seq = Extractor::new().extract(&hir);
-    let lits = seq.literals()?;
-    let mut out = Vec::with_capacity(lits.len());
-    for l in lits {
-        out.push(best_run(l.as_bytes())?);
+    let info = necessary(&hir, 0);
+    let set = info.best()?;
+    let mut out = Vec::with_capacity(set.len());
+    for l in &set {
+        out.push(best_run(l)?);
     }
     Some(dedup(out))
+}
+
+/// Most strings an exact set may hold before it is given up.
+const MAX_EXACT: usize = 64;
+/// Longest string kept in an exact set.
+const MAX_EXACT_LEN: usize = 64;
+/// Most characters a class may hold and still count as exact.
+const MAX_CLASS: usize = 8;
+/// Nesting depth past which nothing is derived (bounds the recursion).
+const MAX_DEPTH: usize = 64;
+
+/// What is known about the strings a HIR node matches (ASCII-lowercased).
+#[derive(Default)]
+struct Info {
+    /// The full finite set of strings it matches, when small.
+    exact: Option<Vec<Vec<u8>>>,
+    /// A set one of which every match contains as a substring.
+    req: Option<Vec<Vec<u8>>>,
+}
+
+/// How useful a necessary set is as a prefilter: the shortest `[a-z0-9_]`
+/// run over its members (0 when some member has none), then fewer members.
+fn score(set: &[Vec<u8>]) -> (usize, std::cmp::Reverse<usize>) {
+    let shortest = set
+        .iter()
+        .map(|l| best_run(l).map_or(0, |r| r.len().min(8)))
+        .min()
+        .unwrap_or(0);
+    (shortest, std::cmp::Reverse(set.len()))
+}
+
+fn better(a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if score(&y) > score(&x) { y } else { x }),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+impl Info {
+    fn exact(set: Vec<Vec<u8>>) -> Info {
+        Info {
+            exact: Some(dedup(set)),
+            req: None,
+        }
+    }
+
+    /// The most useful necessary set (an exact set is one too).
+    fn best(&self) -> Option<Vec<Vec<u8>>> {
+        let ex = self
+            .exact
+            .clone()
+            .filter(|s| s.iter().all(|l| !l.is_empty()));
+        better(ex, self.req.clone())
+    }
+}
+
+fn cross(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    if a.len().saturating_mul(b.len()) > MAX_EXACT {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            if x.len() + y.len() > MAX_EXACT_LEN {
+                return None;
+            }
+            let mut s = x.clone();
+            s.extend_from_slice(y);
+            out.push(s);
+        }
+    }
+    Some(dedup(out))
+}
+
+fn class_strings(class: &regex_syntax::hir::Class) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::Class;
+    let mut out = Vec::new();
+    match class {
+        Class::Unicode(c) => {
+            for r in c.ranges() {
+                let n = (r.end() as u32).checked_sub(r.start() as u32)? as usize + 1;
+                if out.len() + n > MAX_CLASS * 2 {
+                    return None;
+                }
+                for cp in (r.start() as u32)..=(r.end() as u32) {
+                    let ch = char::from_u32(cp)?;
+                    let mut buf = [0u8; 4];
+                    out.push(ch.encode_utf8(&mut buf).as_bytes().to_ascii_lowercase());
+                }
+            }
+        }
+        Class::Bytes(c) => {
+            for r in c.ranges() {
+                let n = usize::from(r.end() - r.start()) + 1;
+                if out.len() + n > MAX_CLASS * 2 {
+                    return None;
+                }
+                for b in r.start()..=r.end() {
+                    out.push(vec![b.to_ascii_lowercase()]);
+                }
+            }
+        }
+    }
+    let out = dedup(out);
+    (out.len() <= MAX_CLASS).then_some(out)
+}
+
+/// Necessary-substring analysis of one node.
+fn necessary(h: &regex_syntax::hir::Hir, depth: usize) -> Info {
+    use regex_syntax::hir::HirKind;
+    if depth > MAX_DEPTH {
+        return Info::default();
+    }
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => Info::exact(vec![Vec::new()]),
+        HirKind::Literal(l) => Info::exact(vec![l.0.to_ascii_lowercase()]),
+        HirKind::Class(c) => Info {
+            exact: class_strings(c),
+            req: None,
+        },
+        HirKind::Capture(c) => necessary(&c.sub, depth + 1),
+        HirKind::Repetition(r) => {
+            let sub = necessary(&r.sub, depth + 1);
+            if r.min == 0 {
+                // May match nothing: only `x?` keeps an exact set.
+                let exact = match (&sub.exact, r.max) {
+                    (Some(e), Some(1)) => {
+                        let mut e = e.clone();
+                        e.push(Vec::new());
+                        Some(dedup(e))
+                    }
+                    _ => None,
+                };
+                return Info { exact, req: None };
+            }
+            let exact = match (&sub.exact, r.max) {
+                (Some(e), Some(max)) if max == r.min && r.min <= 4 => {
+                    let mut acc = vec![Vec::new()];
+                    let mut ok = true;
+                    for _ in 0..r.min {
+                        match cross(&acc, e) {
+                            Some(n) => acc = n,
+                            None => {
+                                ok = false;
+                                break;
+                            }
+                        }
+                    }
+                    ok.then_some(acc)
+                }
+                _ => None,
+            };
+            Info {
+                exact,
+                req: sub.best(),
+            }
+        }
+        HirKind::Concat(items) => {
+            let mut whole: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
+            let mut run: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
+            let mut best: Option<Vec<Vec<u8>>> = None;
+            for it in items {
+                let info = necessary(it, depth + 1);
+                best = better(best, info.req.clone());
+                whole = match (&whole, &info.exact) {
+                    (Some(w), Some(e)) => cross(w, e),
+                    _ => None,
+                };
+                match &info.exact {
+                    Some(e) => {
+                        let next = run.as_ref().and_then(|r| cross(r, e));
+                        match next {
+                            Some(n) => run = Some(n),
+                            None => {
+                                // Too many or too long: keep what was built
+                                // and start again from this item.
+                                best = better(best, run.take());
+                                run = Some(e.clone());
+                            }
+                        }
+                    }
+                    None => {
+                        best = better(best, run.take());
+                        run = Some(vec![Vec::new()]);
+                    }
+                }
+            }
+            best = better(best, run);
+            Info {
+                exact: whole,
+                req: best.filter(|s| s.iter().all(|l| !l.is_empty())),
+            }
+        }
+        HirKind::Alternation(items) => {
+            let infos: Vec<Info> = items.iter().map(|i| necessary(i, depth + 1)).collect();
+            let exact = infos
+                .iter()
+                .map(|i| i.exact.clone())
+                .collect::<Option<Vec<_>>>()
+                .map(|v| v.concat())
+                .filter(|v| v.len() <= MAX_EXACT)
+                .map(dedup);
+            let req = infos
+                .iter()
+                .map(Info::best)
+                .collect::<Option<Vec<_>>>()
+                .map(|v| dedup(v.concat()));
+            Info { exact, req }
+        }
+    }
 }
 
 fn dedup(mut v: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
@@ -113,6 +324,102 @@ fn cond(det: &Detection, c: &Cond) -> Lits {
 /// The literal set of a whole detection.
 pub(crate) fn detection(det: &Detection) -> Lits {
     cond(det, &det.cond)
+}
+
+/// A necessary condition on a raw line for a rule to match it, checked by
+/// the matcher over whole buffers before any line is parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// The ASCII-lowercased line contains this `[a-z0-9_]` run.
+    Lit(Vec<u8>),
+    /// The line holds a card-number-shaped digit sequence (see
+    /// `matcher::digit_run_at`).
+    Digits,
+    /// The line matches this regex (ASCII-case-insensitive superset of a
+    /// rule regex with its anchors and look-arounds removed). Sound only
+    /// where field values are substrings of the raw line.
+    Regex(String),
+}
+
+/// Gates of one pattern: literals when known, else a digit or regex gate.
+fn pat_gates(pat: &Pat, lits: &Lits) -> Option<Vec<Gate>> {
+    if let Some(l) = lits {
+        return Some(l.iter().cloned().map(Gate::Lit).collect());
+    }
+    match pat {
+        Pat::Pan => Some(vec![Gate::Digits]),
+        Pat::Re(re) => Some(vec![Gate::Regex(re.as_str().to_string())]),
+        Pat::Any(alts) => {
+            let mut out = Vec::new();
+            for a in alts {
+                out.extend(pat_gates(a, &None)?);
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// How selective a gate set is: literals by their shortest length, then
+/// digit runs, then regexes.
+fn gate_score(set: &[Gate]) -> usize {
+    set.iter()
+        .map(|g| match g {
+            Gate::Lit(l) => 4 + l.len(),
+            Gate::Digits => 3,
+            Gate::Regex(_) => 1,
+        })
+        .min()
+        .unwrap_or(usize::MAX)
+}
+
+fn gate_union(parts: impl Iterator<Item = Option<Vec<Gate>>>) -> Option<Vec<Gate>> {
+    let mut out: Vec<Gate> = Vec::new();
+    for p in parts {
+        for g in p? {
+            if !out.contains(&g) {
+                out.push(g);
+            }
+        }
+    }
+    Some(out)
+}
+
+fn gate_best(parts: impl Iterator<Item = Option<Vec<Gate>>>) -> Option<Vec<Gate>> {
+    parts.flatten().max_by_key(|s| gate_score(s))
+}
+
+fn field_gates(fc: &FieldCond) -> Option<Vec<Gate>> {
+    if fc.exists.is_some() {
+        return None;
+    }
+    let each = fc.pats.iter().map(|(p, l)| pat_gates(p, l));
+    if fc.all {
+        gate_best(each)
+    } else {
+        gate_union(each)
+    }
+}
+
+fn cond_gates(det: &Detection, c: &Cond) -> Option<Vec<Gate>> {
+    match c {
+        Cond::Sel(i) => gate_union(
+            det.selections
+                .get(*i)?
+                .alts
+                .iter()
+                .map(|alt| gate_best(alt.iter().map(field_gates))),
+        ),
+        Cond::Not(_) => None,
+        Cond::And(items) => gate_best(items.iter().map(|c| cond_gates(det, c))),
+        Cond::Or(items) => gate_union(items.iter().map(|c| cond_gates(det, c))),
+    }
+}
+
+/// The gate set of a detection (any member may hold), like [`detection`]
+/// but falling back to digit and regex gates where no literal exists.
+pub(crate) fn gates(det: &Detection) -> Option<Vec<Gate>> {
+    cond_gates(det, &det.cond)
 }
 
 #[cfg(test)]

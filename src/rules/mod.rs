@@ -19,6 +19,7 @@ use crate::decode::DecodeOpts;
 use crate::level::{Category, Level};
 use crate::record::{Family, Record};
 
+pub use literals::Gate;
 pub use loader::{check_unique_ids, lint, load_path, load_str};
 
 /// One loaded rule.
@@ -146,6 +147,14 @@ impl Rule {
     /// `%`, `&` or `\u` as candidates for rules whose `decode` is set.
     pub fn literals(&self) -> Option<Vec<Vec<u8>>> {
         literals::detection(&self.detection)
+    }
+
+    /// Prefilter gates: like [`Rule::literals`], but a rule without literals
+    /// may still be gated by a card-number digit sequence or by a regex (see
+    /// [`Gate`]). `None` when the rule must see every line. The same caveat
+    /// about `decode` applies.
+    pub fn gates(&self) -> Option<Vec<Gate>> {
+        literals::gates(&self.detection)
     }
 
     /// Runs the rule's test samples: `parse(line, format)` turns a sample
