@@ -63,10 +63,15 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
     let tz = window::parse_tz(&args.tz)?;
     let pad = args.pad.as_deref().map(window::parse_span).transpose()?;
     let window = Window::new(args.since.as_deref(), args.until.as_deref(), &tz, pad)?;
-    let loaded = pack::load(&args.rules.rules, args.rules.no_default_rules)?;
+    let mut loaded = pack::load(&args.rules.rules, args.rules.no_default_rules)?;
+    crate::patterns::extend(
+        &mut loaded,
+        args.rules.patterns.as_deref(),
+        args.rules.pattern_category,
+    )?;
     if loaded.rules.is_empty() {
         return Err(Error::Usage(
-            "no rules to apply (--no-default-rules without --rules)".into(),
+            "no rules to apply (--no-default-rules without --rules or --patterns)".into(),
         ));
     }
     let fingerprinter = match &args.pan_key {
@@ -337,7 +342,8 @@ fn human_summary(s: &Summary, w: &Window, rules: &[Rule]) -> String {
 
 /// `skimhunt rules list`: one rule a line.
 pub fn rules_list(src: &RuleSourceArgs, out: &mut dyn Write) -> Result<(), Error> {
-    let loaded = pack::load(&src.rules, src.no_default_rules)?;
+    let mut loaded = pack::load(&src.rules, src.no_default_rules)?;
+    crate::patterns::extend(&mut loaded, src.patterns.as_deref(), src.pattern_category)?;
     let io_err = |source| Error::Io {
         what: "writing the list".into(),
         source,

@@ -45,6 +45,15 @@ pub struct RuleSourceArgs {
     /// Do not load the built-in rule pack.
     #[arg(long)]
     pub no_default_rules: bool,
+    /// Add one rule per line of FILE: each line a regex (ripgrep/grep `-f`
+    /// syntax; `#` is not a comment) matched against the raw line, with id
+    /// `pattern:<line number>` and level medium.
+    #[arg(long, value_name = "FILE")]
+    pub patterns: Option<PathBuf>,
+    /// Category of the --patterns rules: injected-script (default),
+    /// card-skimming, card-exposure or web-attack.
+    #[arg(long, value_name = "CATEGORY")]
+    pub pattern_category: Option<crate::level::Category>,
 }
 
 /// Output formats.

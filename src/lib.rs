@@ -15,6 +15,7 @@ pub mod input;
 pub mod level;
 pub mod matcher;
 pub mod pack;
+pub mod patterns;
 pub mod progress;
 pub mod record;
 pub mod report;
