@@ -4,7 +4,10 @@
 //! rare planted skimmer and probe indicators).
 //!
 //! cargo run --release --example gen_corpus -- [--out DIR] [--hosts N]
-//!     [--months 3,4,5,6,7] [--mb-per-file MB]
+//!     [--months 3,4,5,6,7] [--mb-per-file MB] [--ioc FILE]
+//!
+//! `--ioc FILE` also writes a 1,000-domain IOC list: the planted exfil
+//! domains plus deterministic look-alike decoys, one a line (`rg -F -f`).
 //!
 //! Prints each file and the total bytes. Same arguments, same bytes.
 
@@ -364,6 +367,7 @@ fn main() {
     let mut hosts = 10usize;
     let mut months = vec![3usize, 4, 5, 6, 7];
     let mut mb = 40.0f64;
+    let mut ioc: Option<PathBuf> = None;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -378,6 +382,7 @@ fn main() {
                     .collect()
             }
             "--mb-per-file" => mb = val.parse().expect("--mb-per-file MB"),
+            "--ioc" => ioc = Some(PathBuf::from(val)),
             other => {
                 eprintln!(
                     "unknown argument {other}; see the comment at the top of benches/gen_corpus.rs"
@@ -391,6 +396,9 @@ fn main() {
         eprintln!("months are 1..12");
         std::process::exit(2);
     }
+    if let Some(p) = &ioc {
+        write_ioc(p).expect("write IOC list");
+    }
     fs::create_dir_all(&out).expect("create output directory");
     let target = (mb * 1e6) as u64;
     let mut total = 0;
@@ -402,4 +410,47 @@ fn main() {
         }
     }
     println!("total bytes {total}");
+}
+
+/// 1,000 domains: the planted ones first, then decoys built from word
+/// pieces and TLDs that look like skimmer infrastructure but never occur in
+/// the corpus.
+fn write_ioc(path: &PathBuf) -> std::io::Result<()> {
+    const A: [&str; 10] = [
+        "cdn", "static", "js", "api", "pay", "secure", "track", "stats", "img", "web",
+    ];
+    const B: [&str; 10] = [
+        "jquery",
+        "bootstrap",
+        "magento",
+        "analytic",
+        "widget",
+        "checkout",
+        "react",
+        "font",
+        "tag",
+        "pixel",
+    ];
+    const T: [&str; 10] = [
+        "su", "top", "xyz", "pw", "cc", "biz", "info", "host", "link", "club",
+    ];
+    let mut w = BufWriter::new(File::create(path)?);
+    let mut n = 0;
+    for d in BAD_DOMAINS {
+        writeln!(w, "{d}")?;
+        n += 1;
+    }
+    let mut rng = Rng(0x10c_10c);
+    while n < 1000 {
+        let d = format!(
+            "{}-{}{}.{}",
+            rng.pick(&A),
+            rng.pick(&B),
+            rng.below(1000),
+            rng.pick(&T)
+        );
+        writeln!(w, "{d}")?;
+        n += 1;
+    }
+    w.flush()
 }

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: skimhunt vs ripgrep on the same generated corpus,
+# same machine, one run, interleaved rounds, medians and ratios in a
+# markdown table, peak RSS from /usr/bin/time -v. See docs/performance.md.
+#
+# usage: benches/compare.sh [--small] [--size-mb N] [--rounds N] [--threads N]
+#                           [--work DIR] [--keep]
+#   --small      ~250 MB corpus and 3 rounds: a quick check
+#   --size-mb N  corpus size (default 2000: 50 files of 40 MB)
+#   --rounds N   interleaved rounds per comparison (default 5)
+#   --threads N  threads for both tools (default 2)
+#   --work DIR   where corpora go (default /tmp/skimhunt-bench)
+#   --keep       keep the corpora for the next run (regenerated when the size changes)
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+size_mb=2000
+rounds=5
+threads=2
+work=/tmp/skimhunt-bench
+keep=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --small) size_mb=250; rounds=3 ;;
+        --size-mb) size_mb="$2"; shift ;;
+        --rounds) rounds="$2"; shift ;;
+        --threads) threads="$2"; shift ;;
+        --work) work="$2"; shift ;;
+        --keep) keep=1 ;;
+        -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+        *) echo "unknown argument $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+need() { command -v "$1" >/dev/null 2>&1; }
+missing=()
+need rg || missing+=(ripgrep)
+need hyperfine || missing+=(hyperfine)
+[ -x /usr/bin/time ] || missing+=(time)
+need python3 || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]} from Debian packages" >&2
+    sudo_=""
+    [ "$(id -u)" -ne 0 ] && sudo_=sudo
+    $sudo_ apt-get update -qq >&2
+    $sudo_ apt-get install -y -qq "${missing[@]}" >&2
+fi
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
+(cd "$repo" && cargo build --release --bin skimhunt --example gen_corpus >&2)
+sk="$CARGO_TARGET_DIR/release/skimhunt"
+gen="$CARGO_TARGET_DIR/release/examples/gen_corpus"
+
+mkdir -p "$work"
+corpus="$work/corpus"
+mb_per_file=$(python3 -c "print(round($size_mb / 50, 3))")
+stamp="$work/.size"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$size_mb" ] || [ ! -d "$corpus" ]; then
+    rm -rf "$corpus" "$work/gz" "$work/big.log" "$work/shared"
+    echo "generating a ${size_mb} MB corpus in $corpus" >&2
+    "$gen" --out "$corpus" --mb-per-file "$mb_per_file" --ioc "$work/ioc.txt" 2>/dev/null
+    mkdir -p "$work/gz"
+    ls "$corpus" | xargs -P "$threads" -I{} sh -c "gzip -c '$corpus/{}' > '$work/gz/{}.gz'"
+    cat "$corpus"/* > "$work/big.log"
+    echo "$size_mb" > "$stamp"
+fi
+"$gen" --out "$work/.ioc-only" --hosts 0 --ioc "$work/ioc.txt" >/dev/null 2>&1
+# skimhunt reads regexes: the same domains with their dots escaped.
+sed 's/\./\\./g' "$work/ioc.txt" > "$work/ioc.re"
+
+shared_gen="$repo/../shared/bench/gen_corpus.py"
+shared_pat="$repo/../shared/bench/patterns50.txt"
+if [ -f "$shared_gen" ] && [ ! -d "$work/shared" ]; then
+    echo "generating the reference corpus with $shared_gen" >&2
+    python3 "$shared_gen" --out "$work/shared" --mb-per-file "$mb_per_file" --jobs "$threads" >/dev/null
+fi
+
+own_pat="$here/patterns50.txt"
+S=(scan --no-progress --quiet --fail-on never --format json -o /dev/null)
+J="-j $threads"
+R=(-j "$threads" -c --no-messages)
+results="$work/results.tsv"
+: > "$results"
+
+# run NAME CMD... : one timed run; appends "name<TAB>seconds<TAB>maxrss_kb".
+run() {
+    local name="$1"; shift
+    local out="$work/.time"
+    /usr/bin/time -v -o "$out" "$@" >/dev/null 2>&1 || true
+    python3 - "$out" "$name" >> "$results" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+w = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", t).group(1)
+parts = [float(x) for x in w.split(":")]
+sec = 0.0
+for p in parts:
+    sec = sec * 60 + p
+rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)
+print(f"{sys.argv[2]}\t{sec:.3f}\t{rss}")
+PY
+}
+
+# The comparisons: "name|command". Each round runs every one once, in order.
+cmds=()
+add() { cmds+=("$1|$2"); }
+add "sk patterns(own)"        "$sk ${S[*]} $J --no-default-rules --patterns $own_pat $corpus"
+add "rg patterns(own)"        "rg ${R[*]} -f $own_pat $corpus"
+if [ -f "$shared_pat" ]; then
+    add "sk patterns(ref)"    "$sk ${S[*]} $J --no-default-rules --patterns $shared_pat $corpus"
+    add "rg patterns(ref)"    "rg ${R[*]} -f $shared_pat $corpus"
+fi
+add "sk patterns(own) window" "$sk ${S[*]} $J --no-default-rules --patterns $own_pat --since 2017-04-15 --until 2017-06-15 $corpus"
+add "sk gzip"                 "$sk ${S[*]} $J --no-default-rules --patterns $own_pat $work/gz"
+add "rg -z gzip"              "rg ${R[*]} -z -f $own_pat $work/gz"
+add "sk one file -j1"         "$sk ${S[*]} -j 1 --no-default-rules --patterns $own_pat $work/big.log"
+add "sk one file -j$threads"  "$sk ${S[*]} $J --no-default-rules --patterns $own_pat $work/big.log"
+add "sk default pack"         "$sk ${S[*]} $J $corpus"
+add "sk ioc 1000"             "$sk ${S[*]} $J --no-default-rules --patterns $work/ioc.re $corpus"
+add "rg -F ioc 1000"          "rg ${R[*]} -F -f $work/ioc.txt $corpus"
+if [ -d "$work/shared" ] && [ -f "$shared_pat" ]; then
+    add "sk ref-corpus patterns(ref)" "$sk ${S[*]} $J --no-default-rules --patterns $shared_pat $work/shared"
+    add "rg ref-corpus patterns(ref)" "rg ${R[*]} -f $shared_pat $work/shared"
+fi
+
+# Warm the page cache once.
+cat "$corpus"/* "$work/gz"/* "$work/big.log" > /dev/null
+for ((r = 1; r <= rounds; r++)); do
+    echo "round $r/$rounds" >&2
+    for c in "${cmds[@]}"; do
+        name="${c%%|*}"
+        # shellcheck disable=SC2086
+        run "$name" ${c#*|}
+    done
+done
+
+bytes=$(du -sb "$corpus" | cut -f1)
+python3 - "$results" "$bytes" "$size_mb" "$rounds" "$threads" <<'PY'
+import statistics, sys
+from collections import defaultdict
+rows = defaultdict(list)
+rss = defaultdict(int)
+order = []
+for line in open(sys.argv[1]):
+    name, sec, kb = line.rstrip("\n").split("\t")
+    if name not in rows:
+        order.append(name)
+    rows[name].append(float(sec))
+    rss[name] = max(rss[name], int(kb))
+nbytes = int(sys.argv[2])
+med = {n: statistics.median(v) for n, v in rows.items()}
+print(f"corpus {nbytes/1e9:.2f} GB ({sys.argv[3]} MB asked), {sys.argv[4]} interleaved rounds, {sys.argv[5]} threads, medians\n")
+print("| run | median s | GB/s | peak RSS MB |")
+print("|---|---:|---:|---:|")
+for n in order:
+    print(f"| {n} | {med[n]:.2f} | {nbytes/1e9/med[n]:.2f} | {rss[n]/1024:.0f} |")
+def ratio(a, b, target, label):
+    if a in med and b in med:
+        r = med[a] / med[b]
+        ok = "holds" if r <= target else "MISSED"
+        print(f"| {label} | {r:.2f} | ≤ {target} | {ok} |")
+print("\n| target | ratio | goal | |")
+print("|---|---:|---:|---|")
+ratio("sk patterns(own)", "rg patterns(own)", 0.75, "1. own 50 patterns vs rg -c")
+ratio("sk patterns(ref)", "rg patterns(ref)", 0.75, "1. reference 50 patterns vs rg -c")
+ratio("sk patterns(own) window", "sk patterns(own)", 0.45, "2. window (40% of lines) vs none")
+ratio("sk gzip", "rg -z gzip", 0.5, "3. gzip vs rg -z")
+t = [n for n in order if n.startswith("sk one file -j") and not n.endswith("-j1")]
+if t and "sk one file -j1" in med:
+    r = med["sk one file -j1"] / med[t[0]]
+    print(f"| 4. one file: -j1 / {t[0][-3:]} speed-up | {r:.2f} | ≥ 1.8 | {'holds' if r >= 1.8 else 'MISSED'} |")
+ratio("sk default pack", "sk patterns(own)", 1.5, "5. default pack vs target 1")
+ratio("sk ioc 1000", "rg -F ioc 1000", 1.0, "6. 1,000 IOC domains vs rg -F")
+ratio("sk ref-corpus patterns(ref)", "rg ref-corpus patterns(ref)", 0.75, "1'. reference corpus + list vs rg -c")
+top = max((rss[n] for n in order if n.startswith("sk")), default=0)
+print(f"| 7. skimhunt peak RSS | {top/1024:.0f} MB | ≤ 300 MB | {'holds' if top/1024 <= 300 else 'MISSED'} |")
+PY
+echo
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "command: benches/compare.sh --size-mb $size_mb --rounds $rounds --threads $threads"
+if [ "$keep" -eq 0 ]; then
+    rm -rf "$corpus" "$work/gz" "$work/big.log" "$work/shared" "$stamp" "$work/.ioc-only"
+fi

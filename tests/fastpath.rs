@@ -1,0 +1,301 @@
+//! The fast path (whole-buffer gate search, date-first window stretches,
+//! chunking) finds exactly what a simple reference finds: every rule
+//! evaluated on every in-window line, no prefilter at all. Data: every
+//! built-in rule's test samples, variants of them that hide letters and
+//! digits behind encodings, and generated traffic with random dates.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use jiff::tz::TimeZone;
+use skimhunt::card::Fingerprinter;
+use skimhunt::discover::{DiscoverOptions, discover};
+use skimhunt::format::{LineParser, LogFormat, ParseOptions};
+use skimhunt::matcher::Engine;
+use skimhunt::progress::Progress;
+use skimhunt::rules::Rule;
+use skimhunt::scan::{ScanConfig, scan_entry};
+use skimhunt::window::Window;
+
+mod common;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+const MON: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+fn clf_date(rng: &mut Rng) -> String {
+    format!(
+        "{:02}/{}/2017:{:02}:{:02}:{:02} +0000",
+        1 + rng.below(28),
+        MON[3 + rng.below(4)],
+        rng.below(24),
+        rng.below(60),
+        rng.below(60)
+    )
+}
+
+/// Variants of a sample that exercise the escape and digit gates: one
+/// letter or digit percent-encoded, double-encoded, as an HTML reference;
+/// the date moved (combined) so the window cuts through samples.
+fn variants(rng: &mut Rng, s: &str, combined: bool) -> Vec<String> {
+    let mut out = vec![s.to_string()];
+    let b = s.as_bytes();
+    let alnum: Vec<usize> = (0..b.len())
+        .filter(|&i| b[i].is_ascii_alphanumeric() && i > b.len() / 3)
+        .collect();
+    for _ in 0..3 {
+        if alnum.is_empty() {
+            break;
+        }
+        let i = alnum[rng.below(alnum.len())];
+        let c = b[i];
+        for enc in [
+            format!("%{c:02X}"),
+            format!("%25{c:02x}"),
+            format!("&#{c};"),
+            format!("&amp;#x{c:x};"),
+        ] {
+            let mut v = String::from_utf8_lossy(&b[..i]).into_owned();
+            v.push_str(&enc);
+            v.push_str(&String::from_utf8_lossy(&b[i + 1..]));
+            out.push(v);
+        }
+    }
+    // Digit separators as a browser or form would send them.
+    for sep in ["%20", "+", "%2D"] {
+        out.push(s.replace(' ', sep));
+    }
+    out.push(s.to_ascii_uppercase());
+    if combined && s.contains('[') && s.contains(']') {
+        let moved: Vec<String> = out
+            .iter()
+            .map(|v| {
+                let mut m = v.clone();
+                if let Some(a) = m.find('[')
+                    && let Some(z) = m[a..].find(']')
+                {
+                    m.replace_range(a + 1..a + z, &clf_date(rng));
+                }
+                m
+            })
+            .collect();
+        out.extend(moved);
+    }
+    out
+}
+
+fn traffic(rng: &mut Rng) -> String {
+    const PATHS: &[&str] = &[
+        "/",
+        "/checkout/onepage/",
+        "/static/app.js",
+        "/search",
+        "/customer/account/login",
+        "/img/logo.png",
+        "/api/v1/cart",
+    ];
+    const UA: &[&str] = &[
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/58.0.3029.110 Safari/537.36",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 10_3 like Mac OS X) AppleWebKit/603.1.30 (KHTML, like Gecko) Version/10.0 Mobile/14E277 Safari/602.1",
+        "-",
+    ];
+    let mut q = String::new();
+    match rng.below(6) {
+        0 => q = format!("?q=red%20shoes&page={}", rng.below(50)),
+        1 => {
+            q = format!(
+                "?ts={}{:06}",
+                1_494_000 + rng.below(999),
+                rng.below(999_999)
+            )
+        }
+        2 => {
+            q = format!(
+                "?card={} {} {}",
+                4000 + rng.below(999),
+                rng.below(9999),
+                rng.below(9999)
+            )
+        }
+        3 => q = "?a=%3Cb%3E&x=1".into(),
+        _ => {}
+    }
+    format!(
+        "10.{}.{}.{} - - [{}] \"GET {}{} HTTP/1.1\" {} {} \"-\" \"{}\"",
+        rng.below(256),
+        rng.below(256),
+        rng.below(256),
+        clf_date(rng),
+        PATHS[rng.below(PATHS.len())],
+        q,
+        [200, 304, 404][rng.below(3)],
+        rng.below(90_000),
+        UA[rng.below(UA.len())]
+    )
+}
+
+/// (line, rule id) of every finding the reference makes.
+fn reference(
+    body: &[u8],
+    fmt: LogFormat,
+    rules: &[Rule],
+    window: &Window,
+) -> BTreeSet<(u64, String)> {
+    let mut p = LineParser::new(fmt, ParseOptions::default());
+    let mut out = BTreeSet::new();
+    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if p.directive(line) {
+            continue;
+        }
+        if let Some(t) = p.time(line)
+            && !window.contains(t)
+        {
+            continue;
+        }
+        let rec = p.record(line);
+        for r in rules {
+            if r.applies_to(rec.family) && r.eval(&rec).is_some() {
+                out.insert((i as u64 + 1, r.id.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn fast(
+    path: &Path,
+    fmt: LogFormat,
+    engine: &Engine,
+    window: &Window,
+    chunk: usize,
+) -> BTreeSet<(u64, String)> {
+    let mut cfg = ScanConfig::new(*window, TimeZone::UTC, Fingerprinter::new(b"k"));
+    cfg.log_format = Some(fmt);
+    cfg.chunk_size = chunk;
+    let entries = discover(&[path.to_path_buf()], &DiscoverOptions::default());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let out = pool.install(|| scan_entry(&entries[0], engine, &cfg, &Progress::hidden()));
+    for f in &out.findings {
+        common::assert_no_full_pan("finding evidence", &f.evidence);
+    }
+    out.findings
+        .into_iter()
+        .map(|f| (f.line, f.rule_id))
+        .collect()
+}
+
+fn check(rules: Vec<Rule>, fmt: LogFormat, lines: &[String], dir: &Path, name: &str) -> usize {
+    let body = lines.join("\n") + "\n";
+    let path = dir.join(name);
+    std::fs::write(&path, &body).unwrap();
+    let engine = Engine::new(rules.clone());
+    let windows = [
+        Window::default(),
+        Window::new(Some("2017-05-01"), Some("2017-06-15"), &TimeZone::UTC, None).unwrap(),
+    ];
+    let mut total = 0;
+    for w in &windows {
+        let want = reference(body.as_bytes(), fmt, &rules, w);
+        for chunk in [usize::MAX, 4096] {
+            let got = fast(&path, fmt, &engine, w, chunk);
+            let missing: Vec<_> = want.difference(&got).collect();
+            let extra: Vec<_> = got.difference(&want).collect();
+            assert!(
+                missing.is_empty() && extra.is_empty(),
+                "{name} chunk {chunk}: missing {missing:?}, extra {extra:?}"
+            );
+        }
+        total += want.len();
+    }
+    total
+}
+
+#[test]
+fn fast_path_equals_reference_on_every_builtin_rule() {
+    let rules = skimhunt::pack::load(&[], false).unwrap().rules;
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let dir = tempfile::tempdir().unwrap();
+    for fmt in [LogFormat::Combined, LogFormat::Jsonl] {
+        let mut lines = Vec::new();
+        for r in &rules {
+            let f = r.tests.format.as_deref().unwrap_or("combined");
+            if f != fmt.as_str() {
+                continue;
+            }
+            for s in r.tests.matches.iter().chain(&r.tests.nomatches) {
+                lines.extend(variants(&mut rng, s, fmt == LogFormat::Combined));
+            }
+        }
+        assert!(!lines.is_empty());
+        if fmt == LogFormat::Combined {
+            for _ in 0..3000 {
+                let at = rng.below(lines.len() + 1);
+                let t = traffic(&mut rng);
+                lines.insert(at, t);
+            }
+        }
+        let n = check(rules.clone(), fmt, &lines, dir.path(), fmt.as_str());
+        // The samples must make findings, or the comparison proves little.
+        assert!(n > 50, "{fmt:?}: only {n} reference findings");
+    }
+}
+
+#[test]
+fn fast_path_equals_reference_on_a_pattern_list() {
+    let list = std::fs::read_to_string(common::root().join("benches/patterns50.txt")).unwrap();
+    let rules =
+        skimhunt::patterns::from_str(&list, "patterns50.txt", skimhunt::Category::InjectedScript)
+            .unwrap();
+    let mut rng = Rng(0x0bad_cafe_0000_0042);
+    let mut lines: Vec<String> = (0..4000).map(|_| traffic(&mut rng)).collect();
+    // Every pattern line itself, unescaped crudely, embedded in a request.
+    for p in list.lines() {
+        let plain: String = p
+            .chars()
+            .filter(|c| !matches!(c, '\\' | '^' | '$'))
+            .collect();
+        let at = rng.below(lines.len());
+        lines.insert(
+            at,
+            format!(
+                "10.0.0.1 - - [{}] \"GET /x?{} HTTP/1.1\" 200 1 \"-\" \"-\"",
+                clf_date(&mut rng),
+                plain
+            ),
+        );
+    }
+    let blob = "QUJD".repeat(80);
+    lines.push(format!(
+        "10.0.0.2 - - [10/May/2017:00:00:00 +0000] \"GET /p?d={blob} HTTP/1.1\" 200 1 \"-\" \"-\""
+    ));
+    let n = check(
+        rules,
+        LogFormat::Combined,
+        &lines,
+        dir_path().path(),
+        "p.log",
+    );
+    assert!(n > 20, "only {n} reference findings");
+}
+
+fn dir_path() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
