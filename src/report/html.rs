@@ -208,8 +208,18 @@ const SCRIPT: &str = r#"
     }
     shown.textContent=String(n);
   }
+  // Filters can be preset from the URL, e.g. report.html#category=card-exposure&level=high,
+  // so a filtered view can be shared as a link.
+  var h=location.hash.replace(/^#/,'').split('&');
+  for(var k=0;k<h.length;k++){
+    var kv=h[k].split('='),v=decodeURIComponent(kv[1]||'');
+    if(kv[0]==='category')cat.value=v;
+    if(kv[0]==='level'&&order.hasOwnProperty(v))lvl.value=v;
+    if(kv[0]==='q')txt.value=v;
+  }
   cat.addEventListener('change',apply);lvl.addEventListener('change',apply);txt.addEventListener('input',apply);
   apply();
+  document.getElementById('filters').setAttribute('data-ready','1');
 })();
 "#;
 
@@ -496,7 +506,7 @@ fn section_top_rules(d: &ReportData, out: &mut String) {
 }
 
 fn section_findings(d: &ReportData, out: &mut String) {
-    out.push_str("<div class=\"filters\"><label>Category <select id=\"filter-category\"><option value=\"\">all</option>");
+    out.push_str("<div class=\"filters\" id=\"filters\"><label>Category <select id=\"filter-category\"><option value=\"\">all</option>");
     for c in CATEGORIES {
         let _ = write!(out, "<option value=\"{0}\">{0}</option>", c.as_str());
     }
