@@ -9,7 +9,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::meta;
 use regex_syntax::hir::{Hir, HirKind};
 
-use crate::record::Record;
+use crate::record::{Family, Record};
 use crate::rules::{Gate, Hit, Rule};
 
 /// Lazy-DFA cache for the literal-free regex gate: the 2 MiB default
@@ -183,7 +183,9 @@ fn is_hex(b: u8) -> bool {
 /// Whether a decoded byte could put a literal byte (`[A-Za-z0-9_]`) into
 /// the decoded text, directly or through another layer (`%`, `&`, `#`).
 fn hides_literal(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'%' | b'&' | b'#')
+    // Bytes >= 0x80: UTF-8 of case-fold variants such as `ſ` (see
+    // `rules::literals`).
+    b.is_ascii_alphanumeric() || b >= 0x80 || matches!(b, b'_' | b'%' | b'&' | b'#')
 }
 
 /// Named references (see `decode::html_unescape`) whose value is `&`, `_`,
@@ -446,9 +448,15 @@ impl Engine {
     /// sound for lines whose field values are substrings of the raw line
     /// (`raw_fields`); otherwise every line must go through
     /// [`Engine::candidates`].
-    pub fn buffer_search_ok(&self, raw_fields: bool) -> bool {
-        self.always.is_empty()
-            && (raw_fields || (self.regex_rules.is_empty() && self.runs.is_empty()))
+    /// `families` are the record families the format can produce: rules
+    /// without a gate that apply to none of them do not count (a chat rule
+    /// with only `exists` never forces web logs down the per-line path).
+    pub fn buffer_search_ok(&self, raw_fields: bool, families: &[Family]) -> bool {
+        let always_applies = self
+            .always
+            .iter()
+            .any(|&i| families.iter().any(|&f| self.rules[i].applies_to(f)));
+        !always_applies && (raw_fields || (self.regex_rules.is_empty() && self.runs.is_empty()))
     }
 
     /// The start of the first byte at or after `from` where some gate hits,

@@ -17,7 +17,7 @@ use crate::input::{self, Compression, Opened};
 use crate::level::Level;
 use crate::matcher::{Engine, Finder};
 use crate::progress::Progress;
-use crate::record::Record;
+use crate::record::{Family, Record};
 use crate::report::{FileReport, FileStatus, Finding, PanReport};
 use crate::rules::{Hit, Rule};
 use crate::window::Window;
@@ -406,7 +406,12 @@ fn scan_lines(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -
         parser.format(),
         LogFormat::Combined | LogFormat::Alb | LogFormat::Plain
     );
-    if ctx.engine.buffer_search_ok(raw_fields) {
+    let families: &[Family] = match parser.format() {
+        LogFormat::Combined | LogFormat::Alb | LogFormat::W3c => &[Family::Web],
+        LogFormat::Plain => &[Family::Plain],
+        LogFormat::Jsonl => &[Family::Web, Family::Chat, Family::Csp, Family::Json],
+    };
+    if ctx.engine.buffer_search_ok(raw_fields, families) {
         return scan_lines_fast(ctx, parser, buf, offset, raw_fields);
     }
     scan_lines_each(ctx, parser, buf, offset)

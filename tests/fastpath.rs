@@ -13,7 +13,7 @@ use skimhunt::discover::{DiscoverOptions, discover};
 use skimhunt::format::{LineParser, LogFormat, ParseOptions};
 use skimhunt::matcher::Engine;
 use skimhunt::progress::Progress;
-use skimhunt::rules::Rule;
+use skimhunt::rules::{Gate, Rule};
 use skimhunt::scan::{ScanConfig, scan_entry};
 use skimhunt::window::Window;
 
@@ -298,4 +298,40 @@ fn fast_path_equals_reference_on_a_pattern_list() {
 
 fn dir_path() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
+}
+
+#[test]
+fn builtin_web_rules_without_a_usable_gate() {
+    // A web rule without a usable gate sends every line of every web log
+    // down the per-line path. Known: the character-code list rule (digits
+    // and commas behind URL decoding) and the backslash-escape-run rule
+    // (escapes behind URL decoding): neither a literal nor a raw-line regex
+    // gate is sound for them yet.
+    const KNOWN: &[&str] = &[
+        "7cfada41-bc03-4469-8ebe-da3687428a16",
+        "a0f7e6bc-cdec-4368-b121-ed76ea18f320",
+    ];
+    let rules = skimhunt::pack::load(&[], false).unwrap().rules;
+    let mut slow = Vec::new();
+    for r in &rules {
+        if !r.applies_to(skimhunt::Family::Web) {
+            continue;
+        }
+        let g = r.gates();
+        // Decoded values are not slices of the raw line: a regex gate
+        // cannot stand in for them.
+        let regex = g.iter().flatten().any(|g| matches!(g, Gate::Regex(_)));
+        if g.is_none() || (regex && r.decode.any()) {
+            slow.push(r.id.as_str());
+        }
+    }
+    slow.sort_unstable();
+    assert_eq!(slow, KNOWN);
+    let engine = Engine::new(
+        rules
+            .into_iter()
+            .filter(|r| !KNOWN.contains(&r.id.as_str()))
+            .collect(),
+    );
+    assert!(engine.buffer_search_ok(true, &[skimhunt::Family::Web]));
 }

@@ -53,9 +53,19 @@ pub(crate) fn regex_lits(pattern: &str, m: &Modifiers) -> Lits {
     let set = info.best()?;
     let mut out = Vec::with_capacity(set.len());
     for l in &set {
-        out.push(best_run(l)?);
+        out.push(best_run(l).or_else(|| first_non_ascii(l))?);
     }
     Some(dedup(out))
+}
+
+/// The first non-ASCII character of `l` (its UTF-8 bytes): Unicode case
+/// folding turns `s`/`k` into `ſ`/`K` variants (`cſc` for `csc`) whose runs
+/// are too short, but the character itself is a rare, valid literal.
+fn first_non_ascii(l: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(l).ok()?;
+    let c = text.chars().find(|c| !c.is_ascii())?;
+    let mut buf = [0u8; 4];
+    Some(c.encode_utf8(&mut buf).as_bytes().to_vec())
 }
 
 /// Most strings an exact set may hold before it is given up.
@@ -81,7 +91,10 @@ struct Info {
 fn score(set: &[Vec<u8>]) -> (usize, std::cmp::Reverse<usize>) {
     let shortest = set
         .iter()
-        .map(|l| best_run(l).map_or(0, |r| r.len().min(8)))
+        .map(|l| match best_run(l) {
+            Some(r) => r.len().min(8),
+            None => first_non_ascii(l).map_or(0, |_| MIN_RUN),
+        })
         .min()
         .unwrap_or(0);
     (shortest, std::cmp::Reverse(set.len()))
