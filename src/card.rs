@@ -16,7 +16,7 @@ use regex::bytes::Regex;
 use sha2::Sha256;
 
 /// Card brand (issuer network), derived from the number's prefix and length.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Brand {
     /// Visa: prefix 4, lengths 13, 16, 19.

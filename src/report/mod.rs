@@ -13,9 +13,10 @@ use crate::level::{Category, Level};
 
 pub mod json;
 pub mod jsonl;
+pub mod spill;
 
 /// A masked card number attached to a finding.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct PanReport {
     /// First six and last four digits only.
     pub masked: String,
@@ -27,7 +28,7 @@ pub struct PanReport {
 }
 
 /// One rule match on one record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Finding {
     pub rule_id: String,
     pub rule_title: String,
@@ -77,6 +78,10 @@ pub struct FileReport {
     /// year assumed for syslog lines).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// SHA-256 (lowercase hex) of the file's bytes as stored (compressed
+    /// bytes for archives), with `--hash`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 impl FileReport {
@@ -95,6 +100,7 @@ impl FileReport {
             status: FileStatus::Scanned,
             reason: None,
             note: None,
+            sha256: None,
         }
     }
 }
@@ -117,6 +123,9 @@ pub struct ScanInfo {
     pub finished: Option<Timestamp>,
     pub command_line: Vec<String>,
     pub rules: RulesInfo,
+    /// The host's time zone when the scan ran (IANA name, or the fixed
+    /// offset when it has none), for reading local times in the evidence.
+    pub host_time_zone: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -186,6 +195,17 @@ pub struct Header {
 pub trait Emitter {
     fn begin(&mut self, header: &Header) -> io::Result<()>;
     fn file(&mut self, file: &FileReport, findings: &[Finding]) -> io::Result<()>;
+    /// Like [`Emitter::file`], with the findings replayed one by one (they
+    /// may come from a spill file). Streaming formats override it to keep
+    /// memory bounded; the default collects them and calls `file`.
+    fn file_stream(
+        &mut self,
+        file: &FileReport,
+        findings: &mut dyn Iterator<Item = io::Result<Finding>>,
+    ) -> io::Result<()> {
+        let all = findings.collect::<io::Result<Vec<Finding>>>()?;
+        self.file(file, &all)
+    }
     /// `header.scan.finished` is set by now.
     fn finish(&mut self, header: &Header, summary: &Summary) -> io::Result<()>;
 }
