@@ -654,7 +654,7 @@ fn mask_percent_digits(text: &str) -> Cow<'_, str> {
         };
         let next_is_digit =
             sep > 0 && (b.get(i + sep).is_some_and(u8::is_ascii_digit) || is_pct_digit(i + sep));
-        if !(next_is_digit && !run.is_empty()) {
+        if !next_is_digit || run.is_empty() {
             flush(&mut run, &mut masked, &mut any);
         }
         i += sep.max(1);

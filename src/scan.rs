@@ -117,6 +117,8 @@ struct ChunkOut {
 /// Per-file constants shared by its chunks.
 struct FileCtx<'a> {
     display: &'a str,
+    /// Path relative to the scan root, for finding fingerprints.
+    relative: &'a str,
     engine: &'a Engine,
     cfg: &'a ScanConfig,
 }
@@ -130,6 +132,7 @@ pub fn scan_entry(
     progress: &Progress,
 ) -> FileOutcome {
     let mut file = FileReport::new(&entry.display);
+    let relative = entry.relative();
     let out = match &entry.disposition {
         Disposition::Skip(r) => {
             file.status = FileStatus::Skipped;
@@ -145,6 +148,7 @@ pub fn scan_entry(
             Ok((comp, mut r)) => {
                 let ctx = FileCtx {
                     display: &entry.display,
+                    relative: &relative,
                     engine,
                     cfg,
                 };
@@ -167,6 +171,7 @@ pub fn scan_entry(
             let path = entry.path.as_deref().expect("scan entries carry a path");
             let ctx = FileCtx {
                 display: &entry.display,
+                relative: &relative,
                 engine,
                 cfg,
             };
@@ -560,7 +565,9 @@ fn make_finding(
     } else {
         rule.level
     };
+    let evidence = evidence(rec.raw, hit);
     Finding {
+        fingerprint: crate::report::fingerprint(&rule.id, ctx.relative, &evidence),
         rule_id: rule.id.clone(),
         rule_title: rule.title.clone(),
         level,
@@ -570,7 +577,7 @@ fn make_finding(
         byte_offset,
         timestamp: time,
         fields: report_fields(rec),
-        evidence: evidence(rec.raw, hit),
+        evidence,
         pan,
     }
 }

@@ -67,6 +67,22 @@ fn hashes_match_the_stored_bytes_and_the_header_is_complete() {
     assert!(cl.contains(&"--hash") && cl.contains(&root.to_str().unwrap()));
     assert!(r["scan"]["started"].is_string() && r["scan"]["finished"].is_string());
     assert!(!r["scan"]["host_time_zone"].as_str().unwrap().is_empty());
+    // SARIF artifacts carry the same hashes.
+    let o = scan(&root, &rule, &["--hash", "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let arts = sarif["runs"][0]["artifacts"].as_array().unwrap();
+    let hashed: Vec<&str> = arts
+        .iter()
+        .filter_map(|a| a["hashes"]["sha-256"].as_str())
+        .collect();
+    let report_hashes: Vec<&str> = r["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["sha256"].as_str())
+        .collect();
+    assert!(!hashed.is_empty());
+    assert!(hashed.iter().all(|h| report_hashes.contains(h)));
     // Without --hash no hash is computed.
     let r = stdout_json(&scan(&root, &rule, &[]));
     assert!(r["files"][0].get("sha256").is_none());

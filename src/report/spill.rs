@@ -140,6 +140,19 @@ impl Findings {
             .chain(self.tail.into_iter().map(Ok)))
     }
 
+    /// Keeps only the findings for which `keep` is true, in order (the
+    /// list is replayed into a new one, so memory stays bounded).
+    pub fn retain(&mut self, mut keep: impl FnMut(&Finding) -> bool) -> io::Result<()> {
+        let old = std::mem::replace(self, Findings::with_threshold(self.threshold));
+        for f in old.replay()? {
+            let f = f?;
+            if keep(&f) {
+                self.push(f);
+            }
+        }
+        Ok(())
+    }
+
     /// All findings in a Vec (tests, small results).
     pub fn into_vec(self) -> io::Result<Vec<Finding>> {
         self.replay()?.collect()
@@ -201,6 +214,7 @@ mod tests {
             fields: [("k".to_string(), "v\u{1b}".to_string())].into(),
             evidence: "e".into(),
             pan: None,
+            fingerprint: format!("fp{i}"),
         }
     }
 
