@@ -194,14 +194,17 @@ fn gzip_bomb_stops_at_the_caps_and_is_reported() {
     let stored = std::fs::metadata(&p).unwrap().len();
 
     // The ratio cap (the floor lowered so the test stays small).
-    let o = lib_scan(&p, |c| c.ratio_floor = 256 << 10);
+    let o = lib_scan(&p, |c| {
+        c.ratio_floor = 256 << 10;
+        c.max_ratio = 20;
+    });
     assert_eq!(o.file.status, skimhunt::report::FileStatus::Error);
     let reason = o.file.reason.clone().unwrap();
     assert!(
-        reason.starts_with("decompressed size exceeds 200 times the stored size"),
+        reason.starts_with("decompressed size exceeds 20 times the stored size"),
         "{reason}"
     );
-    assert!(o.file.decoded_bytes > 200 * stored);
+    assert!(o.file.decoded_bytes > 20 * stored);
     assert!(o.file.decoded_bytes < 16 << 20);
     // Every record read before the cap is scanned (the last may be cut).
     assert!(o.findings.len() + 1 >= o.file.records && o.findings.len() <= o.file.records);
@@ -259,8 +262,9 @@ fn special_files_are_skipped_without_blocking() {
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(made.success());
     let _sock = UnixListener::bind(root.join("sock")).unwrap();
-    // A device: a link to /dev/null, followed with --follow.
-    std::os::unix::fs::symlink("/dev/null", root.join("null-device")).unwrap();
+    // A device: a link to /dev/zero (endless if ever read), followed with
+    // --follow.
+    std::os::unix::fs::symlink("/dev/zero", root.join("null-device")).unwrap();
     std::fs::create_dir_all(root.join("x.gz")).unwrap();
     write(&root, "x.gz/inner.log", marks(2).as_bytes());
     let o = scan_with_limit(d.path(), &[&root], &["--follow"], Duration::from_secs(60));
