@@ -5,13 +5,14 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
+use crate::decode;
 use crate::record::Record;
 use crate::rules::{Hit, Rule};
 
 /// Bytes that mean a value may hide a rule's literal behind an encoding
-/// (`%3Cscript`, `&#60;script`, `\u003cscript`): lines holding one are
-/// candidates for every rule that decodes values.
-const DECODE_TRIGGERS: &[&[u8]] = &[b"%", b"&", b"\\u"];
+/// (`%3Cscript`, `&#60;script`, `\u003cscript`, `\/\/host`): lines holding
+/// one are candidates for every rule that decodes values.
+const DECODE_TRIGGERS: &[&[u8]] = &[b"%", b"&", b"\\"];
 
 /// The compiled rule set.
 pub struct Engine {
@@ -21,6 +22,9 @@ pub struct Engine {
     pattern_rules: Vec<Vec<usize>>,
     /// Rules without a literal set: evaluated on every kept line.
     always: Vec<usize>,
+    /// Rules that decode base64/hex blobs: a literal can hide inside a blob,
+    /// so any line with a long base64-alphabet run is a candidate for them.
+    blob: Vec<usize>,
 }
 
 impl Engine {
@@ -28,6 +32,7 @@ impl Engine {
         let mut patterns: Vec<Vec<u8>> = Vec::new();
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
+        let mut blob = Vec::new();
         let mut add = |lit: &[u8], rule: usize, patterns: &mut Vec<Vec<u8>>| {
             let lit = lit.to_ascii_lowercase();
             match patterns.iter().position(|p| *p == lit) {
@@ -53,6 +58,9 @@ impl Engine {
                             add(t, i, &mut patterns);
                         }
                     }
+                    if r.decode.blobs() {
+                        blob.push(i);
+                    }
                 }
                 _ => always.push(i),
             }
@@ -73,6 +81,7 @@ impl Engine {
             ac,
             pattern_rules,
             always,
+            blob,
         }
     }
 
@@ -85,18 +94,35 @@ impl Engine {
         !self.always.is_empty()
     }
 
-    /// The position of the first prefilter literal at or after `from`, or
-    /// None. Used to jump over whole stretches of a buffer.
+    /// The position of the first prefilter literal (or, when blob-decoding
+    /// rules exist, of the first base64-alphabet run) at or after `from`,
+    /// or None. Used to jump over whole stretches of a buffer.
     pub fn next_candidate(&self, hay: &[u8], from: usize) -> Option<usize> {
-        let ac = self.ac.as_ref()?;
-        let input = aho_corasick::Input::new(hay).span(from..hay.len());
-        ac.find(input).map(|m| m.start())
+        let tail = hay.get(from..)?;
+        let lit = self.ac.as_ref().and_then(|ac| {
+            let input = aho_corasick::Input::new(hay).span(from..hay.len());
+            ac.find(input).map(|m| m.start())
+        });
+        let blob = if self.blob.is_empty() {
+            None
+        } else {
+            let end = lit.map_or(tail.len(), |l| l - from);
+            blob_run_start(&tail[..end]).map(|p| p + from)
+        };
+        blob.or(lit)
     }
 
     /// The rules that may match `line`, in rule order, into `out`.
     pub fn candidates(&self, line: &[u8], out: &mut Vec<usize>) {
         out.clear();
         out.extend_from_slice(&self.always);
+        if !self.blob.is_empty() && decode::has_blob_run(line) {
+            for &r in &self.blob {
+                if !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
         if let Some(ac) = &self.ac {
             for m in ac.find_overlapping_iter(line) {
                 for &r in &self.pattern_rules[m.pattern().as_usize()] {
@@ -125,4 +151,20 @@ impl Engine {
             }
         }
     }
+}
+
+/// Start of the first base64-alphabet run long enough to be a blob.
+fn blob_run_start(b: &[u8]) -> Option<usize> {
+    let mut run = 0usize;
+    for (i, &c) in b.iter().enumerate() {
+        if decode::is_base64_byte(c) {
+            run += 1;
+            if run >= decode::MIN_BASE64_RUN {
+                return Some(i + 1 - run);
+            }
+        } else {
+            run = 0;
+        }
+    }
+    None
 }

@@ -98,8 +98,11 @@ pub struct Hit {
     /// The card number that satisfied a `pan` modifier; offsets are relative
     /// to `value`.
     pub pan: Option<PanHit>,
-    /// The match needed decoding.
-    pub decoded: bool,
+    /// Byte offset in `value` where the match starts, when known.
+    pub value_offset: Option<usize>,
+    /// The decoding layers the match needed, outermost first (`["url",
+    /// "base64"]`); empty when the original text matched.
+    pub decoded: Vec<&'static str>,
 }
 
 /// A rule test sample that did not behave as expected.
@@ -142,8 +145,11 @@ impl Rule {
     /// Caveat for rules with `decode`: their literals come from the values
     /// as written (the decoded form), so a raw line that encodes a letter of
     /// the literal itself (`%73cript`, `&#115;cript`, `\u0073cript`) would
-    /// not contain it. The matcher must additionally treat lines containing
-    /// `%`, `&` or `\u` as candidates for rules whose `decode` is set.
+    /// not contain it, nor would a line carrying it inside a base64 or hex
+    /// blob. The matcher must additionally treat lines containing `%`, `&`
+    /// or `\` as candidates for rules whose `decode` is set, and lines with
+    /// a base64-alphabet run ([`crate::decode::has_blob_run`]) as candidates
+    /// for rules that decode blobs.
     pub fn literals(&self) -> Option<Vec<Vec<u8>>> {
         literals::detection(&self.detection)
     }
