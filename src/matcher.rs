@@ -168,3 +168,127 @@ fn blob_run_start(b: &[u8]) -> Option<usize> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Family;
+    use crate::rules::load_str;
+
+    fn rule(decode: &str) -> Rule {
+        let y = format!(
+            "title: T\nid: t\nlogsource:\n    category: webserver\ndetection:\n    sel:\n        cs-uri-query|contains: 'skimdrop.example'\n    condition: sel\nskimhunt:\n    decode: [{decode}]\n"
+        );
+        load_str(&y, "t.yml").unwrap().remove(0)
+    }
+
+    fn rec(line: &str) -> Record<'_> {
+        let mut r = Record::bare(line.as_bytes(), None, Family::Web);
+        r.fields
+            .push(("cs-uri-query".to_string(), line.to_string()));
+        r
+    }
+
+    /// Soundness: whenever a rule matches a line, the prefilter lists it.
+    fn assert_sound(engine: &Engine, line: &str) -> bool {
+        let r = rec(line);
+        let mut c = Vec::new();
+        engine.candidates(line.as_bytes(), &mut c);
+        let mut hit = false;
+        engine.eval(
+            &r,
+            &(0..engine.rules().len()).collect::<Vec<_>>(),
+            |_, _| {
+                hit = true;
+            },
+        );
+        if hit {
+            assert_eq!(c, [0], "{line}");
+            assert!(
+                engine.next_candidate(line.as_bytes(), 0).is_some(),
+                "{line}"
+            );
+        }
+        hit
+    }
+
+    fn b64(b: &[u8]) -> String {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for ch in b.chunks(3) {
+            let n = ch
+                .iter()
+                .enumerate()
+                .fold(0u32, |a, (i, &c)| a | u32::from(c) << (16 - 8 * i));
+            for k in 0..=ch.len() {
+                out.push(char::from(A[(n >> (18 - 6 * k) & 63) as usize]));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn blob_rules_see_lines_whose_literal_is_inside_a_blob() {
+        let engine = Engine::new(vec![rule("url, json, base64, hex")]);
+        let payload = "{\"u\":\"https://skimdrop.example/c\"}";
+        let hex: String = payload.bytes().map(|c| format!("{c:02X}")).collect();
+        let lines = [
+            format!("d={}", b64(payload.as_bytes())),
+            format!("h={hex}&x=1"),
+            format!("d={}", b64(b64(payload.as_bytes()).as_bytes())),
+            format!("/x/{}.gif", b64(payload.as_bytes())),
+            // The literal itself, JSON-escaped (no blob, no '%').
+            "u=https:\\/\\/skimdrop.example\\/c".to_string(),
+        ];
+        for l in &lines {
+            assert!(assert_sound(&engine, l), "no match: {l}");
+        }
+        // Without blob decoding the same blob lines do not match at all.
+        let plain = Engine::new(vec![rule("url")]);
+        assert!(!assert_sound(&plain, &lines[0]));
+        // A line with neither literal, trigger nor run is not a candidate.
+        let mut c = Vec::new();
+        engine.candidates(b"GET /index.html?a=1 HTTP/1.1", &mut c);
+        assert!(c.is_empty());
+        assert_eq!(engine.next_candidate(b"GET /a?b=1 HTTP/1.1", 0), None);
+    }
+
+    #[test]
+    fn blob_prefilter_is_sound_on_random_lines() {
+        // Random lines built from blob fragments, escapes and noise: every
+        // match must be a prefilter candidate.
+        let engine = Engine::new(vec![rule("url, plus, html, json, base64, hex")]);
+        let pieces: Vec<String> = vec![
+            b64(b"skimdrop.example"),
+            b64(b"<a href=//skimdrop.example>"),
+            "skimdrop.example"
+                .bytes()
+                .map(|c| format!("{c:02x}"))
+                .collect(),
+            "%2F".into(),
+            "&#x2e;".into(),
+            "\\u002e".into(),
+            ".".into(),
+            "=".into(),
+            " ".into(),
+            "skim".into(),
+            "drop".into(),
+            "example".into(),
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut matched = 0;
+        for _ in 0..3000 {
+            let mut line = String::new();
+            for _ in 0..(seed % 6 + 1) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                line.push_str(&pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            if assert_sound(&engine, &line) {
+                matched += 1;
+            }
+        }
+        assert!(matched > 100, "only {matched} matches");
+    }
+}
