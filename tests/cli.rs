@@ -415,3 +415,170 @@ fn no_card_number_leaves_in_the_clear() {
         assert_no_full_pan("stderr", &String::from_utf8_lossy(&o.stderr));
     }
 }
+
+#[test]
+fn stdin_is_scanned_and_decompressed() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let d = tempfile::tempdir().unwrap();
+    let rules = rule_file(d.path());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(clf("27/Sep/2017:10:00:00 +0000", "/x?INDICATOR").as_bytes())
+        .unwrap();
+    let body = gz.finish().unwrap();
+    let mut child = bin()
+        .args([
+            "scan",
+            "-",
+            "--no-default-rules",
+            "--rules",
+            &rules,
+            "--quiet",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&body).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let r = stdout_json(&o);
+    assert_eq!(r["files"][0]["path"], "-");
+    assert_eq!(r["files"][0]["compression"], "gzip");
+    assert_eq!(r["files"][0]["format"], "combined");
+    assert_eq!(r["summary"]["findings"], 1);
+}
+
+#[test]
+fn undated_records_are_scanned_or_left_out() {
+    let d = tempfile::tempdir().unwrap();
+    let rules = rule_file(d.path());
+    let logs = write(
+        d.path(),
+        "app.log",
+        b"2017-09-27T10:00:00Z dated INDICATOR\nno time here INDICATOR\n",
+    );
+    let count = |undated: &str| {
+        let o = run(&[
+            "scan",
+            logs.to_str().unwrap(),
+            "--no-default-rules",
+            "--rules",
+            &rules,
+            "--quiet",
+            "--since",
+            "2017-09-26",
+            "--undated",
+            undated,
+        ]);
+        let r = stdout_json(&o);
+        assert_eq!(r["summary"]["undated"], 1);
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["timestamp"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        count("include"),
+        vec![
+            serde_json::json!("2017-09-27T10:00:00Z"),
+            serde_json::Value::Null
+        ]
+    );
+    assert_eq!(
+        count("exclude"),
+        vec![serde_json::json!("2017-09-27T10:00:00Z")]
+    );
+}
+
+#[test]
+fn a_huge_line_is_scanned_whole_and_its_evidence_cut() {
+    let d = tempfile::tempdir().unwrap();
+    let rules = rule_file(d.path());
+    let mut line = String::from("2017-09-27T10:00:00Z ");
+    line.push_str(&"a".repeat(30 << 20));
+    line.push_str(" INDICATOR ");
+    line.push_str(&"b".repeat(20 << 20));
+    line.push('\n');
+    let logs = write(d.path(), "huge.log", line.as_bytes());
+    drop(line);
+    let o = run(&[
+        "scan",
+        logs.to_str().unwrap(),
+        "--no-default-rules",
+        "--rules",
+        &rules,
+        "--quiet",
+    ]);
+    let r = stdout_json(&o);
+    assert_eq!(r["summary"]["findings"], 1);
+    let ev = r["findings"][0]["evidence"].as_str().unwrap();
+    assert!(ev.contains("INDICATOR"), "evidence shows the match");
+    assert!(
+        ev.len() < 2048,
+        "evidence is a window, not the line: {} bytes",
+        ev.len()
+    );
+    assert!(ev.starts_with('…') && ev.ends_with('…'));
+}
+
+#[test]
+fn include_exclude_and_forced_format() {
+    let d = tempfile::tempdir().unwrap();
+    let rules = rule_file(d.path());
+    let root = d.path().join("t");
+    write(
+        &root,
+        "a.log",
+        clf("27/Sep/2017:10:00:00 +0000", "/x?INDICATOR").as_bytes(),
+    );
+    write(
+        &root,
+        "b.txt",
+        clf("27/Sep/2017:10:00:00 +0000", "/x?INDICATOR").as_bytes(),
+    );
+    write(
+        &root,
+        "old/c.log",
+        clf("27/Sep/2017:10:00:00 +0000", "/x?INDICATOR").as_bytes(),
+    );
+    let o = run(&[
+        "scan",
+        root.to_str().unwrap(),
+        "--no-default-rules",
+        "--rules",
+        &rules,
+        "--quiet",
+        "--include",
+        "*.log",
+        "--exclude",
+        "old",
+        "--log-format",
+        "plain",
+    ]);
+    let r = stdout_json(&o);
+    let scanned: Vec<_> = r["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "scanned")
+        .map(|f| {
+            (
+                f["path"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                f["format"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        scanned,
+        vec![("a.log".to_string(), serde_json::json!("plain"))]
+    );
+    assert_eq!(r["summary"]["files"]["skipped"], 2);
+}
