@@ -7,7 +7,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use crate::decode;
 use crate::record::Record;
-use crate::rules::{Hit, Rule};
+use crate::rules::{Hit, RecordCtx, Rule};
 
 /// Bytes that mean a value may hide a rule's literal behind an encoding
 /// (`%3Cscript`, `&#60;script`, `\u003cscript`, `\/\/host`): lines holding
@@ -142,11 +142,22 @@ impl Engine {
         candidates: &[usize],
         mut hit: impl FnMut(&'r Rule, Hit),
     ) {
+        // One evaluation state per distinct set of decode options, so a
+        // value is decoded once per record, not once per rule.
+        let mut ctxs: Vec<RecordCtx<'_>> = Vec::new();
         for &i in candidates {
             let rule = &self.rules[i];
-            if rule.applies_to(rec.family)
-                && let Some(h) = rule.eval(rec)
-            {
+            if !rule.applies_to(rec.family) {
+                continue;
+            }
+            let k = match ctxs.iter().position(|c| c.opts() == rule.decode) {
+                Some(k) => k,
+                None => {
+                    ctxs.push(RecordCtx::new(rec, rule.decode));
+                    ctxs.len() - 1
+                }
+            };
+            if let Some(h) = rule.eval_in(&ctxs[k]) {
                 hit(rule, h);
             }
         }

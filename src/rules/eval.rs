@@ -331,18 +331,53 @@ pub(crate) fn eval(
     opts: DecodeOpts,
     hooks: Hooks,
 ) -> Option<Hit> {
-    let n = rec.fields.len();
-    let ctx = Ctx {
-        rec,
-        opts,
-        hooks,
-        raw: OnceCell::new(),
-        raw_dec: OnceCell::new(),
-        fields: (0..n).map(|_| OnceCell::new()).collect(),
-        fields_dec: (0..n).map(|_| OnceCell::new()).collect(),
-    };
-    match ctx.cond(det, &det.cond) {
-        (true, h) => Some(h.unwrap_or_default()),
-        (false, _) => None,
+    Ctx::new(rec, opts, hooks).eval(det)
+}
+
+/// Evaluation state for one record under one set of decode options:
+/// reusing it across the rules that share the options decodes each value
+/// once per record instead of once per rule.
+pub struct RecordCtx<'r>(Ctx<'r>);
+
+impl<'r> RecordCtx<'r> {
+    /// State for evaluating rules with decode options `opts` on `rec`.
+    pub fn new(rec: &'r Record<'r>, opts: DecodeOpts) -> Self {
+        RecordCtx(Ctx::new(rec, opts, Hooks::REAL))
+    }
+
+    /// The record being evaluated.
+    pub fn record(&self) -> &'r Record<'r> {
+        self.0.rec
+    }
+
+    /// The decode options this state was built for.
+    pub fn opts(&self) -> DecodeOpts {
+        self.0.opts
+    }
+
+    pub(crate) fn eval(&self, det: &Detection) -> Option<Hit> {
+        self.0.eval(det)
+    }
+}
+
+impl<'r> Ctx<'r> {
+    fn new(rec: &'r Record<'r>, opts: DecodeOpts, hooks: Hooks) -> Self {
+        let n = rec.fields.len();
+        Ctx {
+            rec,
+            opts,
+            hooks,
+            raw: OnceCell::new(),
+            raw_dec: OnceCell::new(),
+            fields: (0..n).map(|_| OnceCell::new()).collect(),
+            fields_dec: (0..n).map(|_| OnceCell::new()).collect(),
+        }
+    }
+
+    fn eval(&self, det: &Detection) -> Option<Hit> {
+        match self.cond(det, &det.cond) {
+            (true, h) => Some(h.unwrap_or_default()),
+            (false, _) => None,
+        }
     }
 }

@@ -19,6 +19,7 @@ use crate::decode::DecodeOpts;
 use crate::level::{Category, Level};
 use crate::record::{Family, Record};
 
+pub use eval::RecordCtx;
 pub use loader::{check_unique_ids, lint, load_path, load_str};
 
 /// One loaded rule.
@@ -134,6 +135,17 @@ impl Rule {
     /// [`Rule::applies_to`] or the time window: the caller does.
     pub fn eval(&self, rec: &Record) -> Option<Hit> {
         eval::eval(&self.detection, rec, self.decode, eval::Hooks::REAL)
+    }
+
+    /// [`Rule::eval`] reusing per-record state (decoded values) built for
+    /// this rule's decode options; `ctx` must have been made with
+    /// `self.decode`, else the rule is evaluated on its own.
+    pub fn eval_in(&self, ctx: &RecordCtx<'_>) -> Option<Hit> {
+        if ctx.opts() == self.decode {
+            ctx.eval(&self.detection)
+        } else {
+            self.eval(ctx.record())
+        }
     }
 
     /// Prefilter contract: returns `Some(L)` such that for every record `r`
