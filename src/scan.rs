@@ -100,6 +100,8 @@ struct ChunkOut {
 /// Per-file constants shared by its chunks.
 struct FileCtx<'a> {
     display: &'a str,
+    /// Path relative to the scan root, for finding fingerprints.
+    relative: &'a str,
     engine: &'a Engine,
     cfg: &'a ScanConfig,
 }
@@ -113,6 +115,7 @@ pub fn scan_entry(
     progress: &Progress,
 ) -> FileOutcome {
     let mut file = FileReport::new(&entry.display);
+    let relative = entry.relative();
     let out = match &entry.disposition {
         Disposition::Skip(r) => {
             file.status = FileStatus::Skipped;
@@ -128,6 +131,7 @@ pub fn scan_entry(
             Ok((comp, mut r)) => {
                 let ctx = FileCtx {
                     display: &entry.display,
+                    relative: &relative,
                     engine,
                     cfg,
                 };
@@ -150,6 +154,7 @@ pub fn scan_entry(
             let path = entry.path.as_deref().expect("scan entries carry a path");
             let ctx = FileCtx {
                 display: &entry.display,
+                relative: &relative,
                 engine,
                 cfg,
             };
@@ -465,7 +470,9 @@ fn make_finding(
     } else {
         rule.level
     };
+    let evidence = evidence(rec.raw, &evidence_anchor(rec, hit));
     Finding {
+        fingerprint: crate::report::fingerprint(&rule.id, ctx.relative, &evidence),
         rule_id: rule.id.clone(),
         rule_title: rule.title.clone(),
         level,
@@ -475,7 +482,7 @@ fn make_finding(
         byte_offset,
         timestamp: time,
         fields: report_fields(rec),
-        evidence: evidence(rec.raw, &evidence_anchor(rec, hit)),
+        evidence,
         decoded: hit.decoded.clone(),
         decoded_evidence: (!hit.decoded.is_empty())
             .then(|| decoded_evidence(hit))
