@@ -565,7 +565,7 @@ fn make_finding(
     } else {
         rule.level
     };
-    let evidence = evidence(rec.raw, hit);
+    let evidence = evidence(rec.raw, &evidence_anchor(rec, hit));
     Finding {
         fingerprint: crate::report::fingerprint(&rule.id, ctx.relative, &evidence),
         rule_id: rule.id.clone(),
@@ -578,6 +578,10 @@ fn make_finding(
         timestamp: time,
         fields: report_fields(rec),
         evidence,
+        decoded: hit.decoded.clone(),
+        decoded_evidence: (!hit.decoded.is_empty())
+            .then(|| decoded_evidence(hit))
+            .flatten(),
         pan,
     }
 }
@@ -604,6 +608,70 @@ fn cut_chars(s: &str, max: usize) -> String {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_string(),
     }
+}
+
+/// For a match found in decoded text, the hit to center the raw excerpt on:
+/// the matched field's value as written (the decoded text is not in the
+/// line), without the decoded-text card position.
+fn evidence_anchor(rec: &Record, hit: &Hit) -> Hit {
+    if hit.decoded.is_empty() {
+        return hit.clone();
+    }
+    Hit {
+        field: hit.field.clone(),
+        value: hit
+            .field
+            .as_deref()
+            .and_then(|f| rec.get(f))
+            .map(str::to_string),
+        offset: None,
+        ..Hit::default()
+    }
+}
+
+/// Characters of decoded text shown before and after a decoded match.
+const DECODED_BEFORE: usize = 120;
+const DECODED_AFTER: usize = 240;
+
+/// The decoded text around the match, masked: whole when short, else a
+/// window widened so it never cuts through a digit group (a cut PAN could
+/// slip past masking). Control characters become spaces.
+fn decoded_evidence(hit: &Hit) -> Option<String> {
+    let v = hit.value.as_deref()?;
+    let at = hit.value_offset.filter(|&o| o <= v.len()).unwrap_or(0);
+    let b = v.as_bytes();
+    let mut start = at.saturating_sub(DECODED_BEFORE * 4 / 3);
+    let mut end = (at + DECODED_AFTER * 4 / 3).min(b.len());
+    let digitish = |c: u8| c.is_ascii_digit() || matches!(c, b' ' | b'-' | b'.' | b'+');
+    let mut budget = 128;
+    while start > 0 && (digitish(b[start - 1]) || !v.is_char_boundary(start)) && budget > 0 {
+        start -= 1;
+        budget -= 1;
+    }
+    let mut budget = 128;
+    while end < b.len() && (digitish(b[end]) || !v.is_char_boundary(end)) && budget > 0 {
+        end += 1;
+        budget -= 1;
+    }
+    while !v.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !v.is_char_boundary(end) {
+        end += 1;
+    }
+    let mut s = String::new();
+    if start > 0 {
+        s.push('…');
+    }
+    s.extend(
+        v[start..end]
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c }),
+    );
+    if end < b.len() {
+        s.push('…');
+    }
+    Some(card::mask_text(&s).into_owned())
 }
 
 /// The excerpt of the raw line around the match: the whole line when short,

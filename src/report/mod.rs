@@ -49,6 +49,14 @@ pub struct Finding {
     pub fields: BTreeMap<String, String>,
     /// The part of the line around the match (masked, lossily decoded).
     pub evidence: String,
+    /// Decoding layers the match needed, outermost first (`["url",
+    /// "base64"]`); absent when the line matched as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub decoded: Vec<&'static str>,
+    /// When `decoded` is present: the decoded text around the match
+    /// (masked), since `evidence` shows the line as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoded_evidence: Option<String>,
     pub pan: Option<PanReport>,
     /// Stable identity of the finding across runs: see [`fingerprint`].
     pub fingerprint: String,

@@ -164,6 +164,8 @@ mod tests {
             timestamp: None,
             fields: BTreeMap::new(),
             evidence: "<script>\x1b[31m".into(),
+            decoded: Vec::new(),
+            decoded_evidence: None,
             pan: None,
             fingerprint: "f".into(),
         };
