@@ -51,7 +51,11 @@ pub struct Finding {
     pub evidence: String,
     /// Decoding layers the match needed, outermost first (`["url",
     /// "base64"]`); absent when the line matched as written.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        default,
+        deserialize_with = "interned_names"
+    )]
     pub decoded: Vec<&'static str>,
     /// When `decoded` is present: the decoded text around the match
     /// (masked), since `evidence` shows the line as written.
@@ -249,6 +253,27 @@ pub trait Emitter {
     }
     /// `header.scan.finished` is set by now.
     fn finish(&mut self, header: &Header, summary: &Summary) -> io::Result<()>;
+}
+
+/// Reads layer names back (findings replayed from a spill file), interning
+/// each distinct name once so they can be `&'static str` again.
+fn interned_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<&'static str>, D::Error> {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let v: Vec<String> = serde::Deserialize::deserialize(d)?;
+    let mut g = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    let set = g.get_or_insert_with(HashSet::new);
+    Ok(v.into_iter()
+        .map(|s| match set.get(s.as_str()) {
+            Some(&n) => n,
+            None => {
+                let n: &'static str = Box::leak(s.into_boxed_str());
+                set.insert(n);
+                n
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]

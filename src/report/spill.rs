@@ -213,6 +213,8 @@ mod tests {
             timestamp: Some(jiff::Timestamp::from_second(1_506_420_000).unwrap()),
             fields: [("k".to_string(), "v\u{1b}".to_string())].into(),
             evidence: "e".into(),
+            decoded: vec!["url"],
+            decoded_evidence: Some("d".into()),
             pan: None,
             fingerprint: format!("fp{i}"),
         }
