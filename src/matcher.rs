@@ -9,8 +9,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::meta;
 use regex_syntax::hir::{Hir, HirKind};
 
+use crate::decode;
 use crate::record::{Family, Record};
-use crate::rules::{Gate, Hit, Rule};
+use crate::rules::{Gate, Hit, RecordCtx, Rule};
 
 /// Lazy-DFA cache for the literal-free regex gate: the 2 MiB default
 /// thrashes on dozens of patterns.
@@ -37,6 +38,9 @@ pub struct Engine {
     /// Regex gates that need a long run of one class (`[A-Za-z0-9+/]{200,}`),
     /// found by a skip-scanner instead of a DFA.
     runs: Vec<ClassRun>,
+    /// Rules that decode base64/hex blobs: a literal can hide inside a blob,
+    /// so a line with a long base64-alphabet run is a candidate for them.
+    blob: Option<ClassRun>,
 }
 
 /// A gate: the line holds `min` consecutive bytes of a class.
@@ -124,6 +128,7 @@ fn class_run_of(pattern: &str) -> Option<([bool; 256], usize)> {
 #[derive(Default)]
 pub struct Finder {
     runs: Vec<Option<Option<usize>>>,
+    blob: Option<Option<usize>>,
     ac: Option<Option<usize>>,
     regex: Option<Option<usize>>,
     digits: Option<Option<usize>>,
@@ -216,7 +221,8 @@ fn escape_at(hay: &[u8], i: usize) -> bool {
                 .iter()
                 .any(|e| rest.len() >= e.len() && rest[..e.len()].eq_ignore_ascii_case(e))
         }
-        b'\\' => matches!(at(1), b'u' | b'U' | b'x' | b'X'),
+        // JSON decoding (`\/`, `\u0073`, `\\`).
+        b'\\' => at(1) != 0,
         _ => false,
     }
 }
@@ -336,6 +342,7 @@ impl Engine {
         let mut regex_rules = Vec::new();
         let mut regex_pats: Vec<String> = Vec::new();
         let mut runs: Vec<ClassRun> = Vec::new();
+        let mut blob: Option<ClassRun> = None;
         let mut add = |lit: &[u8], rule: usize, patterns: &mut Vec<Vec<u8>>| {
             let lit = lit.to_ascii_lowercase();
             match patterns.iter().position(|p| *p == lit) {
@@ -397,6 +404,14 @@ impl Engine {
             if r.decode.any() {
                 escape_rules.push(i);
             }
+            if r.decode.blobs() {
+                let b = blob.get_or_insert_with(|| ClassRun {
+                    class: std::array::from_fn(|c| decode::is_base64_byte(c as u8)),
+                    min: decode::MIN_BASE64_RUN,
+                    rules: Vec::new(),
+                });
+                b.rules.push(i);
+            }
         }
         let regex_gate = if regex_pats.is_empty() {
             None
@@ -432,6 +447,7 @@ impl Engine {
             regex_rules,
             regex_gate,
             runs,
+            blob,
         }
     }
 
@@ -503,6 +519,9 @@ impl Engine {
         for (r, slot) in self.runs.iter().zip(f.runs.iter_mut()) {
             take(refresh(slot, from, || r.find(hay, from)));
         }
+        if let Some(b) = &self.blob {
+            take(refresh(&mut f.blob, from, || b.find(hay, from)));
+        }
         if !self.digit_rules.is_empty() {
             take(refresh(&mut f.digits, from, || find_digit_run(hay, from)));
         }
@@ -553,6 +572,11 @@ impl Engine {
                 extend(&r.rules);
             }
         }
+        if let Some(b) = &self.blob
+            && b.find(line, 0).is_some()
+        {
+            extend(&b.rules);
+        }
         if !self.digit_rules.is_empty() && has_digit_run(line) {
             extend(&self.digit_rules);
         }
@@ -569,11 +593,22 @@ impl Engine {
         candidates: &[usize],
         mut hit: impl FnMut(&'r Rule, Hit),
     ) {
+        // One evaluation state per distinct set of decode options, so a
+        // value is decoded once per record, not once per rule.
+        let mut ctxs: Vec<RecordCtx<'_>> = Vec::new();
         for &i in candidates {
             let rule = &self.rules[i];
-            if rule.applies_to(rec.family)
-                && let Some(h) = rule.eval(rec)
-            {
+            if !rule.applies_to(rec.family) {
+                continue;
+            }
+            let k = match ctxs.iter().position(|c| c.opts() == rule.decode) {
+                Some(k) => k,
+                None => {
+                    ctxs.push(RecordCtx::new(rec, rule.decode));
+                    ctxs.len() - 1
+                }
+            };
+            if let Some(h) = rule.eval_in(&ctxs[k]) {
                 hit(rule, h);
             }
         }
@@ -649,5 +684,134 @@ mod tests {
         assert_eq!(r.find(&hay, 0), Some(hay.len() - 40));
         assert!(class_run_of("a{3,}").is_none());
         assert!(class_run_of("(?:ab){40}").is_none());
+    }
+}
+
+#[cfg(test)]
+mod blob_tests {
+    use super::*;
+    use crate::record::Family;
+    use crate::rules::load_str;
+
+    fn rule(decode: &str) -> Rule {
+        let y = format!(
+            "title: T\nid: t\nlogsource:\n    category: webserver\ndetection:\n    sel:\n        cs-uri-query|contains: 'skimdrop.example'\n    condition: sel\nskimhunt:\n    decode: [{decode}]\n"
+        );
+        load_str(&y, "t.yml").unwrap().remove(0)
+    }
+
+    fn rec(line: &str) -> Record<'_> {
+        let mut r = Record::bare(line.as_bytes(), None, Family::Web);
+        r.fields
+            .push(("cs-uri-query".to_string(), line.to_string()));
+        r
+    }
+
+    /// Soundness: whenever a rule matches a line, the prefilter lists it.
+    fn assert_sound(engine: &Engine, line: &str) -> bool {
+        let r = rec(line);
+        let mut c = Vec::new();
+        engine.candidates(line.as_bytes(), &mut c);
+        let mut hit = false;
+        engine.eval(
+            &r,
+            &(0..engine.rules().len()).collect::<Vec<_>>(),
+            |_, _| {
+                hit = true;
+            },
+        );
+        if hit {
+            assert_eq!(c, [0], "{line}");
+            assert!(
+                engine
+                    .next_candidate(line.as_bytes(), 0, &mut Finder::new())
+                    .is_some(),
+                "{line}"
+            );
+        }
+        hit
+    }
+
+    fn b64(b: &[u8]) -> String {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for ch in b.chunks(3) {
+            let n = ch
+                .iter()
+                .enumerate()
+                .fold(0u32, |a, (i, &c)| a | u32::from(c) << (16 - 8 * i));
+            for k in 0..=ch.len() {
+                out.push(char::from(A[(n >> (18 - 6 * k) & 63) as usize]));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn blob_rules_see_lines_whose_literal_is_inside_a_blob() {
+        let engine = Engine::new(vec![rule("url, json, base64, hex")]);
+        let payload = "{\"u\":\"https://skimdrop.example/c\"}";
+        let hex: String = payload.bytes().map(|c| format!("{c:02X}")).collect();
+        let lines = [
+            format!("d={}", b64(payload.as_bytes())),
+            format!("h={hex}&x=1"),
+            format!("d={}", b64(b64(payload.as_bytes()).as_bytes())),
+            format!("/x/{}.gif", b64(payload.as_bytes())),
+            // The literal itself, JSON-escaped (no blob, no '%').
+            "u=https:\\/\\/skimdrop.example\\/c".to_string(),
+        ];
+        for l in &lines {
+            assert!(assert_sound(&engine, l), "no match: {l}");
+        }
+        // Without blob decoding the same blob lines do not match at all.
+        let plain = Engine::new(vec![rule("url")]);
+        assert!(!assert_sound(&plain, &lines[0]));
+        // A line with neither literal, trigger nor run is not a candidate.
+        let mut c = Vec::new();
+        engine.candidates(b"GET /index.html?a=1 HTTP/1.1", &mut c);
+        assert!(c.is_empty());
+        assert_eq!(
+            engine.next_candidate(b"GET /a?b=1 HTTP/1.1", 0, &mut Finder::new()),
+            None
+        );
+    }
+
+    #[test]
+    fn blob_prefilter_is_sound_on_random_lines() {
+        // Random lines built from blob fragments, escapes and noise: every
+        // match must be a prefilter candidate.
+        let engine = Engine::new(vec![rule("url, plus, html, json, base64, hex")]);
+        let pieces: Vec<String> = vec![
+            b64(b"skimdrop.example"),
+            b64(b"<a href=//skimdrop.example>"),
+            "skimdrop.example"
+                .bytes()
+                .map(|c| format!("{c:02x}"))
+                .collect(),
+            "%2F".into(),
+            "&#x2e;".into(),
+            "\\u002e".into(),
+            ".".into(),
+            "=".into(),
+            " ".into(),
+            "skim".into(),
+            "drop".into(),
+            "example".into(),
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut matched = 0;
+        for _ in 0..3000 {
+            let mut line = String::new();
+            for _ in 0..(seed % 6 + 1) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                line.push_str(&pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            if assert_sound(&engine, &line) {
+                matched += 1;
+            }
+        }
+        assert!(matched > 100, "only {matched} matches");
     }
 }

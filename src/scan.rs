@@ -18,6 +18,7 @@ use crate::level::Level;
 use crate::matcher::{Engine, Finder};
 use crate::progress::Progress;
 use crate::record::{Family, Record};
+use crate::report::spill::Findings;
 use crate::report::{FileReport, FileStatus, Finding, PanReport};
 use crate::rules::{Hit, Rule};
 use crate::window::Window;
@@ -37,6 +38,14 @@ pub struct ScanConfig {
     pub fingerprinter: Fingerprinter,
     /// Stop decompressing a stream past this many bytes (decompression bombs).
     pub max_decoded_bytes: u64,
+    /// Stop decompressing a file once its decoded size exceeds this many
+    /// times its stored size, past `ratio_floor` decoded bytes (bombs that
+    /// stay under the absolute cap; real logs compress far less).
+    pub max_ratio: u64,
+    /// Decoded bytes below which the ratio cap does not apply.
+    pub ratio_floor: u64,
+    /// Record the SHA-256 of every input as stored (`--hash`).
+    pub hash: bool,
 }
 
 impl ScanConfig {
@@ -50,12 +59,19 @@ impl ScanConfig {
             chunk_size: DEFAULT_CHUNK,
             fingerprinter,
             max_decoded_bytes: DEFAULT_MAX_DECODED,
+            max_ratio: DEFAULT_MAX_RATIO,
+            ratio_floor: DEFAULT_RATIO_FLOOR,
+            hash: false,
         }
     }
 }
 
 pub const DEFAULT_CHUNK: usize = 16 << 20;
-pub const DEFAULT_MAX_DECODED: u64 = 1 << 40;
+/// 64 GiB decoded from one stream: far beyond any single rotated log.
+pub const DEFAULT_MAX_DECODED: u64 = 64 << 30;
+/// Text logs compress 5–30×; deflate's ceiling is about 1032×.
+pub const DEFAULT_MAX_RATIO: u64 = 200;
+pub const DEFAULT_RATIO_FLOOR: u64 = 1 << 30;
 /// Size of the head used for format detection.
 const DETECT_HEAD: usize = 64 * 1024;
 /// Bytes read from a stream at a time.
@@ -69,7 +85,8 @@ const FIELDS_MAX: usize = 64;
 /// One scanned input: its report entry and findings (sorted by line, rule).
 pub struct FileOutcome {
     pub file: FileReport,
-    pub findings: Vec<Finding>,
+    /// Spills to a temporary file past a threshold (bounded memory).
+    pub findings: Findings,
 }
 
 #[derive(Default)]
@@ -91,7 +108,7 @@ impl Counts {
 
 /// The result of scanning a run of whole lines.
 struct ChunkOut {
-    findings: Vec<Finding>,
+    findings: Findings,
     counts: Counts,
     /// Physical lines in the chunk.
     lines: u64,
@@ -120,12 +137,12 @@ pub fn scan_entry(
         Disposition::Skip(r) => {
             file.status = FileStatus::Skipped;
             file.reason = Some(r.clone());
-            Vec::new()
+            Findings::new()
         }
         Disposition::Error(r) => {
             file.status = FileStatus::Error;
             file.reason = Some(r.clone());
-            Vec::new()
+            Findings::new()
         }
         Disposition::Stdin => match input::open_stdin() {
             Ok((comp, mut r)) => {
@@ -147,7 +164,7 @@ pub fn scan_entry(
             Err(e) => {
                 file.status = FileStatus::Error;
                 file.reason = Some(io_reason(&e));
-                Vec::new()
+                Findings::new()
             }
         },
         Disposition::Scan => {
@@ -169,26 +186,76 @@ pub fn scan_entry(
             });
             match input::open(path) {
                 Ok(Opened::Plain(data)) => {
+                    if cfg.hash {
+                        file.sha256 = Some(hex_sha256(&data));
+                    }
                     let release = |s: usize, l: usize| data.release(s, l);
-                    scan_plain(&ctx, &data, &release, year, &mut file, progress)
+                    let out = scan_plain(&ctx, &data, &release, year, &mut file, progress);
+                    check_shrink(path, &data, &mut file);
+                    out
                 }
                 Ok(Opened::Stream(comp, mut r)) => {
                     file.bytes = meta.map(|m| m.len()).unwrap_or(0);
+                    if cfg.hash {
+                        match hash_file(path) {
+                            Ok(h) => file.sha256 = Some(h),
+                            Err(e) => file.note = Some(format!("not hashed: {}", io_reason(&e))),
+                        }
+                    }
                     scan_stream(&ctx, comp, &mut *r, year, &mut file, progress)
                 }
                 Err(e) => {
                     file.status = FileStatus::Error;
                     file.reason = Some(io_reason(&e));
-                    Vec::new()
+                    Findings::new()
                 }
             }
         }
     };
-    file.findings = out.len() as u64;
+    file.findings = out.len();
     progress.file_done();
     FileOutcome {
         file,
         findings: out,
+    }
+}
+
+/// Lowercase hex SHA-256 of `data`.
+pub fn hex_sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(data);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of a file's bytes as stored, read read-only (no atime update).
+fn hash_file(path: &std::path::Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut f = input::open_readonly(path)?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A mapped file cut short while it was read (the SIGBUS guard fired, or
+/// it is now shorter than the map) is reported as an error: what was read
+/// before the cut is kept, what the zero pages stood in for was not seen.
+fn check_shrink(path: &std::path::Path, data: &input::Data, file: &mut FileReport) {
+    let now = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if data.shrank() || now < data.len() as u64 {
+        file.status = FileStatus::Error;
+        file.reason = Some(format!(
+            "file changed (shrank) while being scanned: {now} of {} bytes remain; \
+             findings before the cut are kept",
+            data.len()
+        ));
     }
 }
 
@@ -223,7 +290,7 @@ fn scan_plain(
     year: i16,
     file: &mut FileReport,
     progress: &Progress,
-) -> Vec<Finding> {
+) -> Findings {
     file.compression = Some(Compression::None.as_str().to_string());
     file.bytes = data.len() as u64;
     file.decoded_bytes = data.len() as u64;
@@ -231,7 +298,7 @@ fn scan_plain(
         file.status = FileStatus::Skipped;
         file.reason = Some("binary file (NUL byte in the first 8 KiB)".into());
         progress.bytes(data.len() as u64);
-        return Vec::new();
+        return Findings::new();
     }
     let parser = parser_for(ctx, data, year, file);
     // W3C headers are state carried from line to line, so such files are
@@ -248,22 +315,28 @@ fn scan_plain(
             let o = scan_lines(ctx, &mut p, &data[s..e], s as u64);
             release(s, e - s);
             progress.bytes((e - s) as u64);
-            progress.findings(o.findings.len() as u64);
+            progress.findings(o.findings.len());
             o
         })
         .collect();
     let mut counts = Counts::default();
-    let mut findings = Vec::new();
+    let mut findings = Findings::new();
     let mut line_base = 0u64;
-    for mut o in outs {
-        for f in &mut o.findings {
-            f.line += line_base;
+    let mut replay_error = None;
+    for o in outs {
+        if let Err(e) = findings.append(o.findings, line_base) {
+            replay_error.get_or_insert(e);
         }
         line_base += o.lines;
         counts.add(&o.counts);
-        findings.append(&mut o.findings);
     }
     apply_counts(file, &counts);
+    if let Some(e) = replay_error {
+        file.status = FileStatus::Error;
+        file.reason = Some(format!(
+            "findings spilled to disk could not be read back: {e}"
+        ));
+    }
     findings
 }
 
@@ -302,15 +375,23 @@ fn scan_stream(
     year: i16,
     file: &mut FileReport,
     progress: &Progress,
-) -> Vec<Finding> {
+) -> Findings {
     file.compression = Some(comp.as_str().to_string());
     let mut buf: Vec<u8> = Vec::with_capacity(STREAM_BLOCK);
     let mut block = vec![0u8; 1 << 20];
     let mut parser: Option<LineParser> = None;
-    let mut findings = Vec::new();
+    let mut findings = Findings::new();
     let mut counts = Counts::default();
     let mut line_base = 0u64;
     let mut offset_base = 0u64;
+    // Ratio cap: only for files whose stored size is known.
+    let ratio_cap = if file.bytes > 0 {
+        file.bytes
+            .saturating_mul(ctx.cfg.max_ratio)
+            .max(ctx.cfg.ratio_floor)
+    } else {
+        u64::MAX
+    };
     let mut decoded = 0u64;
     let mut failure: Option<String> = None;
     loop {
@@ -333,6 +414,14 @@ fn scan_stream(
                         eof = true;
                         break;
                     }
+                    if decoded > ratio_cap {
+                        failure = Some(format!(
+                            "decompressed size exceeds {} times the stored size (decompression bomb?); scanned up to the cap",
+                            ctx.cfg.max_ratio
+                        ));
+                        eof = true;
+                        break;
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -351,7 +440,7 @@ fn scan_stream(
                 file.status = FileStatus::Skipped;
                 file.reason = Some("binary file (NUL byte in the first 8 KiB)".into());
                 file.decoded_bytes = decoded;
-                return Vec::new();
+                return Findings::new();
             }
             parser = Some(parser_for(ctx, &buf, year, file));
         }
@@ -370,15 +459,17 @@ fn scan_stream(
                 }
             }
         };
-        let mut o = scan_lines(ctx, p, &buf[..upto], offset_base);
-        for f in &mut o.findings {
-            f.line += line_base;
+        let o = scan_lines(ctx, p, &buf[..upto], offset_base);
+        progress.findings(o.findings.len());
+        if let Err(e) = findings.append(o.findings, line_base) {
+            failure.get_or_insert(format!(
+                "findings spilled to disk could not be read back: {e}"
+            ));
+            eof = true;
         }
-        progress.findings(o.findings.len() as u64);
         line_base += o.lines;
         offset_base += upto as u64;
         counts.add(&o.counts);
-        findings.append(&mut o.findings);
         buf.drain(..upto);
         if eof {
             break;
@@ -429,7 +520,7 @@ fn scan_lines_fast(
     raw_fields: bool,
 ) -> ChunkOut {
     let mut out = ChunkOut {
-        findings: Vec::new(),
+        findings: Findings::new(),
         counts: Counts::default(),
         lines: 0,
     };
@@ -513,8 +604,9 @@ impl Stretch<'_> {
         ctx: &FileCtx,
         parser: &LineParser,
         cands: &mut Vec<usize>,
-        findings: &mut Vec<Finding>,
+        findings: &mut Findings,
     ) {
+        let mut hits: Vec<Finding> = Vec::new();
         let hay = &self.buf[self.start..self.end];
         let mut finder = Finder::new();
         let mut cur = 0usize;
@@ -535,11 +627,13 @@ impl Stretch<'_> {
             let time = parser.time(line);
             let rec = parser.record(line);
             let line_off = self.offset + (self.start + ls) as u64;
-            let start = findings.len();
             ctx.engine.eval(&rec, cands, |rule, hit| {
-                findings.push(make_finding(ctx, rule, &hit, &rec, time, line_no, line_off));
+                hits.push(make_finding(ctx, rule, &hit, &rec, time, line_no, line_off));
             });
-            findings[start..].sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+            hits.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+            for f in hits.drain(..) {
+                findings.push(f);
+            }
             if cur >= hay.len() {
                 break;
             }
@@ -551,11 +645,12 @@ impl Stretch<'_> {
 /// for formats where the regex gate is unsound.
 fn scan_lines_each(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -> ChunkOut {
     let mut out = ChunkOut {
-        findings: Vec::new(),
+        findings: Findings::new(),
         counts: Counts::default(),
         lines: 0,
     };
     let mut cands: Vec<usize> = Vec::new();
+    let mut hits: Vec<Finding> = Vec::new();
     let mut pos = 0usize;
     while pos < buf.len() {
         let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
@@ -594,12 +689,13 @@ fn scan_lines_each(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u
             continue;
         }
         let rec = parser.record(line);
-        let start = out.findings.len();
         ctx.engine.eval(&rec, &cands, |rule, hit| {
-            out.findings
-                .push(make_finding(ctx, rule, &hit, &rec, time, line_no, line_off));
+            hits.push(make_finding(ctx, rule, &hit, &rec, time, line_no, line_off));
         });
-        out.findings[start..].sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+        hits.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+        for f in hits.drain(..) {
+            out.findings.push(f);
+        }
     }
     out
 }
@@ -625,7 +721,7 @@ fn make_finding(
     } else {
         rule.level
     };
-    let evidence = evidence(rec.raw, hit);
+    let evidence = evidence(rec.raw, &evidence_anchor(rec, hit));
     Finding {
         fingerprint: crate::report::fingerprint(&rule.id, ctx.relative, &evidence),
         rule_id: rule.id.clone(),
@@ -638,6 +734,10 @@ fn make_finding(
         timestamp: time,
         fields: report_fields(rec),
         evidence,
+        decoded: hit.decoded.clone(),
+        decoded_evidence: (!hit.decoded.is_empty())
+            .then(|| decoded_evidence(hit))
+            .flatten(),
         pan,
     }
 }
@@ -664,6 +764,70 @@ fn cut_chars(s: &str, max: usize) -> String {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_string(),
     }
+}
+
+/// For a match found in decoded text, the hit to center the raw excerpt on:
+/// the matched field's value as written (the decoded text is not in the
+/// line), without the decoded-text card position.
+fn evidence_anchor(rec: &Record, hit: &Hit) -> Hit {
+    if hit.decoded.is_empty() {
+        return hit.clone();
+    }
+    Hit {
+        field: hit.field.clone(),
+        value: hit
+            .field
+            .as_deref()
+            .and_then(|f| rec.get(f))
+            .map(str::to_string),
+        offset: None,
+        ..Hit::default()
+    }
+}
+
+/// Characters of decoded text shown before and after a decoded match.
+const DECODED_BEFORE: usize = 120;
+const DECODED_AFTER: usize = 240;
+
+/// The decoded text around the match, masked: whole when short, else a
+/// window widened so it never cuts through a digit group (a cut PAN could
+/// slip past masking). Control characters become spaces.
+fn decoded_evidence(hit: &Hit) -> Option<String> {
+    let v = hit.value.as_deref()?;
+    let at = hit.value_offset.filter(|&o| o <= v.len()).unwrap_or(0);
+    let b = v.as_bytes();
+    let mut start = at.saturating_sub(DECODED_BEFORE * 4 / 3);
+    let mut end = (at + DECODED_AFTER * 4 / 3).min(b.len());
+    let digitish = |c: u8| c.is_ascii_digit() || matches!(c, b' ' | b'-' | b'.' | b'+');
+    let mut budget = 128;
+    while start > 0 && (digitish(b[start - 1]) || !v.is_char_boundary(start)) && budget > 0 {
+        start -= 1;
+        budget -= 1;
+    }
+    let mut budget = 128;
+    while end < b.len() && (digitish(b[end]) || !v.is_char_boundary(end)) && budget > 0 {
+        end += 1;
+        budget -= 1;
+    }
+    while !v.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !v.is_char_boundary(end) {
+        end += 1;
+    }
+    let mut s = String::new();
+    if start > 0 {
+        s.push('…');
+    }
+    s.extend(
+        v[start..end]
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c }),
+    );
+    if end < b.len() {
+        s.push('…');
+    }
+    Some(card::mask_text(&s).into_owned())
 }
 
 /// The excerpt of the raw line around the match: the whole line when short,

@@ -280,6 +280,8 @@ mod tests {
             timestamp: None,
             fields: BTreeMap::new(),
             evidence: "e".into(),
+            decoded: Vec::new(),
+            decoded_evidence: None,
             pan: None,
             fingerprint: fp.into(),
         }

@@ -193,13 +193,11 @@ fn fast(
         .build()
         .unwrap();
     let out = pool.install(|| scan_entry(&entries[0], engine, &cfg, &Progress::hidden()));
-    for f in &out.findings {
+    let findings = out.findings.into_vec().unwrap();
+    for f in &findings {
         common::assert_no_full_pan("finding evidence", &f.evidence);
     }
-    out.findings
-        .into_iter()
-        .map(|f| (f.line, f.rule_id))
-        .collect()
+    findings.into_iter().map(|f| (f.line, f.rule_id)).collect()
 }
 
 fn check(rules: Vec<Rule>, fmt: LogFormat, lines: &[String], dir: &Path, name: &str) -> usize {

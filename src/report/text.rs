@@ -142,6 +142,7 @@ mod tests {
                     count: 1,
                     sha256: String::new(),
                 },
+                host_time_zone: "UTC".into(),
             },
             window: WindowInfo {
                 since: None,
@@ -163,6 +164,8 @@ mod tests {
             timestamp: None,
             fields: BTreeMap::new(),
             evidence: "<script>\x1b[31m".into(),
+            decoded: Vec::new(),
+            decoded_evidence: None,
             pan: None,
             fingerprint: "f".into(),
         };
