@@ -11,6 +11,7 @@ use jiff::tz::TimeZone;
 use rayon::prelude::*;
 
 use crate::card::{self, Fingerprinter};
+use crate::detect::{DetectState, Detectors, Loc};
 use crate::discover::{Disposition, Entry, io_reason};
 use crate::format::{self, LineParser, LogFormat, ParseOptions};
 use crate::input::{self, Compression, Opened};
@@ -37,6 +38,8 @@ pub struct ScanConfig {
     pub fingerprinter: Fingerprinter,
     /// Stop decompressing a stream past this many bytes (decompression bombs).
     pub max_decoded_bytes: u64,
+    /// Multi-line detectors (drift, exposure, IOC, look-alikes); None = off.
+    pub detect: Option<std::sync::Arc<Detectors>>,
 }
 
 impl ScanConfig {
@@ -50,6 +53,7 @@ impl ScanConfig {
             chunk_size: DEFAULT_CHUNK,
             fingerprinter,
             max_decoded_bytes: DEFAULT_MAX_DECODED,
+            detect: None,
         }
     }
 }
@@ -70,6 +74,8 @@ const FIELDS_MAX: usize = 64;
 pub struct FileOutcome {
     pub file: FileReport,
     pub findings: Vec<Finding>,
+    /// Detector state of the file, merged by the caller in file order.
+    pub detect: DetectState,
 }
 
 #[derive(Default)]
@@ -92,6 +98,7 @@ impl Counts {
 /// The result of scanning a run of whole lines.
 struct ChunkOut {
     findings: Vec<Finding>,
+    detect: DetectState,
     counts: Counts,
     /// Physical lines in the chunk.
     lines: u64,
@@ -113,6 +120,7 @@ pub fn scan_entry(
     progress: &Progress,
 ) -> FileOutcome {
     let mut file = FileReport::new(&entry.display);
+    let mut detect = DetectState::default();
     let out = match &entry.disposition {
         Disposition::Skip(r) => {
             file.status = FileStatus::Skipped;
@@ -138,6 +146,7 @@ pub fn scan_entry(
                     cfg.year.unwrap_or_else(|| this_year(&cfg.tz)),
                     &mut file,
                     progress,
+                    &mut detect,
                 )
             }
             Err(e) => {
@@ -163,10 +172,12 @@ pub fn scan_entry(
                     .unwrap_or_else(|| this_year(&cfg.tz))
             });
             match input::open(path) {
-                Ok(Opened::Plain(data)) => scan_plain(&ctx, &data, year, &mut file, progress),
+                Ok(Opened::Plain(data)) => {
+                    scan_plain(&ctx, &data, year, &mut file, progress, &mut detect)
+                }
                 Ok(Opened::Stream(comp, mut r)) => {
                     file.bytes = meta.map(|m| m.len()).unwrap_or(0);
-                    scan_stream(&ctx, comp, &mut *r, year, &mut file, progress)
+                    scan_stream(&ctx, comp, &mut *r, year, &mut file, progress, &mut detect)
                 }
                 Err(e) => {
                     file.status = FileStatus::Error;
@@ -181,6 +192,7 @@ pub fn scan_entry(
     FileOutcome {
         file,
         findings: out,
+        detect,
     }
 }
 
@@ -214,6 +226,7 @@ fn scan_plain(
     year: i16,
     file: &mut FileReport,
     progress: &Progress,
+    detect: &mut DetectState,
 ) -> Vec<Finding> {
     file.compression = Some(Compression::None.as_str().to_string());
     file.bytes = data.len() as u64;
@@ -249,6 +262,8 @@ fn scan_plain(
         for f in &mut o.findings {
             f.line += line_base;
         }
+        o.detect.shift_lines(line_base);
+        detect.merge(o.detect);
         line_base += o.lines;
         counts.add(&o.counts);
         findings.append(&mut o.findings);
@@ -292,6 +307,7 @@ fn scan_stream(
     year: i16,
     file: &mut FileReport,
     progress: &Progress,
+    detect: &mut DetectState,
 ) -> Vec<Finding> {
     file.compression = Some(comp.as_str().to_string());
     let mut buf: Vec<u8> = Vec::with_capacity(STREAM_BLOCK);
@@ -364,6 +380,8 @@ fn scan_stream(
         for f in &mut o.findings {
             f.line += line_base;
         }
+        o.detect.shift_lines(line_base);
+        detect.merge(o.detect);
         progress.findings(o.findings.len() as u64);
         line_base += o.lines;
         offset_base += upto as u64;
@@ -392,10 +410,12 @@ fn scan_stream(
 fn scan_lines(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -> ChunkOut {
     let mut out = ChunkOut {
         findings: Vec::new(),
+        detect: DetectState::default(),
         counts: Counts::default(),
         lines: 0,
     };
     let mut cands: Vec<usize> = Vec::new();
+    let display: std::sync::Arc<str> = ctx.display.into();
     let mut pos = 0usize;
     while pos < buf.len() {
         let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
@@ -426,15 +446,38 @@ fn scan_lines(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -
                 ctx.cfg.include_undated
             }
         };
-        if !keep {
+        // Detectors see out-of-window lines too (baselines), without rules.
+        let det = ctx.cfg.detect.as_deref().filter(|d| {
+            if keep {
+                out.detect.wants(d, line)
+            } else {
+                time.is_some() && d.wants_baseline(line)
+            }
+        });
+        if !keep && det.is_none() {
             continue;
         }
-        ctx.engine.candidates(line, &mut cands);
-        if cands.is_empty() {
+        if keep {
+            ctx.engine.candidates(line, &mut cands);
+        }
+        if (!keep || cands.is_empty()) && det.is_none() {
             continue;
         }
         let rec = parser.record(line);
         let start = out.findings.len();
+        if let Some(d) = det {
+            let loc = Loc {
+                path: display.clone(),
+                line: line_no,
+                offset: line_off,
+            };
+            out.findings
+                .extend(out.detect.observe(d, &rec, time, keep, &loc));
+        }
+        if !keep || cands.is_empty() {
+            out.findings[start..].sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+            continue;
+        }
         ctx.engine.eval(&rec, &cands, |rule, hit| {
             out.findings
                 .push(make_finding(ctx, rule, &hit, &rec, time, line_no, line_off));

@@ -6,10 +6,12 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{Emitter, FileReport, Finding, Header, Summary};
+use crate::detect::ReportSections;
 
 pub struct JsonlEmitter<W: Write> {
     out: W,
     files: Vec<FileReport>,
+    sections: Option<ReportSections>,
 }
 
 impl<W: Write> JsonlEmitter<W> {
@@ -17,6 +19,7 @@ impl<W: Write> JsonlEmitter<W> {
         JsonlEmitter {
             out,
             files: Vec::new(),
+            sections: None,
         }
     }
 }
@@ -35,6 +38,8 @@ struct Tail<'a> {
     header: &'a Header,
     summary: &'a Summary,
     files: &'a [FileReport],
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    sections: Option<&'a ReportSections>,
 }
 
 impl<W: Write> Emitter for JsonlEmitter<W> {
@@ -42,17 +47,14 @@ impl<W: Write> Emitter for JsonlEmitter<W> {
         Ok(())
     }
 
+    fn sections(&mut self, findings: &[Finding], sections: &ReportSections) -> io::Result<()> {
+        self.write_findings(findings)?;
+        self.sections = Some(sections.clone());
+        Ok(())
+    }
+
     fn file(&mut self, file: &FileReport, findings: &[Finding]) -> io::Result<()> {
-        for f in findings {
-            serde_json::to_writer(
-                &mut self.out,
-                &Tagged {
-                    kind: "finding",
-                    inner: f,
-                },
-            )?;
-            self.out.write_all(b"\n")?;
-        }
+        self.write_findings(findings)?;
         self.files.push(file.clone());
         Ok(())
     }
@@ -62,6 +64,7 @@ impl<W: Write> Emitter for JsonlEmitter<W> {
             header,
             summary,
             files: &self.files,
+            sections: self.sections.as_ref(),
         };
         serde_json::to_writer(
             &mut self.out,
@@ -72,5 +75,21 @@ impl<W: Write> Emitter for JsonlEmitter<W> {
         )?;
         self.out.write_all(b"\n")?;
         self.out.flush()
+    }
+}
+
+impl<W: Write> JsonlEmitter<W> {
+    fn write_findings(&mut self, findings: &[Finding]) -> io::Result<()> {
+        for f in findings {
+            serde_json::to_writer(
+                &mut self.out,
+                &Tagged {
+                    kind: "finding",
+                    inner: f,
+                },
+            )?;
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
     }
 }

@@ -186,6 +186,16 @@ pub struct Header {
 pub trait Emitter {
     fn begin(&mut self, header: &Header) -> io::Result<()>;
     fn file(&mut self, file: &FileReport, findings: &[Finding]) -> io::Result<()>;
+    /// End-of-scan detector output (drift findings; drift, exposure and
+    /// timeline sections), called once after the last file and before
+    /// `finish`. The default ignores it.
+    fn sections(
+        &mut self,
+        _findings: &[Finding],
+        _sections: &crate::detect::ReportSections,
+    ) -> io::Result<()> {
+        Ok(())
+    }
     /// `header.scan.finished` is set by now.
     fn finish(&mut self, header: &Header, summary: &Summary) -> io::Result<()>;
 }
