@@ -61,6 +61,10 @@ struct Split {
 }
 
 impl Split {
+    fn total(&self) -> u64 {
+        self.ua.iter().sum()
+    }
+
     fn add(&mut self, o: &Split) {
         for i in 0..3 {
             self.ua[i] += o.ua[i];
@@ -352,18 +356,42 @@ fn share(n: u64, d: u64) -> f64 {
     }
 }
 
+/// Distinct values above which an asset is "unstable" (dynamic content
+/// behind a script path, or sizes that vary per response): its drift would
+/// be noise, so it is listed in `drift.unstable` instead of alerting. A
+/// baseline of several sizes each seen once is unstable too.
+pub const UNSTABLE_VALUES: usize = 3;
+
+/// Baseline requests below which the baseline is weak: drift against it is
+/// reported at low.
+pub const WEAK_BASELINE: u64 = 3;
+
+/// Baseline values listed per item (the count is always given).
+const LISTED_VALUES: usize = 8;
+
 fn analyse_series<V: Ord + Clone + ToString>(
     kind: Kind,
     asset: &str,
     s: &Series<V>,
     value_of: impl Fn(&V) -> (Option<u64>, Option<String>),
     out: &mut Vec<Item>,
+    unstable: &mut Vec<String>,
 ) {
     let mut during: Vec<&Event<V>> = s.during.iter().collect();
     // Stable: equal times keep file order.
     during.sort_by_key(|e| e.t);
     let Some(first) = during.first() else { return };
     let history = !s.before.is_empty();
+    let new_values: BTreeSet<&V> = during
+        .iter()
+        .map(|e| &e.value)
+        .filter(|v| !s.before.contains_key(v))
+        .collect();
+    let all_once = s.before.len() >= 2 && s.before.values().all(|sp| sp.total() == 1);
+    if s.before.len() > UNSTABLE_VALUES || new_values.len() > UNSTABLE_VALUES || all_once {
+        unstable.push(asset.to_string());
+        return;
+    }
     let baseline: BTreeSet<V> = if history {
         s.before.keys().cloned().collect()
     } else {
@@ -406,7 +434,8 @@ fn analyse_series<V: Ord + Clone + ToString>(
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let level = if !history {
+        let baseline_requests: u64 = s.before.values().map(Split::total).sum();
+        let level = if !history || baseline_requests < WEAK_BASELINE {
             Level::Low
         } else if g.n >= 2 || g.pay > 0 {
             Level::High
@@ -422,7 +451,11 @@ fn analyse_series<V: Ord + Clone + ToString>(
             size,
             build,
             baseline: if history { "history" } else { "first-seen" },
-            baseline_values: baseline.iter().map(ToString::to_string).collect(),
+            baseline_values: baseline
+                .iter()
+                .take(LISTED_VALUES)
+                .map(ToString::to_string)
+                .collect(),
             first_seen: g.first.t,
             last_seen: g.last,
             requests: g.n,
@@ -439,7 +472,9 @@ fn analyse_series<V: Ord + Clone + ToString>(
 
 fn conditional(asset: &str, s: &Series<u64>, out: &mut Vec<Item>) {
     // Without a history there is nothing to compare a split against.
-    if s.before.is_empty() || s.during.is_empty() {
+    let baseline_requests: u64 = s.before.values().map(Split::total).sum();
+    if s.before.len() > UNSTABLE_VALUES || baseline_requests < WEAK_BASELINE || s.during.is_empty()
+    {
         return;
     }
     type Classes = Vec<(&'static str, BTreeMap<u64, u64>)>;
@@ -490,7 +525,12 @@ fn conditional(asset: &str, s: &Series<u64>, out: &mut Vec<Item>) {
             size: None,
             build: None,
             baseline: "history",
-            baseline_values: s.before.keys().map(ToString::to_string).collect(),
+            baseline_values: s
+                .before
+                .keys()
+                .take(LISTED_VALUES)
+                .map(ToString::to_string)
+                .collect(),
             first_seen: first.t,
             last_seen: last.t,
             requests: during.len() as u64,
@@ -510,25 +550,31 @@ fn conditional(asset: &str, s: &Series<u64>, out: &mut Vec<Item>) {
     }
 }
 
-/// All drift items, sorted by first seen, then asset.
-pub fn analyse(state: &DriftState) -> Vec<Item> {
+/// The result of [`analyse`].
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// Drift items, sorted by first seen, then asset.
+    pub items: Vec<Item>,
+    /// Assets with too many distinct sizes or builds to judge, sorted.
+    pub unstable: Vec<String>,
+}
+
+/// Finds every drift item in the merged state.
+pub fn analyse(state: &DriftState) -> Analysis {
     let mut out = Vec::new();
+    let mut unstable = Vec::new();
     let mut assets: Vec<_> = state.sizes.iter().collect();
     assets.sort_by(|a, b| a.0.cmp(b.0));
     for (asset, s) in assets {
-        analyse_series(Kind::Size, asset, s, |v| (Some(*v), None), &mut out);
+        let u = &mut unstable;
+        analyse_series(Kind::Size, asset, s, |v| (Some(*v), None), &mut out, u);
         conditional(asset, s, &mut out);
     }
     let mut scripts: Vec<_> = state.builds.iter().collect();
     scripts.sort_by(|a, b| a.0.cmp(b.0));
     for (script, s) in scripts {
-        analyse_series(
-            Kind::Version,
-            script,
-            s,
-            |v| (None, Some(v.clone())),
-            &mut out,
-        );
+        let value_of = |v: &String| (None, Some(v.clone()));
+        analyse_series(Kind::Version, script, s, value_of, &mut out, &mut unstable);
     }
     out.sort_by(|a, b| {
         a.first_seen
@@ -537,7 +583,10 @@ pub fn analyse(state: &DriftState) -> Vec<Item> {
             .then_with(|| a.size.cmp(&b.size))
             .then_with(|| a.build.cmp(&b.build))
     });
-    out
+    Analysis {
+        items: out,
+        unstable,
+    }
 }
 
 #[cfg(test)]
@@ -584,13 +633,14 @@ mod tests {
             &[
                 ("2017-09-01T00:00:00Z", Before, 100, Desktop, false),
                 ("2017-09-02T00:00:00Z", Before, 100, Mobile, true),
+                ("2017-09-03T00:00:00Z", Before, 100, Mobile, false),
                 ("2017-09-26T01:00:00Z", During, 180, Desktop, true),
                 ("2017-09-27T01:00:00Z", During, 180, Mobile, false),
                 ("2017-10-13T01:00:00Z", After, 100, Desktop, false),
             ],
         );
-        assert_eq!(st.baseline_records, 2);
-        let items = analyse(&st);
+        assert_eq!(st.baseline_records, 3);
+        let items = analyse(&st).items;
         assert_eq!(items.len(), 1);
         let i = &items[0];
         assert_eq!(
@@ -604,7 +654,21 @@ mod tests {
         );
         assert_eq!(i.payment_referer_share, 0.5);
         assert_eq!(i.reverted_at, Some(t("2017-10-13T01:00:00Z")));
-        assert_eq!(i.line, 3);
+        assert_eq!(i.line, 4);
+    }
+
+    #[test]
+    fn weak_baseline_is_low() {
+        let mut st = DriftState::default();
+        feed(
+            &mut st,
+            &[
+                ("2017-09-01T00:00:00Z", Before, 100, Desktop, false),
+                ("2017-09-26T01:00:00Z", During, 180, Desktop, true),
+                ("2017-09-27T01:00:00Z", During, 180, Desktop, true),
+            ],
+        );
+        assert_eq!(analyse(&st).items[0].level, Level::Low);
     }
 
     #[test]
@@ -623,7 +687,7 @@ mod tests {
             let ua = if i % 3 == 0 { Mobile } else { Desktop };
             st.size("/v.js", *sz, &obs(*ph, ts, ua, false, i as u64));
         }
-        assert!(analyse(&st).is_empty());
+        assert!(analyse(&st).items.is_empty());
     }
 
     #[test]
@@ -637,7 +701,7 @@ mod tests {
                 ("2017-09-26T02:00:00Z", During, 40, Desktop, false),
             ],
         );
-        let items = analyse(&st);
+        let items = analyse(&st).items;
         assert_eq!(items.len(), 1);
         assert_eq!(
             (items[0].size, items[0].baseline, items[0].level),
@@ -649,7 +713,7 @@ mod tests {
             &mut one,
             &[("2017-09-26T03:00:00Z", During, 50, Desktop, false); 5],
         );
-        assert!(analyse(&one).is_empty());
+        assert!(analyse(&one).items.is_empty());
     }
 
     #[test]
@@ -659,11 +723,13 @@ mod tests {
             &mut st,
             &[
                 ("2017-09-01T00:00:00Z", Before, 100, Desktop, false),
+                ("2017-09-02T00:00:00Z", Before, 100, Desktop, false),
+                ("2017-09-03T00:00:00Z", Before, 100, Desktop, false),
                 ("2017-09-27T00:00:00Z", During, 37, Desktop, false),
                 ("2017-09-28T00:00:00Z", During, 100, Desktop, false),
             ],
         );
-        let items = analyse(&st);
+        let items = analyse(&st).items;
         assert_eq!(items[0].level, Level::Medium);
         assert_eq!(items[0].reverted_at, Some(t("2017-09-28T00:00:00Z")));
     }
@@ -695,7 +761,7 @@ mod tests {
         for (i, (ts, ph, sz, ua, pay)) in rows.iter().enumerate() {
             st.size("/p.js", *sz, &obs(*ph, ts, *ua, *pay, i as u64));
         }
-        let items = analyse(&st);
+        let items = analyse(&st).items;
         let cond: Vec<_> = items
             .iter()
             .filter(|i| i.kind == Kind::Conditional)
@@ -726,7 +792,7 @@ mod tests {
             );
             st.size("/g.js", size, &obs(ph, &ts, ua, false, i));
         }
-        assert!(analyse(&st).is_empty());
+        assert!(analyse(&st).items.is_empty());
     }
 
     #[test]
@@ -750,7 +816,7 @@ mod tests {
         );
         b.shift_lines(10);
         a.merge(b);
-        let items = analyse(&a);
+        let items = analyse(&a).items;
         assert_eq!(items.len(), 1);
         assert_eq!(
             (items[0].kind, items[0].build.as_deref(), items[0].line),
@@ -771,7 +837,40 @@ mod tests {
             &obs(During, "2017-09-27T00:00:00Z", Desktop, false, 1),
         );
         assert!(st.truncated);
-        assert!(analyse(&st).is_empty());
+        assert!(analyse(&st).items.is_empty());
+    }
+
+    #[test]
+    fn unstable_assets_are_listed_not_alerted() {
+        let mut st = DriftState::default();
+        for i in 0..20u64 {
+            let ts = format!("2017-09-{:02}T00:00:00Z", i + 1);
+            st.size("/dyn.js", 100 + i, &obs(Before, &ts, Desktop, false, i));
+            // Two sizes, each seen once: no stable baseline either.
+            if i < 2 {
+                st.size("/once.js", 7 + i, &obs(Before, &ts, Desktop, false, i));
+            }
+        }
+        st.size(
+            "/once.js",
+            70,
+            &obs(During, "2017-09-27T00:00:00Z", Desktop, false, 31),
+        );
+        st.size(
+            "/dyn.js",
+            999,
+            &obs(During, "2017-09-27T00:00:00Z", Desktop, false, 30),
+        );
+        for i in 0..6u64 {
+            st.size(
+                "/rnd.js",
+                500 + i,
+                &obs(During, "2017-09-27T00:00:00Z", Desktop, false, 40 + i),
+            );
+        }
+        let a = analyse(&st);
+        assert!(a.items.is_empty(), "{:#?}", a.items);
+        assert_eq!(a.unstable, ["/dyn.js", "/once.js", "/rnd.js"]);
     }
 
     #[test]

@@ -619,6 +619,11 @@ pub struct DriftSection {
     pub after_window_records: u64,
     /// Script assets and widget URLs tracked.
     pub assets_tracked: usize,
+    /// Assets served with too many distinct sizes (or builds) to judge
+    /// drift: more than 4 in the baseline or new in the window. At most
+    /// 50 are listed; `unstable_count` has them all.
+    pub unstable: Vec<String>,
+    pub unstable_count: usize,
     pub truncated: bool,
     pub items: Vec<drift::Item>,
 }
@@ -700,7 +705,7 @@ fn drift_finding(i: &drift::Item) -> Finding {
 /// Turns the merged state into drift findings and the drift and exposure
 /// sections.
 pub fn finish(d: &Detectors, state: &DetectState) -> DetectReport {
-    let items = drift::analyse(&state.drift);
+    let drift::Analysis { items, unstable } = drift::analyse(&state.drift);
     let findings = items.iter().map(drift_finding).collect();
     // Exposure follows the drift found against a real history; without
     // one it covers the window.
@@ -732,6 +737,8 @@ pub fn finish(d: &Detectors, state: &DetectState) -> DetectReport {
             baseline_records: state.drift.baseline_records,
             after_window_records: state.drift.after_records,
             assets_tracked: state.drift.assets_tracked(),
+            unstable_count: unstable.len(),
+            unstable: unstable.into_iter().take(50).collect(),
             truncated: state.drift.truncated,
             items,
         },
