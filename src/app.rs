@@ -76,12 +76,19 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
         Some(k) => Fingerprinter::new(k.as_bytes()),
         None => Fingerprinter::random(),
     };
+    // IOC lists named by rule files (`skimhunt.ioc`) join the --ioc lists.
+    let mut iocs = args.iocs.clone();
+    for p in loaded.rules.iter().flat_map(|r| &r.ioc_lists) {
+        if !iocs.contains(p) {
+            iocs.push(p.clone());
+        }
+    }
     let detectors = std::sync::Arc::new(Detectors::new(
         window,
         &DetectOptions {
             assets: args.assets.clone(),
             payment_paths: args.payment_paths.clone(),
-            iocs: args.iocs.clone(),
+            iocs,
             ioc_texts: Vec::new(),
             own_domains: args.own_domains.clone(),
         },

@@ -306,3 +306,45 @@ fn jsonl_report_snapshot() {
         .collect();
     insta::assert_json_snapshot!("incident_jsonl", lines);
 }
+
+#[test]
+fn rule_files_can_reference_an_ioc_list() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("lists")).unwrap();
+    std::fs::write(dir.path().join("lists/drops.txt"), "skim-metrics.example\n").unwrap();
+    let rule = dir.path().join("drops.yml");
+    std::fs::write(
+        &rule,
+        "title: Drop hosts from the shared list\nid: 6a0f3c2e-5b1d-4c8e-9f00-1d2e3f4a5b6c\nlevel: low\n\
+         logsource:\n  category: csp\ndetection:\n  selection:\n    csp.blocked-uri|contains: never.invalid\n  \
+         condition: selection\nskimhunt:\n  category: card-skimming\n  ioc: lists/drops.txt\n",
+    )
+    .unwrap();
+    let mut args = vec![
+        "scan",
+        "testdata/incident/csp",
+        "--quiet",
+        "--rules",
+        rule.to_str().unwrap(),
+    ];
+    args.extend_from_slice(&WINDOW);
+    let r = stdout_json(&run(&args));
+    let hits: Vec<&serde_json::Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "skimhunt.ioc")
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(hits[0]["fields"]["ioc.entry"], "skim-metrics.example");
+    assert!(
+        hits[0]["fields"]["ioc.list"]
+            .as_str()
+            .unwrap()
+            .ends_with("drops.txt")
+    );
+    // A missing list is an error at start, not a silent miss.
+    std::fs::remove_file(dir.path().join("lists/drops.txt")).unwrap();
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(2));
+}
