@@ -13,7 +13,7 @@ use jiff::tz::TimeZone;
 use rayon::prelude::*;
 
 use crate::card::Fingerprinter;
-use crate::cli::{FailOn, OutputFormat, RuleSourceArgs, ScanArgs, Undated};
+use crate::cli::{FailOn, ListFormat, OutputFormat, RuleSourceArgs, ScanArgs, Undated};
 use crate::detect::{self, DetectError, DetectOptions, DetectState, Detectors, ReportSections};
 use crate::discover::{self, DiscoverOptions, Disposition, GlobError};
 use crate::format::{self, LineParser, LogFormat, ParseOptions};
@@ -22,13 +22,18 @@ use crate::matcher::Engine;
 use crate::pack;
 use crate::progress::Progress;
 use crate::record::Record;
+use crate::report::csv::CsvEmitter;
+use crate::report::html::HtmlEmitter;
 use crate::report::json::JsonEmitter;
 use crate::report::jsonl::JsonlEmitter;
+use crate::report::sarif::SarifEmitter;
+use crate::report::text::TextEmitter;
 use crate::report::{
     Emitter, FileStatus, Header, RulesInfo, ScanInfo, Summary, ToolInfo, WindowInfo,
 };
 use crate::rules::{Rule, RuleError};
 use crate::scan::{self, FileOutcome, ScanConfig};
+use crate::suppress::{SuppressError, Suppressed, Suppressor};
 use crate::window::{self, TimeError, Window};
 
 /// Errors that stop a command (exit code 2).
@@ -50,6 +55,8 @@ pub enum Error {
     Usage(String),
     #[error("{0}")]
     Detect(#[from] DetectError),
+    #[error("{0}")]
+    Suppress(#[from] SuppressError),
 }
 
 /// How a scan ended.
@@ -66,6 +73,14 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
     let tz = window::parse_tz(&args.tz)?;
     let pad = args.pad.as_deref().map(window::parse_span).transpose()?;
     let window = Window::new(args.since.as_deref(), args.until.as_deref(), &tz, pad)?;
+    if window.is_unbounded() && !args.quiet {
+        eprintln!("skimhunt: hint: no time window; incident scans usually want --since/--until");
+    }
+    let suppressor = Suppressor::load(
+        args.baseline.as_deref(),
+        args.ignore_file.as_deref(),
+        &args.paths,
+    )?;
     let loaded = pack::load(&args.rules.rules, args.rules.no_default_rules)?;
     if loaded.rules.is_empty() {
         return Err(Error::Usage(
@@ -112,6 +127,12 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
         never: args.output.iter().cloned().collect(),
     };
     let entries = discover::discover(&args.paths, &opts);
+    // Display path → (scan root, path relative to it), for suppression and
+    // SARIF locations.
+    let roots: BTreeMap<String, (PathBuf, String)> = entries
+        .iter()
+        .map(|e| (e.display.clone(), (e.root.clone(), e.relative())))
+        .collect();
     let total_bytes: u64 = entries
         .iter()
         .filter(|e| e.disposition == Disposition::Scan)
@@ -152,16 +173,44 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
     let mut timeline = detect::timeline::Timeline::default();
     let exposure;
     let result = {
+        let color = args.output.is_none() && io::stdout().is_terminal();
         let mut emitter: Box<dyn Emitter> = match args.format {
             OutputFormat::Json => Box::new(JsonEmitter::new(&mut sink.writer)),
             OutputFormat::Jsonl => Box::new(JsonlEmitter::new(&mut sink.writer)),
+            OutputFormat::Sarif => Box::new(SarifEmitter::new(
+                &mut sink.writer,
+                engine.rules(),
+                roots
+                    .iter()
+                    .map(|(d, (_, rel))| (d.clone(), rel.clone()))
+                    .collect(),
+            )),
+            OutputFormat::Csv => Box::new(CsvEmitter::new(&mut sink.writer)),
+            OutputFormat::Text => Box::new(TextEmitter::new(&mut sink.writer, color)),
+            OutputFormat::Html => Box::new(HtmlEmitter::new(&mut sink.writer, engine.rules())),
         };
         let io_err = |source| Error::Io {
             what: "writing the report".into(),
             source,
         };
         emitter.begin(&header).map_err(io_err)?;
-        let scanned = scan_all(&pool, &entries, &engine, &cfg, &progress, |o| {
+        let scanned = scan_all(&pool, &entries, &engine, &cfg, &progress, |mut o| {
+            if !suppressor.is_empty()
+                && let Some((root, rel)) = roots.get(&o.file.path)
+            {
+                o.findings.retain(|f| match suppressor.check(f, root, rel) {
+                    Some(Suppressed::Baselined) => {
+                        summary.baselined += 1;
+                        false
+                    }
+                    Some(Suppressed::Ignored) => {
+                        summary.ignored += 1;
+                        false
+                    }
+                    None => true,
+                });
+                o.file.findings = o.findings.len() as u64;
+            }
             for f in &o.findings {
                 summary.add_finding(f);
                 timeline.add(f);
@@ -181,7 +230,20 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
         });
         progress.finish();
         scanned.map_err(io_err)?;
-        let rep = detect::finish(&detectors, &detect_state);
+        let mut rep = detect::finish(&detectors, &detect_state);
+        if !suppressor.is_empty() {
+            rep.findings.retain(|f| {
+                let Some((root, rel)) = roots.get(&f.path) else {
+                    return true;
+                };
+                match suppressor.check(f, root, rel) {
+                    Some(Suppressed::Baselined) => summary.baselined += 1,
+                    Some(Suppressed::Ignored) => summary.ignored += 1,
+                    None => return true,
+                }
+                false
+            });
+        }
         for f in &rep.findings {
             summary.add_finding(f);
             timeline.add(f);
@@ -349,12 +411,18 @@ fn human_summary(s: &Summary, w: &Window, rules: &[Rule]) -> String {
         s.files.scanned, s.files.skipped, s.files.errors, s.records, s.in_window, s.out_of_window, s.undated
     ));
     if w.is_unbounded() {
-        out.push_str("skimhunt: no time window (incident scans usually want --since/--until)\n");
+        out.push_str("skimhunt: no time window\n");
     } else {
         out.push_str(&format!(
             "skimhunt: window {} .. {}\n",
             bound(w.since),
             bound(w.until)
+        ));
+    }
+    if s.baselined + s.ignored > 0 {
+        out.push_str(&format!(
+            "skimhunt: suppressed {} baselined, {} ignored (not counted below)\n",
+            s.baselined, s.ignored
         ));
     }
     if s.findings == 0 {
@@ -386,13 +454,44 @@ fn human_summary(s: &Summary, w: &Window, rules: &[Rule]) -> String {
     out
 }
 
-/// `skimhunt rules list`: one rule a line.
-pub fn rules_list(src: &RuleSourceArgs, out: &mut dyn Write) -> Result<(), Error> {
+/// `skimhunt rules list`: one rule a line (tab-separated), or a JSON array.
+pub fn rules_list(
+    src: &RuleSourceArgs,
+    format: ListFormat,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     let loaded = pack::load(&src.rules, src.no_default_rules)?;
     let io_err = |source| Error::Io {
         what: "writing the list".into(),
         source,
     };
+    if format == ListFormat::Json {
+        let list: Vec<serde_json::Value> = loaded
+            .rules
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id,
+                    "title": r.title,
+                    "level": r.level,
+                    "category": r.category,
+                    "status": r.status,
+                    "description": r.description,
+                    "references": r.references,
+                    "tags": r.tags,
+                    "source": r.source,
+                    "line": r.line,
+                    "tests": {
+                        "match": r.tests.matches.len(),
+                        "nomatch": r.tests.nomatches.len(),
+                    },
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut *out, &list).map_err(|e| io_err(e.into()))?;
+        writeln!(out).map_err(io_err)?;
+        return Ok(());
+    }
     writeln!(out, "id\tlevel\tcategory\ttitle\tsource").map_err(io_err)?;
     for r in &loaded.rules {
         writeln!(
@@ -463,4 +562,68 @@ pub fn rules_test(paths: &[PathBuf], out: &mut dyn Write) -> Result<bool, Error>
     )
     .map_err(io_err)?;
     Ok(failures.is_empty())
+}
+
+/// `skimhunt rules check`: loads every file (a file that does not load is an
+/// error, exit 2) and lints the rules together; returns true when clean.
+pub fn rules_check(paths: &[PathBuf], out: &mut dyn Write) -> Result<bool, Error> {
+    let mut rules = Vec::new();
+    for p in paths {
+        for (name, text) in pack::read_rule_files(p)? {
+            rules.extend(crate::rules::load_str(&text, &name)?);
+        }
+    }
+    let problems = crate::rules::lint(&rules);
+    let io_err = |source| Error::Io {
+        what: "writing results".into(),
+        source,
+    };
+    for p in &problems {
+        writeln!(out, "{}", crate::text::sanitize(p)).map_err(io_err)?;
+    }
+    writeln!(
+        out,
+        "{} rules checked, {} problems",
+        rules.len(),
+        problems.len()
+    )
+    .map_err(io_err)?;
+    Ok(problems.is_empty())
+}
+
+/// `skimhunt completions SHELL`.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) {
+    let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut cmd, "skimhunt", out);
+}
+
+/// `skimhunt man`: the roff man page, with every subcommand's options.
+pub fn man(out: &mut dyn Write) -> Result<(), Error> {
+    let cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+    let io_err = |source| Error::Io {
+        what: "writing the man page".into(),
+        source,
+    };
+    let man = clap_mangen::Man::new(cmd.clone());
+    man.render(out).map_err(io_err)?;
+    // The top page lists subcommands only; append each one's own page body
+    // so every flag is documented in the one page.
+    for sub in cmd.get_subcommands() {
+        render_sub(sub, "skimhunt", out).map_err(io_err)?;
+    }
+    Ok(())
+}
+
+fn render_sub(sub: &clap::Command, prefix: &str, out: &mut dyn Write) -> io::Result<()> {
+    let name = format!("{prefix} {}", sub.get_name());
+    writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
+    let sub_named = sub.clone().bin_name(name.clone());
+    let man = clap_mangen::Man::new(sub_named);
+    man.render_description_section(out)?;
+    man.render_synopsis_section(out)?;
+    man.render_options_section(out)?;
+    for s in sub.get_subcommands() {
+        render_sub(s, &name, out)?;
+    }
+    Ok(())
 }

@@ -22,12 +22,29 @@ pub enum Command {
     /// Inspect and test rule files.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Print a shell completion script (e.g. `skimhunt completions bash >
+    /// /etc/bash_completion.d/skimhunt`).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on standard output.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// List the rules in use: id, level, category, title and source file.
-    List(RuleSourceArgs),
+    List(RulesListArgs),
+    /// Load rule files and lint them (duplicate ids, missing level,
+    /// references or test samples); exit 1 on problems, 2 when a file does
+    /// not load.
+    Check {
+        /// Rule files or directories of .yml/.yaml files.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
     /// Run the test samples embedded in rule files (the built-in pack when no
     /// PATH is given); exit 1 on any failure.
     Test {
@@ -47,6 +64,25 @@ pub struct RuleSourceArgs {
     pub no_default_rules: bool,
 }
 
+/// `skimhunt rules list` options.
+#[derive(Debug, Args, Clone)]
+pub struct RulesListArgs {
+    #[command(flatten)]
+    pub src: RuleSourceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ListFormat,
+}
+
+/// Formats of `skimhunt rules list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Tab-separated, with a header line.
+    Text,
+    /// One JSON array of rule objects.
+    Json,
+}
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -54,6 +90,14 @@ pub enum OutputFormat {
     Json,
     /// One finding per line as the scan goes, then one summary line.
     Jsonl,
+    /// SARIF 2.1.0 for code-scanning tools (GitHub code scanning).
+    Sarif,
+    /// One finding a row (spreadsheet-safe), with a header row.
+    Csv,
+    /// A human listing for terminals (coloured when standard output is one).
+    Text,
+    /// A self-contained HTML incident report (use with -o report.html).
+    Html,
 }
 
 /// Whether records without a parseable time are scanned.
@@ -164,7 +208,18 @@ pub struct ScanArgs {
     #[arg(long = "own-domain", value_name = "DOMAIN")]
     pub own_domains: Vec<String>,
 
-    /// Exit with code 1 when a finding at or above this level exists.
+    /// Suppress findings whose fingerprint is in this earlier JSON or JSONL
+    /// report (counted as `baselined`).
+    #[arg(long, value_name = "REPORT")]
+    pub baseline: Option<PathBuf>,
+    /// Suppress findings listed in this ignore file (fingerprints or
+    /// `rule-id:path-glob` lines, `#` comments), in addition to the
+    /// `.skimhuntignore` of each scanned directory (counted as `ignored`).
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+
+    /// Exit with code 1 when a finding at or above this level exists
+    /// (suppressed findings do not count).
     #[arg(long, value_enum, default_value = "low")]
     pub fail_on: FailOn,
     /// No progress bar.

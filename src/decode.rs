@@ -1,9 +1,15 @@
 //! Decoding of field values before rules match them.
 //!
-//! Attackers hide payloads behind URL encoding (often several layers) and
-//! HTML character references. Every decoder here is a single linear pass,
-//! keeps anything malformed verbatim, never panics, and returns `Borrowed`
-//! when it changed nothing so the common clean case does not allocate.
+//! Attackers hide payloads behind URL encoding (often several layers), HTML
+//! character references, JSON `\uXXXX` escapes and embedded base64 or hex
+//! blobs. Every decoder here is a single linear pass, keeps anything
+//! malformed verbatim, never panics, and returns `Borrowed` when it changed
+//! nothing so the common clean case does not allocate.
+//!
+//! [`decode_variants`] combines them in layers: the value is normalised
+//! in place (url/plus/html/json until stable), blobs found in it are decoded
+//! into new texts, and those are decoded again, at most [`MAX_STAGES`]
+//! stages deep and within a per-value byte budget.
 
 use std::borrow::Cow;
 
@@ -16,17 +22,46 @@ pub struct DecodeOpts {
     pub plus: bool,
     /// HTML character references (`&lt;`, `&#60;`, `&#x3c;`).
     pub html: bool,
+    /// JSON string escapes: `\uXXXX` (with surrogate pairs), `\"`, `\\`, `\/`.
+    pub json: bool,
+    /// Embedded base64 blobs (standard or URL-safe, padded or not).
+    pub base64: bool,
+    /// Embedded hex blobs (even-length runs of 32+ hex digits).
+    pub hex: bool,
 }
 
 impl DecodeOpts {
     /// True when at least one layer is enabled.
     pub fn any(self) -> bool {
-        self.url || self.plus || self.html
+        self.inline() || self.blobs()
+    }
+
+    /// True when a layer that rewrites the value in place is enabled.
+    pub fn inline(self) -> bool {
+        self.url || self.plus || self.html || self.json
+    }
+
+    /// True when embedded blobs (base64 or hex) are decoded into new texts.
+    pub fn blobs(self) -> bool {
+        self.base64 || self.hex
+    }
+
+    /// Every layer.
+    pub fn all() -> DecodeOpts {
+        DecodeOpts {
+            url: true,
+            plus: true,
+            html: true,
+            json: true,
+            base64: true,
+            hex: true,
+        }
     }
 
     /// Layers named by one decoder name, case-insensitive: `url`/`urldecode`,
-    /// `plus`, `form` (url + plus), `html`/`htmldecode`/`entities`, `all`,
-    /// `none`. `None` for an unknown name.
+    /// `plus`, `form` (url + plus), `html`/`htmldecode`/`entities`,
+    /// `json`/`unicode`, `base64`/`b64`, `hex`, `all`, `none`. `None` for an
+    /// unknown name.
     pub fn parse_name(name: &str) -> Option<DecodeOpts> {
         let none = DecodeOpts::default();
         let opts = match name.trim().to_ascii_lowercase().as_str() {
@@ -40,11 +75,13 @@ impl DecodeOpts {
             "html" | "htmldecode" | "html_decode" | "entities" | "htmlentities" => {
                 DecodeOpts { html: true, ..none }
             }
-            "all" => DecodeOpts {
-                url: true,
-                plus: true,
-                html: true,
+            "json" | "unicode" | "json_unescape" => DecodeOpts { json: true, ..none },
+            "base64" | "b64" => DecodeOpts {
+                base64: true,
+                ..none
             },
+            "hex" => DecodeOpts { hex: true, ..none },
+            "all" => DecodeOpts::all(),
             "none" => none,
             _ => return None,
         };
@@ -57,6 +94,17 @@ impl DecodeOpts {
             url: self.url || other.url,
             plus: self.plus || other.plus,
             html: self.html || other.html,
+            json: self.json || other.json,
+            base64: self.base64 || other.base64,
+            hex: self.hex || other.hex,
+        }
+    }
+
+    /// The same layers without `plus`.
+    fn without_plus(self) -> DecodeOpts {
+        DecodeOpts {
+            plus: false,
+            ..self
         }
     }
 }
@@ -131,7 +179,7 @@ pub fn url_decode_stable(s: &str, plus_as_space: bool, max_rounds: usize) -> Cow
 fn repeat_until_stable<'a>(
     s: &'a str,
     rounds: usize,
-    step: impl Fn(&str) -> Cow<'_, str>,
+    mut step: impl FnMut(&str) -> Cow<'_, str>,
 ) -> Cow<'a, str> {
     let mut cur: Cow<'a, str> = Cow::Borrowed(s);
     for _ in 0..rounds {
@@ -368,34 +416,461 @@ pub fn html_unescape(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Decodes JSON string escapes: `\uXXXX` (surrogate pairs joined; a lone
+/// surrogate becomes U+FFFD), `\"`, `\\` and `\/`. Other escapes (`\n`,
+/// `\t`, invalid ones) stay verbatim: they cannot hide a literal. One pass,
+/// so `\\u003c` becomes `\u003c`, not `<`. `Borrowed` when nothing changed.
+pub fn json_unescape(s: &str) -> Cow<'_, str> {
+    let b = s.as_bytes();
+    let Some(first) = memchr::memchr(b'\\', b) else {
+        return Cow::Borrowed(s);
+    };
+    let mut out = String::new();
+    let mut copied = 0; // bytes of `s` already represented in `out`
+    let mut i = first;
+    while i < b.len() {
+        let Some(off) = b.get(i..).and_then(|t| memchr::memchr(b'\\', t)) else {
+            break;
+        };
+        i += off;
+        let (ch, used) = match b.get(i + 1) {
+            Some(b'u') => match hex4(b, i + 2) {
+                Some(hi @ 0xD800..=0xDBFF) => {
+                    let lo = (b.get(i + 6) == Some(&b'\\') && b.get(i + 7) == Some(&b'u'))
+                        .then(|| hex4(b, i + 8))
+                        .flatten()
+                        .filter(|lo| (0xDC00..=0xDFFF).contains(lo));
+                    match lo {
+                        Some(lo) => {
+                            let v = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                            (char::from_u32(v).unwrap_or('\u{fffd}'), 12)
+                        }
+                        None => ('\u{fffd}', 6),
+                    }
+                }
+                Some(v) => (char::from_u32(v).unwrap_or('\u{fffd}'), 6),
+                None => {
+                    i += 1;
+                    continue;
+                }
+            },
+            Some(&c @ (b'"' | b'\\' | b'/')) => (char::from(c), 2),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        if out.is_empty() {
+            out.reserve(s.len());
+        }
+        // `i` and `copied` sit at ASCII bytes, hence char boundaries.
+        out.push_str(s.get(copied..i).unwrap_or(""));
+        out.push(ch);
+        i += used;
+        copied = i;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(s);
+    }
+    out.push_str(s.get(copied..).unwrap_or(""));
+    Cow::Owned(out)
+}
+
+/// Four hex digits at `at`, as a number.
+fn hex4(b: &[u8], at: usize) -> Option<u32> {
+    let d = b.get(at..at + 4)?;
+    d.iter()
+        .try_fold(0u32, |acc, &c| hex_val(c).map(|v| acc << 4 | u32::from(v)))
+}
+
 /// Rounds of the whole decoding stack in [`decode_value`].
 const STACK_ROUNDS: usize = 3;
 /// Rounds of percent-decoding inside one stack round.
 const URL_ROUNDS: usize = 3;
 
-/// Applies the enabled layers (percent-decoding until stable, with `+` as
-/// space per `opts.plus`; then HTML references) and repeats the stack until
-/// stable, at most 3 rounds. `plus` without `url` decodes only `+`. Each
-/// pass is linear, and passes are bounded, so work is linear in the input.
-pub fn decode_value(s: &str, opts: DecodeOpts) -> Cow<'_, str> {
-    if !opts.any() {
-        return Cow::Borrowed(s);
+/// One decoding step in the path that produced a [`Decoded`] text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Layer {
+    Url,
+    Plus,
+    Html,
+    Json,
+    Base64,
+    Hex,
+}
+
+impl Layer {
+    /// The layer's name, as used in `skimhunt.decode` and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layer::Url => "url",
+            Layer::Plus => "plus",
+            Layer::Html => "html",
+            Layer::Json => "json",
+            Layer::Base64 => "base64",
+            Layer::Hex => "hex",
+        }
     }
-    repeat_until_stable(s, STACK_ROUNDS, |v| {
+}
+
+/// A decoded form of a value and the layers that produced it, outermost
+/// first (`[Url, Base64, Json]`: percent-decoded, then a base64 blob in it
+/// decoded, then JSON escapes in that resolved).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    pub text: String,
+    pub layers: Vec<Layer>,
+}
+
+/// True when `s` holds a valid `%XX` escape.
+fn has_percent_escape(s: &str) -> bool {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b'%', b).any(|i| {
+        b.get(i + 1).copied().and_then(hex_val).is_some()
+            && b.get(i + 2).copied().and_then(hex_val).is_some()
+    })
+}
+
+fn add_layer(layers: &mut Vec<Layer>, l: Layer) {
+    if !layers.contains(&l) {
+        layers.push(l);
+    }
+}
+
+/// The in-place layers (url/plus, json, html) repeated until stable, and
+/// which of them changed something, in the order first applied.
+fn inline_decode(s: &str, opts: DecodeOpts) -> (Cow<'_, str>, Vec<Layer>) {
+    let mut layers = Vec::new();
+    if !opts.inline() {
+        return (Cow::Borrowed(s), layers);
+    }
+    let out = repeat_until_stable(s, STACK_ROUNDS, |v| {
         let mut cur: Cow<'_, str> = Cow::Borrowed(v);
         if opts.url || opts.plus {
+            let pct = opts.url && has_percent_escape(v);
             let next = repeat_until_stable(v, URL_ROUNDS, |x| url_pass(x, opts.url, opts.plus));
             if let Cow::Owned(o) = next {
+                let plus = opts.plus && v.contains('+');
                 cur = Cow::Owned(o);
+                // Record what the first pass shows; later passes only peel
+                // further layers of the same kinds.
+                if pct || !plus {
+                    add_layer(&mut layers, Layer::Url);
+                }
+                if plus {
+                    add_layer(&mut layers, Layer::Plus);
+                }
             }
+        }
+        if opts.json
+            && let Cow::Owned(o) = json_unescape(&cur)
+        {
+            cur = Cow::Owned(o);
+            add_layer(&mut layers, Layer::Json);
         }
         if opts.html
             && let Cow::Owned(o) = html_unescape(&cur)
         {
             cur = Cow::Owned(o);
+            add_layer(&mut layers, Layer::Html);
         }
         cur
+    });
+    (out, layers)
+}
+
+/// Applies the enabled in-place layers (percent-decoding until stable, with
+/// `+` as space per `opts.plus`; JSON escapes; then HTML references) and
+/// repeats the stack until stable, at most 3 rounds. `plus` without `url`
+/// decodes only `+`. Blobs are not decoded here (see [`decode_variants`]).
+/// Each pass is linear, and passes are bounded, so work is linear in the
+/// input.
+pub fn decode_value(s: &str, opts: DecodeOpts) -> Cow<'_, str> {
+    inline_decode(s, opts).0
+}
+
+/// Maximum decoding stages behind one variant: each in-place normalisation
+/// (to a fixed point) and each blob decode is one stage, so
+/// url → base64 → json is the deepest path.
+pub const MAX_STAGES: usize = 3;
+/// Shortest base64 run decoded as a blob.
+pub const MIN_BASE64_RUN: usize = 16;
+/// Shortest hex run decoded as a blob.
+pub const MIN_HEX_RUN: usize = 32;
+/// Decoded bytes kept from one blob; the rest of a longer blob is dropped
+/// (a payload's start is what identifies it).
+pub const MAX_BLOB_DECODED: usize = 1 << 20;
+/// Fixed part of the per-value budget of decoded bytes; the budget also
+/// grows with twice the value's length, so work stays linear in the input.
+pub const VALUE_BUDGET: usize = 4 << 20;
+/// Most variants returned for one value.
+pub const MAX_VARIANTS: usize = 64;
+/// Share of printable characters a decoded blob needs to count as text.
+/// Measured on the shared corpora (about 21,000 base64-alphabet runs of 16+
+/// characters): runs that are not base64 decode to at most 80% printable
+/// characters, real base64 text to 100%.
+pub const MIN_PRINTABLE: f64 = 0.9;
+
+/// Base64 digit values of both alphabets (`+`/`-` = 62, `/`/`_` = 63);
+/// 0xff for other bytes.
+static B64: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = 26 + i as u8;
+        i += 1;
+    }
+    let mut d = 0;
+    while d < 10 {
+        t[b'0' as usize + d] = 52 + d as u8;
+        d += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'-' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t[b'_' as usize] = 63;
+    t
+};
+
+/// True for a byte of either base64 alphabet (without `=`).
+pub fn is_base64_byte(c: u8) -> bool {
+    B64[usize::from(c)] != 0xff
+}
+
+/// Decodes base64 of either alphabet, padding optional, until `max` output
+/// bytes. A final lone character (truncated input) is ignored; `None` when
+/// `run` holds a byte outside the alphabets.
+fn base64_decode(run: &[u8], max: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity((run.len() / 4 * 3 + 3).min(max));
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for &c in run {
+        if out.len() >= max {
+            break;
+        }
+        let v = B64[usize::from(c)];
+        if v == 0xff {
+            return None;
+        }
+        acc = (acc << 6 | u32::from(v)) & 0xff_ffff;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// Decodes an even-length hex run until `max` output bytes.
+fn hex_decode(run: &[u8], max: usize) -> Option<Vec<u8>> {
+    if !run.len().is_multiple_of(2) {
+        return None;
+    }
+    run.chunks_exact(2)
+        .take(max)
+        .map(|p| Some(hex_val(p[0])? << 4 | hex_val(p[1])?))
+        .collect()
+}
+
+/// The decoded bytes as text when they are mostly printable: at least
+/// [`MIN_PRINTABLE`] of the characters of their lossy UTF-8 reading are
+/// neither control characters (other than tab and line ends) nor U+FFFD.
+fn as_text(bytes: Vec<u8>) -> Option<String> {
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+    let (mut n, mut ok) = (0usize, 0usize);
+    for c in text.chars() {
+        n += 1;
+        if c != '\u{fffd}' && (!c.is_control() || matches!(c, '\t' | '\n' | '\r')) {
+            ok += 1;
+        }
+    }
+    (n > 0 && ok as f64 >= MIN_PRINTABLE * n as f64).then_some(text)
+}
+
+/// Maximal runs of base64-alphabet bytes of [`MIN_BASE64_RUN`] or more
+/// (without their `=` padding), as byte ranges. Hex runs are among them,
+/// since hex digits are base64 digits.
+fn blob_runs(b: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            while i < b.len() && !is_base64_byte(b[i]) {
+                i += 1;
+            }
+            let start = i;
+            while i < b.len() && is_base64_byte(b[i]) {
+                i += 1;
+            }
+            if i - start >= MIN_BASE64_RUN {
+                return Some((start, i));
+            }
+        }
+        None
     })
+}
+
+/// True when `line` holds a run of [`MIN_BASE64_RUN`] or more base64 bytes
+/// (hence also any hex run of [`MIN_HEX_RUN`]): the prefilter's test for
+/// lines that may carry a blob. No allocation; one pass over the bytes.
+pub fn has_blob_run(line: &[u8]) -> bool {
+    let mut run = 0usize;
+    for &c in line {
+        if is_base64_byte(c) {
+            run += 1;
+            if run >= MIN_BASE64_RUN {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+/// Decodes one run as a blob: hex when it is all hex digits of even length
+/// ([`MIN_HEX_RUN`] or more) and hex is on, else base64; then, when that
+/// does not give text and the run holds `/` (a path around a blob), each
+/// `/`-separated segment long enough to be a blob.
+fn decode_run(run: &[u8], opts: DecodeOpts, max: usize) -> Vec<(String, Layer)> {
+    if opts.hex
+        && run.len() >= MIN_HEX_RUN
+        && run.len().is_multiple_of(2)
+        && run.iter().all(u8::is_ascii_hexdigit)
+        && let Some(t) = hex_decode(run, max).and_then(as_text)
+    {
+        return vec![(t, Layer::Hex)];
+    }
+    if !opts.base64 {
+        return Vec::new();
+    }
+    if let Some(t) = base64_decode(run, max).and_then(as_text) {
+        return vec![(t, Layer::Base64)];
+    }
+    if !run.contains(&b'/') {
+        return Vec::new();
+    }
+    run.split(|&c| c == b'/')
+        .filter(|seg| seg.len() >= MIN_BASE64_RUN)
+        .filter_map(|seg| base64_decode(seg, max).and_then(as_text))
+        .map(|t| (t, Layer::Base64))
+        .collect()
+}
+
+/// Remaining work allowed for one value.
+struct Budget {
+    bytes: usize,
+    variants: usize,
+}
+
+impl Budget {
+    /// Takes `n` bytes and one variant; false when either is exhausted.
+    fn take(&mut self, n: usize) -> bool {
+        if self.variants == 0 || self.bytes == 0 || n > self.bytes {
+            self.bytes = 0;
+            return false;
+        }
+        self.variants -= 1;
+        self.bytes -= n;
+        true
+    }
+}
+
+/// The decoded variants of a value under `opts`, each with the layers that
+/// produced it: the value normalised in place (when that changes it), each
+/// text-like base64/hex blob in it (decoded, then decoded again up to
+/// [`MAX_STAGES`] stages), and so on. The value itself is not included.
+/// Blobs are looked for in the value normalised without `plus`, since `+`
+/// is a base64 digit. Work and memory are bounded: blobs are cut at
+/// [`MAX_BLOB_DECODED`] bytes, at most [`MAX_VARIANTS`] variants are
+/// returned, and their total size stays within [`VALUE_BUDGET`] plus twice
+/// the value's length.
+pub fn decode_variants(s: &str, opts: DecodeOpts) -> Vec<Decoded> {
+    let mut out = Vec::new();
+    if !opts.any() {
+        return out;
+    }
+    let mut budget = Budget {
+        bytes: VALUE_BUDGET.saturating_add(s.len().saturating_mul(2)),
+        variants: MAX_VARIANTS,
+    };
+    expand(s, &[], 0, opts, &mut budget, &mut out);
+    out
+}
+
+/// One level of [`decode_variants`]: `text` was reached through `path`
+/// using `stages` stages.
+fn expand(
+    text: &str,
+    path: &[Layer],
+    stages: usize,
+    opts: DecodeOpts,
+    budget: &mut Budget,
+    out: &mut Vec<Decoded>,
+) {
+    if stages >= MAX_STAGES {
+        return;
+    }
+    let with_path = |layers: &[Layer], extra: &[Layer]| -> Vec<Layer> {
+        let mut p = path.to_vec();
+        p.extend_from_slice(layers);
+        p.extend_from_slice(extra);
+        p
+    };
+    let mut src: Cow<'_, str> = Cow::Borrowed(text);
+    let mut src_layers: Vec<Layer> = Vec::new();
+    let mut src_stages = stages;
+    if opts.inline() {
+        let (whole, layers) = inline_decode(text, opts);
+        if let Cow::Owned(w) = whole {
+            if !budget.take(w.len()) {
+                return;
+            }
+            if opts.blobs() && !opts.plus {
+                // Without `plus` the blob source is this same text.
+                src = Cow::Owned(w.clone());
+                src_layers = layers.clone();
+                src_stages += 1;
+            }
+            out.push(Decoded {
+                text: w,
+                layers: with_path(&layers, &[]),
+            });
+        }
+        if opts.blobs()
+            && opts.plus
+            && let (Cow::Owned(b), base_layers) = inline_decode(text, opts.without_plus())
+        {
+            src = Cow::Owned(b);
+            src_layers = base_layers;
+            src_stages += 1;
+        }
+    }
+    if !opts.blobs() || src_stages >= MAX_STAGES {
+        return;
+    }
+    let bytes = src.as_bytes();
+    for (start, end) in blob_runs(bytes) {
+        if budget.bytes == 0 || budget.variants == 0 {
+            return;
+        }
+        let max = MAX_BLOB_DECODED.min(budget.bytes);
+        for (t, layer) in decode_run(&bytes[start..end], opts, max) {
+            if !budget.take(t.len()) {
+                return;
+            }
+            let p = with_path(&src_layers, &[layer]);
+            out.push(Decoded {
+                text: t.clone(),
+                layers: p.clone(),
+            });
+            expand(&t, &p, src_stages + 1, opts, budget, out);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -518,11 +993,18 @@ mod tests {
             Some(DecodeOpts {
                 url: true,
                 plus: true,
-                html: false
+                ..DecodeOpts::default()
             })
         );
         assert_eq!(DecodeOpts::parse_name("html").map(|o| o.html), Some(true));
-        assert_eq!(DecodeOpts::parse_name("base64"), None);
+        assert_eq!(
+            DecodeOpts::parse_name("base64").map(|o| o.base64),
+            Some(true)
+        );
+        assert_eq!(DecodeOpts::parse_name("HEX").map(|o| o.hex), Some(true));
+        assert_eq!(DecodeOpts::parse_name("json").map(|o| o.json), Some(true));
+        assert_eq!(DecodeOpts::parse_name("all"), Some(DecodeOpts::all()));
+        assert_eq!(DecodeOpts::parse_name("rot13"), None);
         let u = DecodeOpts::parse_name("url")
             .zip(DecodeOpts::parse_name("html"))
             .map(|(a, b)| a.union(b));
@@ -539,11 +1021,306 @@ mod tests {
             url: true,
             plus: true,
             html: true,
+            ..DecodeOpts::default()
         };
         let out = decode_value(&big, all);
         assert!(out.starts_with("<script>&x <script>"));
         assert!(!out.contains('%'));
         let clean = "a".repeat(10 * 1024 * 1024);
         assert!(is_borrowed(decode_value(&clean, all)));
+    }
+
+    fn opts(names: &[&str]) -> DecodeOpts {
+        names
+            .iter()
+            .filter_map(|n| DecodeOpts::parse_name(n))
+            .fold(DecodeOpts::default(), DecodeOpts::union)
+    }
+
+    fn b64(s: &str) -> String {
+        // Test-only encoder (standard alphabet, no padding).
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let b = s.as_bytes();
+        let mut out = String::new();
+        for ch in b.chunks(3) {
+            let n = ch
+                .iter()
+                .enumerate()
+                .fold(0u32, |a, (i, &c)| a | u32::from(c) << (16 - 8 * i));
+            for k in 0..=ch.len() {
+                out.push(char::from(A[(n >> (18 - 6 * k) & 63) as usize]));
+            }
+        }
+        out
+    }
+
+    fn hex(s: &str) -> String {
+        s.bytes().map(|c| format!("{c:02x}")).collect()
+    }
+
+    fn find<'a>(v: &'a [Decoded], layers: &[Layer]) -> Option<&'a str> {
+        v.iter()
+            .find(|d| d.layers == layers)
+            .map(|d| d.text.as_str())
+    }
+
+    #[test]
+    fn json_escapes() {
+        assert_eq!(json_unescape(r"\u003cscript\u003E"), "<script>");
+        assert_eq!(
+            json_unescape(r"https:\/\/x.example\/a"),
+            "https://x.example/a"
+        );
+        assert_eq!(json_unescape(r#"say \"hi\" \\ ok"#), r#"say "hi" \ ok"#);
+        assert_eq!(json_unescape(r"\ud83d\ude00!"), "\u{1f600}!");
+        // Lone or reversed surrogates become U+FFFD; the rest is kept.
+        assert_eq!(json_unescape(r"\ud83dx"), "\u{fffd}x");
+        assert_eq!(json_unescape(r"\ude00\ud83d"), "\u{fffd}\u{fffd}");
+        assert_eq!(json_unescape(r"\\u003c"), r"\u003c");
+        for keep in [r"\u12", r"\u", r"\", r"\n\t", r"\x3c", r"\uzzzz", "plain"] {
+            let d = json_unescape(keep);
+            assert_eq!(d, keep, "{keep}");
+            assert!(is_borrowed(d), "{keep}");
+        }
+        assert_eq!(json_unescape("é\\u00e9é\\"), "ééé\\");
+    }
+
+    #[test]
+    fn json_layer_in_decode_value() {
+        let o = opts(&["url", "json"]);
+        assert_eq!(decode_value("%5Cu003cscript", o), "<script");
+        assert_eq!(
+            decode_value(r"\u003cscript", opts(&["url"])),
+            r"\u003cscript"
+        );
+    }
+
+    #[test]
+    fn base64_both_alphabets_padded_or_not() {
+        let o = opts(&["base64"]);
+        let text = "<script src=//evil.example/a.js?x=1></script>";
+        let std = b64(text);
+        assert!(std.contains('/') || std.contains('+'), "{std}");
+        let url_safe = std.replace('+', "-").replace('/', "_");
+        let padded = format!("{std}{}", "=".repeat((4 - std.len() % 4) % 4));
+        for enc in [&std, &url_safe, &padded] {
+            let v = decode_variants(&format!("d={enc}&x=1"), o);
+            assert_eq!(find(&v, &[Layer::Base64]), Some(text), "{enc}");
+        }
+        assert!(decode_variants("d=short", o).is_empty());
+    }
+
+    #[test]
+    fn base64_truncated_and_binary() {
+        let o = opts(&["base64"]);
+        let enc = b64(r#"{"card":"4111 1111 1111 1111","exp":"12/20"}"#);
+        // Cut at every length: never panics, and a long enough prefix
+        // still decodes to the start of the text.
+        for cut in 0..enc.len() {
+            let v = decode_variants(&enc[..cut], o);
+            if cut >= 24 {
+                let t = find(&v, &[Layer::Base64]).unwrap_or("");
+                assert!(t.starts_with(r#"{"card":"#), "{cut}: {t}");
+            }
+        }
+        // Random-looking identifiers decode to binary and are not text.
+        for id in [
+            "VtW4cHWqMhkNyWIj57HblA",
+            "qXJZZEUSWE09xaHWTERagQ",
+            "installGlobalHook1234",
+        ] {
+            assert!(decode_variants(id, o).is_empty(), "{id}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_after_decoding_is_not_text() {
+        let o = opts(&["base64", "hex"]);
+        // 0xff 0xfe ... is never UTF-8.
+        let bin = "//79/Pv6+fj39vX08/Lx8A";
+        assert!(decode_variants(bin, o).is_empty());
+        let hexbin = "fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0";
+        assert!(decode_variants(hexbin, o).is_empty());
+        // Mostly text with a stray invalid byte still counts (lossily).
+        let mut mostly = hex("card=4111111111111111&exp=12/20&cvv=123");
+        mostly.push_str("ff");
+        let v = decode_variants(&mostly, o);
+        assert_eq!(
+            find(&v, &[Layer::Hex]),
+            Some("card=4111111111111111&exp=12/20&cvv=123\u{fffd}")
+        );
+    }
+
+    #[test]
+    fn hex_runs() {
+        let o = opts(&["hex"]);
+        let text = r#"{"n":"J Smith","e":"11/19"}"#;
+        let h = hex(text);
+        assert_eq!(find(&decode_variants(&h, o), &[Layer::Hex]), Some(text));
+        assert_eq!(
+            find(&decode_variants(&h.to_uppercase(), o), &[Layer::Hex]),
+            Some(text)
+        );
+        // Odd length is not hex; too short is not a blob.
+        assert!(decode_variants(&h[..h.len() - 1], o).is_empty());
+        assert!(decode_variants(&hex("short text"), o).is_empty());
+        // A SHA-256 digest decodes to binary: not text.
+        let digest = "5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592";
+        assert!(decode_variants(digest, opts(&["hex", "base64"])).is_empty());
+    }
+
+    #[test]
+    fn nested_url_base64_json() {
+        let inner = r#"{"c":"\u0034111111111111111","e":"11\/19"}"#;
+        let value = format!("d%3D{}", b64(inner).replace('+', "%2B").replace('/', "%2F"));
+        let v = decode_variants(&value, DecodeOpts::all());
+        assert_eq!(find(&v, &[Layer::Url, Layer::Base64]), Some(inner));
+        assert_eq!(
+            find(&v, &[Layer::Url, Layer::Base64, Layer::Json]),
+            Some(r#"{"c":"4111111111111111","e":"11/19"}"#)
+        );
+        // Three stages at most: a fourth (base64 inside) is not decoded.
+        let deep = format!("%3D{}", b64(&b64(&b64("<script>alert(1)</script> deeply"))));
+        let v = decode_variants(&deep, DecodeOpts::all());
+        assert!(v.iter().all(|d| d.layers.len() <= MAX_STAGES), "{v:?}");
+        assert!(v.iter().all(|d| !d.text.contains("<script>")), "{v:?}");
+        let three = b64(&b64(&b64("<script>alert(1)</script> deeply")));
+        let v = decode_variants(&three, DecodeOpts::all());
+        assert!(
+            find(&v, &[Layer::Base64, Layer::Base64, Layer::Base64])
+                .is_some_and(|t| t.starts_with("<script>")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn plus_does_not_break_blobs() {
+        // A base64 '+' in a query must not become a space before blob decoding.
+        let text = "ab>>>>>>>>>>>>>>>>>>>>>cd"; // encodes with '+'
+        let enc = b64(text);
+        assert!(enc.contains('+'), "{enc}");
+        let v = decode_variants(&format!("q=a+b&d={enc}"), opts(&["url", "plus", "base64"]));
+        assert_eq!(find(&v, &[Layer::Base64]), Some(text), "{v:?}");
+        assert!(
+            v.iter()
+                .any(|d| d.layers == [Layer::Plus] && d.text.starts_with("q=a b"))
+        );
+    }
+
+    #[test]
+    fn blob_in_path_segment() {
+        let text = "<img src=x onerror=alert(1)>";
+        let v = decode_variants(&format!("/static/assets/{}", b64(text)), opts(&["base64"]));
+        assert_eq!(find(&v, &[Layer::Base64]), Some(text), "{v:?}");
+    }
+
+    #[test]
+    fn jwt_segments_decode() {
+        let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ2aXNpdG9yLTQ0MTkiLCJpYXQiOjE1MDY0NzA0MDB9.4pcPyMD09olPSyXnrXCjTwXyr4BsezdI1AVTmud2fU4";
+        let v = decode_variants(&format!("token={jwt}"), opts(&["base64"]));
+        let texts: Vec<&str> = v.iter().map(|d| d.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                r#"{"alg":"HS256","typ":"JWT"}"#,
+                r#"{"sub":"visitor-4419","iat":1506470400}"#
+            ]
+        );
+    }
+
+    #[test]
+    fn ten_megabyte_blobs_are_bounded() {
+        let o = DecodeOpts::all();
+        let t0 = std::time::Instant::now();
+        // One 10 MB base64 blob of text: decoded only up to the blob cap.
+        let text = "{\"card\":\"x\"} ".repeat(10 * 1024 * 1024 / 14 * 3 / 4);
+        let big = b64(&text);
+        assert!(big.len() >= 9 * 1024 * 1024, "{}", big.len());
+        let v = decode_variants(&big, o);
+        assert!(!v.is_empty());
+        assert!(
+            v.iter().all(|d| d.text.len() <= MAX_BLOB_DECODED),
+            "{}",
+            v.len()
+        );
+        // 10 MB of short blobs: the variant count and byte budget stop it.
+        let many = format!("{} ", b64("<script>x</script>")).repeat(10 * 1024 * 1024 / 26);
+        let v = decode_variants(&many, o);
+        assert!(v.len() <= MAX_VARIANTS);
+        let total: usize = v.iter().map(|d| d.text.len()).sum();
+        assert!(total <= VALUE_BUDGET + 2 * many.len());
+        // 10 MB of hex and of base64 noise that is not text.
+        let hexbig = "ff".repeat(5 * 1024 * 1024);
+        assert!(decode_variants(&hexbig, o).is_empty());
+        let noise = "VtW4cHWqMhkNyWIj57HblA".repeat(10 * 1024 * 1024 / 22);
+        let _ = decode_variants(&noise, o);
+        // Generous for a debug build on a shared 2-core machine.
+        assert!(t0.elapsed().as_secs() < 20, "{:?}", t0.elapsed());
+    }
+
+    #[test]
+    fn budget_exhaustion_stops_expansion() {
+        let mut b = Budget {
+            bytes: 10,
+            variants: 2,
+        };
+        assert!(b.take(4));
+        assert!(!b.take(7));
+        assert_eq!(b.bytes, 0);
+        assert!(!b.take(0));
+        let mut b = Budget {
+            bytes: 100,
+            variants: 1,
+        };
+        assert!(b.take(1));
+        assert!(!b.take(1));
+        // Many distinct blobs: at most MAX_VARIANTS come back, in order.
+        let line: String = (0..200)
+            .map(|i| format!("{} ", b64(&format!("<script>n={i:04}</script>"))))
+            .collect();
+        let v = decode_variants(&line, opts(&["base64"]));
+        assert_eq!(v.len(), MAX_VARIANTS);
+        assert_eq!(v[0].text, "<script>n=0000</script>");
+    }
+
+    #[test]
+    fn blob_run_scan() {
+        assert!(has_blob_run(b"x=aGVsbG8gd29ybGQgaGk"));
+        assert!(has_blob_run(b"0123456789abcdef"));
+        assert!(!has_blob_run(b"0123456789abcde"));
+        assert!(!has_blob_run(b"GET /a.b.c.d?x=1&y=22 HTTP/1.1"));
+        assert!(!has_blob_run(b""));
+        // Every line whose decoded variants include a blob has a run.
+        for line in [
+            "d=PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg",
+            "h=7b226e223a224a20536d697468227d7b22",
+            "t=eyJhbGciOiJIUzI1NiJ9.eyJ4IjoxfQ.sig",
+        ] {
+            let v = decode_variants(line, opts(&["base64", "hex"]));
+            assert!(!v.is_empty() && has_blob_run(line.as_bytes()), "{line}");
+        }
+    }
+
+    #[test]
+    fn hostile_bytes_never_panic() {
+        let o = DecodeOpts::all();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..400 {
+            let s: String = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    const ALPH: &[u8] = b"%25\\u00+/=-_Aa9&#;x.e{}\"";
+                    char::from(ALPH[(seed % ALPH.len() as u64) as usize])
+                })
+                .collect();
+            let v = decode_variants(&s, o);
+            assert!(v.len() <= MAX_VARIANTS);
+            assert!(
+                v.iter()
+                    .all(|d| !d.layers.is_empty() && d.layers.len() <= MAX_STAGES + 3)
+            );
+        }
     }
 }

@@ -30,6 +30,31 @@ pub struct Entry {
     /// The path to open (None for stdin).
     pub path: Option<PathBuf>,
     pub disposition: Disposition,
+    /// The PATH argument this entry was found under, so findings can name the
+    /// file relative to it (stable across scans from different places).
+    pub root: PathBuf,
+}
+
+impl Entry {
+    /// The path relative to its root, `/`-separated: the file name when the
+    /// root is the file itself, `-` for standard input.
+    pub fn relative(&self) -> String {
+        let Some(path) = &self.path else {
+            return self.display.clone();
+        };
+        let rel = match path.strip_prefix(&self.root) {
+            Ok(r) if !r.as_os_str().is_empty() => r.to_path_buf(),
+            _ => path
+                .file_name()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| path.clone()),
+        };
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        parts.join("/")
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -88,6 +113,7 @@ pub fn discover(roots: &[PathBuf], opts: &DiscoverOptions) -> Vec<Entry> {
                 display: "-".into(),
                 path: None,
                 disposition: Disposition::Stdin,
+                root: root.clone(),
             });
             continue;
         }
@@ -126,6 +152,7 @@ fn walk_root(root: &Path, opts: &DiscoverOptions, never: &[PathBuf], out: &mut V
                     display,
                     path: err.path().map(Path::to_path_buf),
                     disposition: Disposition::Error(reason),
+                    root: root.to_path_buf(),
                 });
                 continue;
             }
@@ -139,6 +166,7 @@ fn walk_root(root: &Path, opts: &DiscoverOptions, never: &[PathBuf], out: &mut V
         if ft.is_dir() {
             if filtered {
                 out.push(skip(
+                    root,
                     path,
                     display,
                     "excluded by --exclude (directory not walked)",
@@ -148,14 +176,14 @@ fn walk_root(root: &Path, opts: &DiscoverOptions, never: &[PathBuf], out: &mut V
             continue;
         }
         if filtered {
-            out.push(skip(path, display, "excluded by --exclude"));
+            out.push(skip(root, path, display, "excluded by --exclude"));
             continue;
         }
         if entry.depth() > 0
             && let Some(inc) = &opts.include
             && !glob_hit(inc, path)
         {
-            out.push(skip(path, display, "not matched by --include"));
+            out.push(skip(root, path, display, "not matched by --include"));
             continue;
         }
         if ft.is_symlink() {
@@ -165,37 +193,44 @@ fn walk_root(root: &Path, opts: &DiscoverOptions, never: &[PathBuf], out: &mut V
             } else {
                 "symlink not followed (use --follow)".to_string()
             };
-            out.push(skip(path, display, &reason));
+            out.push(skip(root, path, display, &reason));
             continue;
         }
         if !ft.is_file() {
             out.push(skip(
+                root,
                 path,
                 display,
                 &format!("not a regular file ({})", special_kind(&ft)),
             ));
             continue;
         }
+        if entry.depth() > 0 && entry.file_name() == crate::suppress::IGNORE_FILE_NAME {
+            out.push(skip(root, path, display, "skimhunt ignore file"));
+            continue;
+        }
         if !never.is_empty()
             && let Ok(c) = fs::canonicalize(path)
             && never.contains(&c)
         {
-            out.push(skip(path, display, "the report being written (-o)"));
+            out.push(skip(root, path, display, "the report being written (-o)"));
             continue;
         }
         out.push(Entry {
             display,
             path: Some(path.to_path_buf()),
             disposition: Disposition::Scan,
+            root: root.to_path_buf(),
         });
     }
 }
 
-fn skip(path: &Path, display: String, reason: &str) -> Entry {
+fn skip(root: &Path, path: &Path, display: String, reason: &str) -> Entry {
     Entry {
         display,
         path: Some(path.to_path_buf()),
         disposition: Disposition::Skip(reason.to_string()),
+        root: root.to_path_buf(),
     }
 }
 

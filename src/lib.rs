@@ -21,6 +21,7 @@ pub mod record;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod suppress;
 pub mod text;
 pub mod time;
 pub mod window;

@@ -17,11 +17,23 @@ fn main() -> ExitCode {
         Command::Scan(args) => app::scan(&args, command_line)
             .map(|o| u8::from(o.failed))
             .map_err(Into::into),
-        Command::Rules(RulesCommand::List(src)) => {
-            app::rules_list(&src, &mut std::io::stdout().lock())
+        Command::Rules(RulesCommand::List(list)) => {
+            app::rules_list(&list.src, list.format, &mut std::io::stdout().lock())
                 .map(|()| 0)
                 .map_err(Into::into)
         }
+        Command::Rules(RulesCommand::Check { paths }) => {
+            app::rules_check(&paths, &mut std::io::stdout().lock())
+                .map(|ok| u8::from(!ok))
+                .map_err(Into::into)
+        }
+        Command::Completions { shell } => {
+            app::completions(shell, &mut std::io::stdout().lock());
+            Ok(0)
+        }
+        Command::Man => app::man(&mut std::io::stdout().lock())
+            .map(|()| 0)
+            .map_err(Into::into),
         Command::Rules(RulesCommand::Test { paths }) => {
             app::rules_test(&paths, &mut std::io::stdout().lock())
                 .map(|ok| u8::from(!ok))

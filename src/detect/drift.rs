@@ -326,6 +326,9 @@ pub struct Item {
     pub line: u64,
     #[serde(skip)]
     pub byte_offset: u64,
+    /// The path relative to the scan root (for fingerprints).
+    #[serde(skip)]
+    pub relative: String,
 }
 
 /// Requests a client class needs before its sizes count in a split.
@@ -464,6 +467,7 @@ fn analyse_series<V: Ord + Clone + ToString>(
             split_by: None,
             sizes_by_class: None,
             path: g.first.loc.path.to_string(),
+            relative: g.first.loc.relative.to_string(),
             line: g.first.loc.line,
             byte_offset: g.first.loc.offset,
         });
@@ -544,6 +548,7 @@ fn conditional(asset: &str, s: &Series<u64>, out: &mut Vec<Item>) {
                     .collect(),
             ),
             path: first.loc.path.to_string(),
+            relative: first.loc.relative.to_string(),
             line: first.loc.line,
             byte_offset: first.loc.offset,
         });
@@ -601,6 +606,7 @@ mod tests {
     fn loc(line: u64) -> Loc {
         Loc {
             path: Arc::from("access.log"),
+            relative: Arc::from("access.log"),
             line,
             offset: line * 100,
         }

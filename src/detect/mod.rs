@@ -89,6 +89,8 @@ pub struct Detectors {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loc {
     pub path: Arc<str>,
+    /// The path relative to the scan root (for finding fingerprints).
+    pub relative: Arc<str>,
     pub line: u64,
     pub offset: u64,
 }
@@ -592,7 +594,11 @@ fn finding(
         }
         ev.push('…');
     }
+    let evidence = card::mask_text(&ev).into_owned();
     Finding {
+        fingerprint: crate::report::fingerprint(id, &loc.relative, &evidence),
+        decoded: Vec::new(),
+        decoded_evidence: None,
         rule_id: id.to_string(),
         rule_title: card::mask_text(&title).into_owned(),
         level,
@@ -605,7 +611,7 @@ fn finding(
             .into_iter()
             .map(|(k, v)| (k, card::mask_text(&v).into_owned()))
             .collect(),
-        evidence: card::mask_text(&ev).into_owned(),
+        evidence,
         pan: None,
     }
 }
@@ -684,7 +690,13 @@ fn drift_finding(i: &drift::Item) -> Finding {
     fields.insert("drift.asset".to_string(), i.asset.clone());
     fields.insert("drift.baseline".to_string(), i.baseline.to_string());
     fields.insert("drift.value".to_string(), what);
+    // Counts and times grow with the log: the fingerprint keeps to what
+    // drifted, so baselines do not churn.
+    let key = format!("{} {}", i.asset, fields["drift.value"]);
     Finding {
+        fingerprint: crate::report::fingerprint(id, &i.relative, &key),
+        decoded: Vec::new(),
+        decoded_evidence: None,
         rule_id: id.to_string(),
         rule_title: title.to_string(),
         level: i.level,

@@ -41,6 +41,7 @@ fn feed(d: &Detectors, st: &mut DetectState, f: LogFormat, lines: &[&str]) -> Ve
         let rec = p.record(line);
         let loc = Loc {
             path: "t.log".into(),
+            relative: "t.log".into(),
             line: i as u64 + 1,
             offset: 0,
         };

@@ -74,7 +74,10 @@ mod tests {
             timestamp: t.map(|t| t.parse().unwrap()),
             fields: BTreeMap::new(),
             evidence: String::new(),
+            decoded: Vec::new(),
+            decoded_evidence: None,
             pan: None,
+            fingerprint: String::new(),
         }
     }
 

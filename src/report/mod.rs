@@ -11,8 +11,12 @@ use serde::Serialize;
 use crate::card::Brand;
 use crate::level::{Category, Level};
 
+pub mod csv;
+pub mod html;
 pub mod json;
 pub mod jsonl;
+pub mod sarif;
+pub mod text;
 
 /// A masked card number attached to a finding.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -44,7 +48,40 @@ pub struct Finding {
     pub fields: BTreeMap<String, String>,
     /// The part of the line around the match (masked, lossily decoded).
     pub evidence: String,
+    /// Decoding layers the match needed, outermost first (`["url",
+    /// "base64"]`); absent when the line matched as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub decoded: Vec<&'static str>,
+    /// When `decoded` is present: the decoded text around the match
+    /// (masked), since `evidence` shows the line as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoded_evidence: Option<String>,
     pub pan: Option<PanReport>,
+    /// Stable identity of the finding across runs: see [`fingerprint`].
+    pub fingerprint: String,
+}
+
+/// Hex of the first 16 bytes of SHA-256 over the rule id, the path relative
+/// to the scan root and the evidence with whitespace runs collapsed. Line
+/// numbers, thread counts and absolute paths are left out on purpose, so a
+/// log that grows or a scan from another directory keeps its fingerprints
+/// (baselines and code-scanning alerts do not churn).
+pub fn fingerprint(rule_id: &str, relative_path: &str, evidence: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(rule_id.as_bytes());
+    h.update([0]);
+    h.update(relative_path.as_bytes());
+    h.update([0]);
+    let mut first = true;
+    for word in evidence.split_whitespace() {
+        if !first {
+            h.update(b" ");
+        }
+        first = false;
+        h.update(word.as_bytes());
+    }
+    crate::pack::hex(&h.finalize()[..16])
 }
 
 /// Whether a file was scanned.
@@ -141,6 +178,10 @@ pub struct Summary {
     pub out_of_window: u64,
     pub undated: u64,
     pub findings: u64,
+    /// Findings left out because their fingerprint is in the --baseline report.
+    pub baselined: u64,
+    /// Findings left out by the ignore file (.skimhuntignore, --ignore-file).
+    pub ignored: u64,
     pub by_level: BTreeMap<Level, u64>,
     pub by_rule: BTreeMap<String, u64>,
     pub by_category: BTreeMap<Category, u64>,
@@ -198,4 +239,19 @@ pub trait Emitter {
     }
     /// `header.scan.finished` is set by now.
     fn finish(&mut self, header: &Header, summary: &Summary) -> io::Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_ignores_whitespace_runs_only() {
+        let a = fingerprint("r1", "a/b.log", "GET  /x\t?q=1");
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, fingerprint("r1", "a/b.log", " GET /x\t?q=1 "));
+        assert_ne!(a, fingerprint("r2", "a/b.log", "GET /x\t?q=1"));
+        assert_ne!(a, fingerprint("r1", "b.log", "GET /x\t?q=1"));
+        assert_ne!(a, fingerprint("r1", "a/b.log", "GET /y\t?q=1"));
+    }
 }

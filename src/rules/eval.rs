@@ -8,7 +8,7 @@ use super::condition::Cond;
 use super::literals::Lits;
 use super::modifiers::{Pat, PatMatch, cidr_contains, glob_match, num_match};
 use crate::card::PanHit;
-use crate::decode::DecodeOpts;
+use crate::decode::{DecodeOpts, Decoded};
 use crate::record::Record;
 
 /// A rule's detection section, compiled.
@@ -44,14 +44,14 @@ pub(crate) struct FieldCond {
 /// scanner implementations.
 #[derive(Clone, Copy)]
 pub(crate) struct Hooks {
-    pub decode: for<'s> fn(&'s str, DecodeOpts) -> Cow<'s, str>,
+    pub decode: fn(&str, DecodeOpts) -> Vec<Decoded>,
     pub pans: fn(&[u8]) -> Vec<PanHit>,
 }
 
 impl Hooks {
     /// The real decoder and card scanner.
     pub const REAL: Hooks = Hooks {
-        decode: crate::decode::decode_value,
+        decode: crate::decode::decode_variants,
         pans: crate::card::find_pans,
     };
 }
@@ -78,16 +78,22 @@ impl<'t> Text<'t> {
     }
 }
 
-/// Per-record evaluation state: lossy raw text and decoded views are built
-/// at most once however many conditions look at them.
+/// A decoded variant of a text and the names of the layers behind it.
+struct Variant<'t> {
+    text: Text<'t>,
+    layers: Vec<&'static str>,
+}
+
+/// Per-record evaluation state: lossy raw text and decoded variants are
+/// built at most once however many conditions look at them.
 struct Ctx<'r> {
     rec: &'r Record<'r>,
     opts: DecodeOpts,
     hooks: Hooks,
     raw: OnceCell<Text<'r>>,
-    raw_dec: OnceCell<Option<Text<'r>>>,
+    raw_dec: OnceCell<Vec<Variant<'r>>>,
     fields: Vec<OnceCell<Text<'r>>>,
-    fields_dec: Vec<OnceCell<Option<Text<'r>>>>,
+    fields_dec: Vec<OnceCell<Vec<Variant<'r>>>>,
 }
 
 /// Where a haystack came from.
@@ -114,37 +120,40 @@ impl<'r> Ctx<'r> {
         Some(cell.get_or_init(|| Text::new(Cow::Borrowed(v.as_str()))))
     }
 
-    /// The decoded form of a text, when decoding is on and changes it.
-    fn decoded(&self, src: Src) -> Option<&Text<'r>> {
+    /// The decoded variants of a text (none when decoding is off or changes
+    /// nothing), in the decoder's order: the value normalised in place
+    /// first, then blobs.
+    fn variants(&self, src: Src) -> &[Variant<'r>] {
         if !self.opts.any() {
-            return None;
+            return &[];
         }
         let cell = match src {
             Src::Raw => &self.raw_dec,
-            Src::Field(i) => self.fields_dec.get(i)?,
+            Src::Field(i) => match self.fields_dec.get(i) {
+                Some(c) => c,
+                None => return &[],
+            },
         };
         cell.get_or_init(|| {
-            let decode = self.hooks.decode;
-            let (orig, out): (&str, Cow<'r, str>) = match src {
-                Src::Raw => match &self.raw().s {
-                    Cow::Borrowed(b) => (b, decode(b, self.opts)),
-                    Cow::Owned(o) => (o, Cow::Owned(decode(o, self.opts).into_owned())),
-                },
-                Src::Field(i) => {
-                    let v = self.rec.fields.get(i).map_or("", |(_, v)| v.as_str());
-                    (v, decode(v, self.opts))
-                }
+            let text: &str = match src {
+                Src::Raw => &self.raw().s,
+                Src::Field(i) => self.rec.fields.get(i).map_or("", |(_, v)| v.as_str()),
             };
-            (out != orig).then(|| Text::new(out))
+            (self.hooks.decode)(text, self.opts)
+                .into_iter()
+                .filter(|d| d.text != text)
+                .map(|d| Variant {
+                    text: Text::new(Cow::Owned(d.text)),
+                    layers: d.layers.iter().map(|l| l.as_str()).collect(),
+                })
+                .collect()
         })
-        .as_ref()
     }
 
-    fn text(&self, src: Src, decoded: bool) -> Option<&Text<'r>> {
-        match (src, decoded) {
-            (_, true) => self.decoded(src),
-            (Src::Raw, false) => Some(self.raw()),
-            (Src::Field(i), false) => self.field(i),
+    fn text(&self, src: Src) -> Option<&Text<'r>> {
+        match src {
+            Src::Raw => Some(self.raw()),
+            Src::Field(i) => self.field(i),
         }
     }
 
@@ -171,31 +180,38 @@ impl<'r> Ctx<'r> {
         start.map(|start| PatMatch { start, pan: None })
     }
 
-    /// Tries one pattern on the given sources, original forms first.
+    /// Tries one pattern on the given sources, original forms first, then
+    /// each source's decoded variants.
     fn match_sources(&self, pat: &Pat, srcs: &[Src]) -> Option<Hit> {
-        for decoded in [false, true] {
-            if decoded && !self.opts.any() {
-                break;
+        let hit = |src: Src, t: &Text<'_>, m: PatMatch, layers: &[&'static str]| {
+            let decoded = !layers.is_empty();
+            let (field, offset) = match src {
+                Src::Raw => (
+                    None,
+                    m.start.filter(|_| !decoded && self.raw_offsets_valid()),
+                ),
+                Src::Field(i) => (self.rec.fields.get(i).map(|(k, _)| k.clone()), None),
+            };
+            Hit {
+                field,
+                value: Some(t.s.to_string()),
+                offset,
+                value_offset: m.start.or(m.pan.as_ref().map(|p| p.start)),
+                pan: m.pan,
+                decoded: layers.to_vec(),
             }
-            for &src in srcs {
-                let Some(t) = self.text(src, decoded) else {
-                    continue;
-                };
-                if let Some(m) = self.match_pat(pat, t) {
-                    let (field, offset) = match src {
-                        Src::Raw => (
-                            None,
-                            m.start.filter(|_| !decoded && self.raw_offsets_valid()),
-                        ),
-                        Src::Field(i) => (self.rec.fields.get(i).map(|(k, _)| k.clone()), None),
-                    };
-                    return Some(Hit {
-                        field,
-                        value: Some(t.s.to_string()),
-                        offset,
-                        pan: m.pan,
-                        decoded,
-                    });
+        };
+        for &src in srcs {
+            if let Some(t) = self.text(src)
+                && let Some(m) = self.match_pat(pat, t)
+            {
+                return Some(hit(src, t, m, &[]));
+            }
+        }
+        for &src in srcs {
+            for v in self.variants(src) {
+                if let Some(m) = self.match_pat(pat, &v.text) {
+                    return Some(hit(src, &v.text, m, &v.layers));
                 }
             }
         }
@@ -315,18 +331,53 @@ pub(crate) fn eval(
     opts: DecodeOpts,
     hooks: Hooks,
 ) -> Option<Hit> {
-    let n = rec.fields.len();
-    let ctx = Ctx {
-        rec,
-        opts,
-        hooks,
-        raw: OnceCell::new(),
-        raw_dec: OnceCell::new(),
-        fields: (0..n).map(|_| OnceCell::new()).collect(),
-        fields_dec: (0..n).map(|_| OnceCell::new()).collect(),
-    };
-    match ctx.cond(det, &det.cond) {
-        (true, h) => Some(h.unwrap_or_default()),
-        (false, _) => None,
+    Ctx::new(rec, opts, hooks).eval(det)
+}
+
+/// Evaluation state for one record under one set of decode options:
+/// reusing it across the rules that share the options decodes each value
+/// once per record instead of once per rule.
+pub struct RecordCtx<'r>(Ctx<'r>);
+
+impl<'r> RecordCtx<'r> {
+    /// State for evaluating rules with decode options `opts` on `rec`.
+    pub fn new(rec: &'r Record<'r>, opts: DecodeOpts) -> Self {
+        RecordCtx(Ctx::new(rec, opts, Hooks::REAL))
+    }
+
+    /// The record being evaluated.
+    pub fn record(&self) -> &'r Record<'r> {
+        self.0.rec
+    }
+
+    /// The decode options this state was built for.
+    pub fn opts(&self) -> DecodeOpts {
+        self.0.opts
+    }
+
+    pub(crate) fn eval(&self, det: &Detection) -> Option<Hit> {
+        self.0.eval(det)
+    }
+}
+
+impl<'r> Ctx<'r> {
+    fn new(rec: &'r Record<'r>, opts: DecodeOpts, hooks: Hooks) -> Self {
+        let n = rec.fields.len();
+        Ctx {
+            rec,
+            opts,
+            hooks,
+            raw: OnceCell::new(),
+            raw_dec: OnceCell::new(),
+            fields: (0..n).map(|_| OnceCell::new()).collect(),
+            fields_dec: (0..n).map(|_| OnceCell::new()).collect(),
+        }
+    }
+
+    fn eval(&self, det: &Detection) -> Option<Hit> {
+        match self.cond(det, &det.cond) {
+            (true, h) => Some(h.unwrap_or_default()),
+            (false, _) => None,
+        }
     }
 }

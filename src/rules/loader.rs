@@ -334,14 +334,15 @@ fn parse_skimhunt(
                     _ => vec![v],
                 };
                 for item in items {
-                    match cx.string(item, "skimhunt.decode entry")?.as_str() {
-                        "url" => decode.url = true,
-                        "plus" => decode.plus = true,
-                        "html" => decode.html = true,
-                        other => {
+                    let name = cx.string(item, "skimhunt.decode entry")?;
+                    match DecodeOpts::parse_name(&name) {
+                        Some(o) => *decode = decode.union(o),
+                        None => {
                             return Err(cx.at(
                                 item,
-                                format!("unknown decoding '{other}' (expected url, plus or html)"),
+                                format!(
+                                    "unknown decoding '{name}' (expected url, plus, html, json, base64 or hex)"
+                                ),
                             ));
                         }
                     }

@@ -19,6 +19,7 @@ use crate::decode::DecodeOpts;
 use crate::level::{Category, Level};
 use crate::record::{Family, Record};
 
+pub use eval::RecordCtx;
 pub use loader::{check_unique_ids, lint, load_path, load_str};
 
 /// One loaded rule.
@@ -101,8 +102,11 @@ pub struct Hit {
     /// The card number that satisfied a `pan` modifier; offsets are relative
     /// to `value`.
     pub pan: Option<PanHit>,
-    /// The match needed decoding.
-    pub decoded: bool,
+    /// Byte offset in `value` where the match starts, when known.
+    pub value_offset: Option<usize>,
+    /// The decoding layers the match needed, outermost first (`["url",
+    /// "base64"]`); empty when the original text matched.
+    pub decoded: Vec<&'static str>,
 }
 
 /// A rule test sample that did not behave as expected.
@@ -136,6 +140,17 @@ impl Rule {
         eval::eval(&self.detection, rec, self.decode, eval::Hooks::REAL)
     }
 
+    /// [`Rule::eval`] reusing per-record state (decoded values) built for
+    /// this rule's decode options; `ctx` must have been made with
+    /// `self.decode`, else the rule is evaluated on its own.
+    pub fn eval_in(&self, ctx: &RecordCtx<'_>) -> Option<Hit> {
+        if ctx.opts() == self.decode {
+            ctx.eval(&self.detection)
+        } else {
+            self.eval(ctx.record())
+        }
+    }
+
     /// Prefilter contract: returns `Some(L)` such that for every record `r`
     /// with `eval(r).is_some()`, the ASCII-lowercased raw line contains some
     /// `l` in `L`; or `None` when no such set can be derived (then the rule
@@ -145,8 +160,11 @@ impl Rule {
     /// Caveat for rules with `decode`: their literals come from the values
     /// as written (the decoded form), so a raw line that encodes a letter of
     /// the literal itself (`%73cript`, `&#115;cript`, `\u0073cript`) would
-    /// not contain it. The matcher must additionally treat lines containing
-    /// `%`, `&` or `\u` as candidates for rules whose `decode` is set.
+    /// not contain it, nor would a line carrying it inside a base64 or hex
+    /// blob. The matcher must additionally treat lines containing `%`, `&`
+    /// or `\` as candidates for rules whose `decode` is set, and lines with
+    /// a base64-alphabet run ([`crate::decode::has_blob_run`]) as candidates
+    /// for rules that decode blobs.
     pub fn literals(&self) -> Option<Vec<Vec<u8>>> {
         literals::detection(&self.detection)
     }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use super::eval::{self, Hooks};
 use super::*;
 use crate::card::{Brand, PanHit};
+use crate::decode::{Decoded, Layer};
 
 /// A stand-in URL/plus/HTML decoder so decoding logic is tested without
 /// depending on the decoder module's implementation.
@@ -89,8 +90,27 @@ fn fake_pans(b: &[u8]) -> Vec<PanHit> {
     out
 }
 
+/// The stand-in decoder as the engine sees it: one variant, named by the
+/// layers the options enable.
+fn fake_variants(s: &str, o: DecodeOpts) -> Vec<Decoded> {
+    match fake_decode(s, o) {
+        Cow::Borrowed(_) => Vec::new(),
+        Cow::Owned(text) => {
+            let layers = [
+                (o.url, Layer::Url),
+                (o.plus, Layer::Plus),
+                (o.html, Layer::Html),
+            ]
+            .into_iter()
+            .filter_map(|(on, l)| on.then_some(l))
+            .collect();
+            vec![Decoded { text, layers }]
+        }
+    }
+}
+
 const FAKE: Hooks = Hooks {
-    decode: fake_decode,
+    decode: fake_variants,
     pans: fake_pans,
 };
 
@@ -463,14 +483,14 @@ fn decoding_compares_both_forms() {
     let mut raw = String::new();
     let rec = req("GET", "/", "q=%3Cscript+src%3D", "200", "UA", &mut raw);
     let hit = ev(&r, &rec).expect("decoded match");
-    assert!(hit.decoded);
+    assert_eq!(hit.decoded, ["url", "plus"]);
     assert_eq!(hit.value.as_deref(), Some("q=<script src="));
     let rec = web(
         "plain <script src=x>",
         &[("cs-uri-query", "<script src=x>")],
     );
     let hit = ev(&r, &rec).expect("original match");
-    assert!(!hit.decoded);
+    assert!(hit.decoded.is_empty());
     // Without decode the encoded form does not match.
     let plain =
         rule_with("    sel:\n        cs-uri-query|contains: '<script src='\n    condition: sel\n");
@@ -487,7 +507,7 @@ fn decoding_compares_both_forms() {
         "title: k\nid: k\ndetection:\n    kw:\n        - '<iframe'\n    condition: kw\nskimhunt:\n    decode: html\n",
     );
     let hit = ev(&kw, &web("x=&lt;iframe src", &[])).expect("html-decoded raw");
-    assert!(hit.decoded && hit.offset.is_none());
+    assert!(hit.decoded == ["html"] && hit.offset.is_none());
 }
 
 /// ../shared/sigma-webserver: the tests that read it form the
