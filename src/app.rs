@@ -65,6 +65,8 @@ pub struct ScanOutcome {
     pub summary: Summary,
     /// True when a finding reached the --fail-on level.
     pub failed: bool,
+    /// With --strict: files that were skipped or could not be read (exit 2).
+    pub incomplete: Option<String>,
 }
 
 /// `skimhunt scan`.
@@ -113,6 +115,7 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
     cfg.include_undated = args.undated == Undated::Include;
     cfg.year = args.year;
     cfg.log_format = args.log_format;
+    cfg.hash = args.hash;
 
     let threads = args.threads.unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -160,6 +163,7 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
                 count: engine.rules().len(),
                 sha256: loaded.sha256,
             },
+            host_time_zone: host_time_zone(),
         },
         window: WindowInfo {
             since: cfg.window.since,
@@ -198,22 +202,19 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
             if !suppressor.is_empty()
                 && let Some((root, rel)) = roots.get(&o.file.path)
             {
-                o.findings.retain(|f| match suppressor.check(f, root, rel) {
-                    Some(Suppressed::Baselined) => {
-                        summary.baselined += 1;
-                        false
-                    }
-                    Some(Suppressed::Ignored) => {
-                        summary.ignored += 1;
-                        false
-                    }
-                    None => true,
-                });
-                o.file.findings = o.findings.len() as u64;
-            }
-            for f in &o.findings {
-                summary.add_finding(f);
-                timeline.add(f);
+                o.findings
+                    .retain(|f| match suppressor.check(f, root, rel) {
+                        Some(Suppressed::Baselined) => {
+                            summary.baselined += 1;
+                            false
+                        }
+                        Some(Suppressed::Ignored) => {
+                            summary.ignored += 1;
+                            false
+                        }
+                        None => true,
+                    })?;
+                o.file.findings = o.findings.len();
             }
             detect_state.merge(o.detect);
             summary.add_file(&o.file);
@@ -226,7 +227,15 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
                     )
                 });
             }
-            emitter.file(&o.file, &o.findings)
+            // Findings are replayed (possibly from a spill file) once, into
+            // the summary and the emitter together.
+            let mut replay = o.findings.replay()?.inspect(|f| {
+                if let Ok(f) = f {
+                    summary.add_finding(f);
+                    timeline.add(f);
+                }
+            });
+            emitter.file_stream(&o.file, &mut replay)
         });
         progress.finish();
         scanned.map_err(io_err)?;
@@ -280,7 +289,30 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
         (Some(t), Some(m)) => m >= t,
         _ => false,
     };
-    Ok(ScanOutcome { summary, failed })
+    let incomplete =
+        (args.strict && (summary.files.skipped > 0 || summary.files.errors > 0)).then(|| {
+            format!(
+                "--strict: {} files skipped and {} with errors (see the report's files list)",
+                summary.files.skipped, summary.files.errors
+            )
+        });
+    Ok(ScanOutcome {
+        summary,
+        failed,
+        incomplete,
+    })
+}
+
+/// The host's time zone: its IANA name when known, else its current UTC
+/// offset; "unknown" when neither can be found.
+pub fn host_time_zone() -> String {
+    match TimeZone::try_system() {
+        Ok(tz) => match tz.iana_name() {
+            Some(n) => n.to_string(),
+            None => tz.to_offset(Timestamp::now()).to_string(),
+        },
+        Err(_) => "unknown".to_string(),
+    }
 }
 
 /// Scans entries in parallel and hands the outcomes to `sink` in entry

@@ -16,7 +16,7 @@ use regex::bytes::Regex;
 use sha2::Sha256;
 
 /// Card brand (issuer network), derived from the number's prefix and length.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Brand {
     /// Visa: prefix 4, lengths 13, 16, 19.
@@ -561,7 +561,7 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
     };
     let cvvs = cvv_ranges(b);
     if pans.is_empty() && cvvs.is_empty() {
-        return Cow::Borrowed(text);
+        return mask_percent_digits(text);
     }
     let mut buf = b.to_vec();
     for &(from, to) in &pans {
@@ -591,10 +591,91 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
         out.extend_from_slice(seg);
     }
     // Only ASCII digits were replaced by ASCII bytes, so this stays UTF-8.
-    Cow::Owned(
-        String::from_utf8(out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-    )
+    let s = String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    match mask_percent_digits(&s) {
+        Cow::Borrowed(_) => Cow::Owned(s),
+        Cow::Owned(m) => Cow::Owned(m),
+    }
+}
+
+/// Masks card numbers whose digits are percent-encoded (`%34%31…`, as a
+/// skimmer's exfiltration URL may carry them), alone or mixed with plain
+/// digits and single separators (`%20`, `%2D`, space, `-`, `+`). Middle
+/// digits become `*`. Linear: each digit token starts at most 7 windows.
+fn mask_percent_digits(text: &str) -> Cow<'_, str> {
+    let b = text.as_bytes();
+    let is_pct_digit = |i: usize| {
+        b.get(i) == Some(&b'%')
+            && b.get(i + 1) == Some(&b'3')
+            && b.get(i + 2).is_some_and(u8::is_ascii_digit)
+    };
+    if !(0..b.len()).any(is_pct_digit) {
+        return Cow::Borrowed(text);
+    }
+    // Digit tokens: (start, len, digit); a run breaks at anything that is
+    // neither a digit token nor one separator token between two digits.
+    let mut masked = vec![false; b.len()];
+    let mut any = false;
+    let mut run: Vec<(usize, usize, u8)> = Vec::new();
+    let mut i = 0;
+    let flush = |run: &mut Vec<(usize, usize, u8)>, masked: &mut [bool], any: &mut bool| {
+        if run.iter().any(|t| t.1 == 3) && run.len() >= MIN_LEN {
+            let digits: Vec<u8> = run.iter().map(|t| t.2).collect();
+            for len in MIN_LEN..=MAX_LEN.min(digits.len()) {
+                for st in 0..=digits.len() - len {
+                    let w = &digits[st..st + len];
+                    if luhn_valid(w) && brand_of(w).is_some() {
+                        for t in &run[st + 6..st + len - 4] {
+                            masked[t.0] = true;
+                            *any = true;
+                        }
+                    }
+                }
+            }
+        }
+        run.clear();
+    };
+    while i < b.len() {
+        if b[i].is_ascii_digit() {
+            run.push((i, 1, b[i]));
+            i += 1;
+            continue;
+        }
+        if is_pct_digit(i) {
+            run.push((i, 3, b[i + 2]));
+            i += 3;
+            continue;
+        }
+        let sep = match b[i] {
+            b' ' | b'-' | b'+' => 1,
+            b'%' if matches!(b.get(i + 1..i + 3), Some(b"20" | b"2D" | b"2d")) => 3,
+            _ => 0,
+        };
+        let next_is_digit =
+            sep > 0 && (b.get(i + sep).is_some_and(u8::is_ascii_digit) || is_pct_digit(i + sep));
+        if !next_is_digit || run.is_empty() {
+            flush(&mut run, &mut masked, &mut any);
+        }
+        i += sep.max(1);
+    }
+    flush(&mut run, &mut masked, &mut any);
+    if !any {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut k = 0;
+    while k < b.len() {
+        if masked[k] {
+            out.push('*');
+            k += if b[k] == b'%' { 3 } else { 1 };
+            continue;
+        }
+        let ch_len = text[k..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&text[k..k + ch_len]);
+        k += ch_len;
+    }
+    Cow::Owned(out)
 }
 
 /// Errors from [`Fingerprinter`] construction.
@@ -702,6 +783,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn percent_encoded_digits_are_masked() {
+        let t = "cc=%34%31%31%31%31%31%31%31%31%31%31%31%31%31%31%31&x=1";
+        let m = mask_text(t);
+        assert_eq!(m, "cc=%34%31%31%31%31%31******%31%31%31%31&x=1");
+        let t = "n=4111%2011%311%201111%201111";
+        assert!(!mask_text(t).contains("%311"));
+        // Not a card number: unchanged.
+        let t = "%31%32%33";
+        assert!(matches!(mask_text(t), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -174,6 +174,14 @@ pub struct ScanArgs {
     /// Follow symbolic links while walking directories (loops are detected).
     #[arg(long)]
     pub follow: bool,
+    /// Record the SHA-256 of every input file, as stored (compressed bytes
+    /// for archives), in the report's files list.
+    #[arg(long)]
+    pub hash: bool,
+    /// Exit with code 2 when any input was skipped or could not be read
+    /// completely, so nothing goes unexamined unnoticed.
+    #[arg(long)]
+    pub strict: bool,
     /// Scan or leave out records that have no parseable time.
     #[arg(long, value_enum, default_value = "include")]
     pub undated: Undated,

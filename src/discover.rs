@@ -196,6 +196,12 @@ fn walk_root(root: &Path, opts: &DiscoverOptions, never: &[PathBuf], out: &mut V
             out.push(skip(root, path, display, &reason));
             continue;
         }
+        // A followed link reports its target's type here, but check the
+        // target itself: a link to a device or FIFO must not be opened.
+        let ft = match entry.path_is_symlink().then(|| fs::metadata(path)) {
+            Some(Ok(m)) => m.file_type(),
+            _ => ft,
+        };
         if !ft.is_file() {
             out.push(skip(
                 root,

@@ -51,7 +51,7 @@ pub enum Opened {
 
 /// Bytes of a plain file.
 pub enum Data {
-    Mapped(Mmap),
+    Mapped(Guarded),
     Owned(Vec<u8>),
 }
 
@@ -59,8 +59,34 @@ impl std::ops::Deref for Data {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match self {
-            Data::Mapped(m) => m,
+            Data::Mapped(m) => &m.map,
             Data::Owned(v) => v,
+        }
+    }
+}
+
+impl Data {
+    /// True when the file was cut short under the mapping while it was read:
+    /// the missing pages read as zeros instead of killing the process.
+    pub fn shrank(&self) -> bool {
+        match self {
+            Data::Mapped(m) => m.slot.is_some_and(sigbus::faulted),
+            Data::Owned(_) => false,
+        }
+    }
+}
+
+/// A memory map registered with the SIGBUS guard for as long as it lives.
+pub struct Guarded {
+    map: Mmap,
+    slot: Option<usize>,
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        // Unregister before the map itself is unmapped (fields drop after).
+        if let Some(s) = self.slot {
+            sigbus::unregister(s);
         }
     }
 }
@@ -102,9 +128,145 @@ pub fn open(path: &Path) -> io::Result<Opened> {
     }
     // SAFETY: the map is read-only and private to this process. If another
     // process truncates the file while it is mapped, reads past the new end
-    // fault (SIGBUS); evidence is expected to be at rest.
+    // fault (SIGBUS): the guard below turns those pages into zeros and flags
+    // the map, so the scan survives and reports the change.
     let map = unsafe { Mmap::map(&file)? };
-    Ok(Opened::Plain(Data::Mapped(map)))
+    let Some(slot) = sigbus::register(map.as_ptr() as usize, map.len()) else {
+        // No guard (slots exhausted, or not Linux): read instead of mapping.
+        drop(map);
+        let mut v = Vec::with_capacity(len as usize);
+        let mut f = open_readonly(path)?;
+        f.read_to_end(&mut v)?;
+        return Ok(Opened::Plain(Data::Owned(v)));
+    };
+    Ok(Opened::Plain(Data::Mapped(Guarded {
+        map,
+        slot: Some(slot),
+    })))
+}
+
+/// Survival of files truncated while memory-mapped. A process-wide SIGBUS
+/// handler looks the faulting address up among the registered maps; when it
+/// belongs to one, it maps anonymous zero pages over the rest of that map
+/// (MAP_FIXED) and marks it, so the faulting read resumes and sees zeros.
+/// A fault anywhere else restores the default action and re-faults.
+#[cfg(target_os = "linux")]
+mod sigbus {
+    use std::sync::Once;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    const SLOTS: usize = 256;
+    static START: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+    /// 0 = slot free; set last on register, cleared first on unregister.
+    static LEN: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+    static CLAIMED: [AtomicBool; SLOTS] = [const { AtomicBool::new(false) }; SLOTS];
+    static FAULTED: [AtomicBool; SLOTS] = [const { AtomicBool::new(false) }; SLOTS];
+    static PAGE: AtomicUsize = AtomicUsize::new(4096);
+    static INSTALL: Once = Once::new();
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+    fn install() {
+        INSTALL.call_once(|| {
+            // SAFETY: plain libc calls; the handler only touches atomics and
+            // makes async-signal-safe system calls (mmap, sigaction).
+            unsafe {
+                let page = libc::sysconf(libc::_SC_PAGESIZE);
+                if page > 0 {
+                    PAGE.store(page as usize, Ordering::Relaxed);
+                }
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = handler as *const () as usize;
+                sa.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER;
+                libc::sigemptyset(&mut sa.sa_mask);
+                if libc::sigaction(libc::SIGBUS, &sa, std::ptr::null_mut()) == 0 {
+                    INSTALLED.store(true, Ordering::Release);
+                }
+            }
+        });
+    }
+
+    /// Registers a map; None when no guard can be had.
+    pub fn register(start: usize, len: usize) -> Option<usize> {
+        install();
+        if !INSTALLED.load(Ordering::Acquire) || len == 0 {
+            return None;
+        }
+        for i in 0..SLOTS {
+            if CLAIMED[i]
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                FAULTED[i].store(false, Ordering::Relaxed);
+                START[i].store(start, Ordering::Relaxed);
+                LEN[i].store(len, Ordering::Release);
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    pub fn unregister(slot: usize) {
+        LEN[slot].store(0, Ordering::Release);
+        CLAIMED[slot].store(false, Ordering::Release);
+    }
+
+    pub fn faulted(slot: usize) -> bool {
+        FAULTED[slot].load(Ordering::Acquire)
+    }
+
+    extern "C" fn handler(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+        // SAFETY: the kernel hands a valid siginfo for SA_SIGINFO handlers.
+        let addr = unsafe { (*info).si_addr() } as usize;
+        let page = PAGE.load(Ordering::Relaxed);
+        for i in 0..SLOTS {
+            let len = LEN[i].load(Ordering::Acquire);
+            if len == 0 {
+                continue;
+            }
+            let start = START[i].load(Ordering::Relaxed);
+            if addr < start || addr - start >= len {
+                continue;
+            }
+            let from = addr & !(page - 1);
+            let end = (start + len).div_ceil(page) * page;
+            // SAFETY: [from, end) lies inside a live read-only map that we
+            // own; replacing it with zero pages changes only its contents.
+            let r = unsafe {
+                libc::mmap(
+                    from as *mut libc::c_void,
+                    end - from,
+                    libc::PROT_READ,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+                    -1,
+                    0,
+                )
+            };
+            if r != libc::MAP_FAILED {
+                FAULTED[i].store(true, Ordering::Release);
+                return;
+            }
+            break;
+        }
+        // Not ours (or the remap failed): die of SIGBUS as before.
+        // SAFETY: resetting a disposition is async-signal-safe.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(libc::SIGBUS, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Elsewhere files are read rather than mapped (no guard available).
+#[cfg(not(target_os = "linux"))]
+mod sigbus {
+    pub fn register(_start: usize, _len: usize) -> Option<usize> {
+        None
+    }
+    pub fn unregister(_slot: usize) {}
+    pub fn faulted(_slot: usize) -> bool {
+        false
+    }
 }
 
 /// Wraps standard input: it is always streamed, decompressed when its first
@@ -240,6 +402,29 @@ mod tests {
         let mut out = Vec::new();
         let err = r.read_to_end(&mut out).unwrap_err();
         assert_eq!(stream_error_reason(c, &err), "truncated gzip");
+    }
+
+    #[test]
+    fn truncation_under_the_map_reads_zeros_and_is_flagged() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("shrinks.log");
+        std::fs::write(&p, "line of text\n".repeat(5000)).unwrap();
+        let Opened::Plain(data) = open(&p).unwrap() else {
+            panic!("plain")
+        };
+        assert!(matches!(data, Data::Mapped(_)));
+        assert!(!data.shrank());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(100)
+            .unwrap();
+        // Without the guard this read dies of SIGBUS.
+        let sum: u64 = data.iter().map(|&b| u64::from(b)).sum();
+        assert!(sum > 0);
+        assert!(data.shrank());
+        assert_eq!(data[60_000], 0);
     }
 
     #[test]

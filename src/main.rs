@@ -15,8 +15,11 @@ fn main() -> ExitCode {
         .collect();
     let result: anyhow::Result<u8> = match cli.command {
         Command::Scan(args) => app::scan(&args, command_line)
-            .map(|o| u8::from(o.failed))
-            .map_err(Into::into),
+            .map_err(anyhow::Error::from)
+            .and_then(|o| match o.incomplete {
+                Some(why) => Err(anyhow::anyhow!(why)),
+                None => Ok(u8::from(o.failed)),
+            }),
         Command::Rules(RulesCommand::List(list)) => {
             app::rules_list(&list.src, list.format, &mut std::io::stdout().lock())
                 .map(|()| 0)

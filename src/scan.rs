@@ -19,6 +19,7 @@ use crate::level::Level;
 use crate::matcher::Engine;
 use crate::progress::Progress;
 use crate::record::Record;
+use crate::report::spill::Findings;
 use crate::report::{FileReport, FileStatus, Finding, PanReport};
 use crate::rules::{Hit, Rule};
 use crate::window::Window;
@@ -40,6 +41,14 @@ pub struct ScanConfig {
     pub max_decoded_bytes: u64,
     /// Multi-line detectors (drift, exposure, IOC, look-alikes); None = off.
     pub detect: Option<std::sync::Arc<Detectors>>,
+    /// Stop decompressing a file once its decoded size exceeds this many
+    /// times its stored size, past `ratio_floor` decoded bytes (bombs that
+    /// stay under the absolute cap; real logs compress far less).
+    pub max_ratio: u64,
+    /// Decoded bytes below which the ratio cap does not apply.
+    pub ratio_floor: u64,
+    /// Record the SHA-256 of every input as stored (`--hash`).
+    pub hash: bool,
 }
 
 impl ScanConfig {
@@ -54,12 +63,19 @@ impl ScanConfig {
             fingerprinter,
             max_decoded_bytes: DEFAULT_MAX_DECODED,
             detect: None,
+            max_ratio: DEFAULT_MAX_RATIO,
+            ratio_floor: DEFAULT_RATIO_FLOOR,
+            hash: false,
         }
     }
 }
 
 pub const DEFAULT_CHUNK: usize = 16 << 20;
-pub const DEFAULT_MAX_DECODED: u64 = 1 << 40;
+/// 64 GiB decoded from one stream: far beyond any single rotated log.
+pub const DEFAULT_MAX_DECODED: u64 = 64 << 30;
+/// Text logs compress 5–30×; deflate's ceiling is about 1032×.
+pub const DEFAULT_MAX_RATIO: u64 = 200;
+pub const DEFAULT_RATIO_FLOOR: u64 = 1 << 30;
 /// Size of the head used for format detection.
 const DETECT_HEAD: usize = 64 * 1024;
 /// Bytes read from a stream at a time.
@@ -73,7 +89,8 @@ const FIELDS_MAX: usize = 64;
 /// One scanned input: its report entry and findings (sorted by line, rule).
 pub struct FileOutcome {
     pub file: FileReport,
-    pub findings: Vec<Finding>,
+    /// Spills to a temporary file past a threshold (bounded memory).
+    pub findings: Findings,
     /// Detector state of the file, merged by the caller in file order.
     pub detect: DetectState,
 }
@@ -97,7 +114,7 @@ impl Counts {
 
 /// The result of scanning a run of whole lines.
 struct ChunkOut {
-    findings: Vec<Finding>,
+    findings: Findings,
     detect: DetectState,
     counts: Counts,
     /// Physical lines in the chunk.
@@ -128,12 +145,12 @@ pub fn scan_entry(
         Disposition::Skip(r) => {
             file.status = FileStatus::Skipped;
             file.reason = Some(r.clone());
-            Vec::new()
+            Findings::new()
         }
         Disposition::Error(r) => {
             file.status = FileStatus::Error;
             file.reason = Some(r.clone());
-            Vec::new()
+            Findings::new()
         }
         Disposition::Stdin => match input::open_stdin() {
             Ok((comp, mut r)) => {
@@ -156,7 +173,7 @@ pub fn scan_entry(
             Err(e) => {
                 file.status = FileStatus::Error;
                 file.reason = Some(io_reason(&e));
-                Vec::new()
+                Findings::new()
             }
         },
         Disposition::Scan => {
@@ -178,26 +195,76 @@ pub fn scan_entry(
             });
             match input::open(path) {
                 Ok(Opened::Plain(data)) => {
-                    scan_plain(&ctx, &data, year, &mut file, progress, &mut detect)
+                    if cfg.hash {
+                        file.sha256 = Some(hex_sha256(&data));
+                    }
+                    let out = scan_plain(&ctx, &data, year, &mut file, progress, &mut detect);
+                    check_shrink(path, &data, &mut file);
+                    out
                 }
                 Ok(Opened::Stream(comp, mut r)) => {
                     file.bytes = meta.map(|m| m.len()).unwrap_or(0);
+                    if cfg.hash {
+                        match hash_file(path) {
+                            Ok(h) => file.sha256 = Some(h),
+                            Err(e) => file.note = Some(format!("not hashed: {}", io_reason(&e))),
+                        }
+                    }
                     scan_stream(&ctx, comp, &mut *r, year, &mut file, progress, &mut detect)
                 }
                 Err(e) => {
                     file.status = FileStatus::Error;
                     file.reason = Some(io_reason(&e));
-                    Vec::new()
+                    Findings::new()
                 }
             }
         }
     };
-    file.findings = out.len() as u64;
+    file.findings = out.len();
     progress.file_done();
     FileOutcome {
         file,
         findings: out,
         detect,
+    }
+}
+
+/// Lowercase hex SHA-256 of `data`.
+pub fn hex_sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(data);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of a file's bytes as stored, read read-only (no atime update).
+fn hash_file(path: &std::path::Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut f = input::open_readonly(path)?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A mapped file cut short while it was read (the SIGBUS guard fired, or
+/// it is now shorter than the map) is reported as an error: what was read
+/// before the cut is kept, what the zero pages stood in for was not seen.
+fn check_shrink(path: &std::path::Path, data: &input::Data, file: &mut FileReport) {
+    let now = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if data.shrank() || now < data.len() as u64 {
+        file.status = FileStatus::Error;
+        file.reason = Some(format!(
+            "file changed (shrank) while being scanned: {now} of {} bytes remain; \
+             findings before the cut are kept",
+            data.len()
+        ));
     }
 }
 
@@ -232,7 +299,7 @@ fn scan_plain(
     file: &mut FileReport,
     progress: &Progress,
     detect: &mut DetectState,
-) -> Vec<Finding> {
+) -> Findings {
     file.compression = Some(Compression::None.as_str().to_string());
     file.bytes = data.len() as u64;
     file.decoded_bytes = data.len() as u64;
@@ -240,7 +307,7 @@ fn scan_plain(
         file.status = FileStatus::Skipped;
         file.reason = Some("binary file (NUL byte in the first 8 KiB)".into());
         progress.bytes(data.len() as u64);
-        return Vec::new();
+        return Findings::new();
     }
     let parser = parser_for(ctx, data, year, file);
     // W3C headers are state carried from line to line, so such files are
@@ -256,24 +323,30 @@ fn scan_plain(
             let mut p = parser.clone();
             let o = scan_lines(ctx, &mut p, &data[s..e], s as u64);
             progress.bytes((e - s) as u64);
-            progress.findings(o.findings.len() as u64);
+            progress.findings(o.findings.len());
             o
         })
         .collect();
     let mut counts = Counts::default();
-    let mut findings = Vec::new();
+    let mut findings = Findings::new();
     let mut line_base = 0u64;
+    let mut replay_error = None;
     for mut o in outs {
-        for f in &mut o.findings {
-            f.line += line_base;
+        if let Err(e) = findings.append(o.findings, line_base) {
+            replay_error.get_or_insert(e);
         }
         o.detect.shift_lines(line_base);
         detect.merge(o.detect);
         line_base += o.lines;
         counts.add(&o.counts);
-        findings.append(&mut o.findings);
     }
     apply_counts(file, &counts);
+    if let Some(e) = replay_error {
+        file.status = FileStatus::Error;
+        file.reason = Some(format!(
+            "findings spilled to disk could not be read back: {e}"
+        ));
+    }
     findings
 }
 
@@ -313,15 +386,23 @@ fn scan_stream(
     file: &mut FileReport,
     progress: &Progress,
     detect: &mut DetectState,
-) -> Vec<Finding> {
+) -> Findings {
     file.compression = Some(comp.as_str().to_string());
     let mut buf: Vec<u8> = Vec::with_capacity(STREAM_BLOCK);
     let mut block = vec![0u8; 1 << 20];
     let mut parser: Option<LineParser> = None;
-    let mut findings = Vec::new();
+    let mut findings = Findings::new();
     let mut counts = Counts::default();
     let mut line_base = 0u64;
     let mut offset_base = 0u64;
+    // Ratio cap: only for files whose stored size is known.
+    let ratio_cap = if file.bytes > 0 {
+        file.bytes
+            .saturating_mul(ctx.cfg.max_ratio)
+            .max(ctx.cfg.ratio_floor)
+    } else {
+        u64::MAX
+    };
     let mut decoded = 0u64;
     let mut failure: Option<String> = None;
     loop {
@@ -344,6 +425,14 @@ fn scan_stream(
                         eof = true;
                         break;
                     }
+                    if decoded > ratio_cap {
+                        failure = Some(format!(
+                            "decompressed size exceeds {} times the stored size (decompression bomb?); scanned up to the cap",
+                            ctx.cfg.max_ratio
+                        ));
+                        eof = true;
+                        break;
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -362,7 +451,7 @@ fn scan_stream(
                 file.status = FileStatus::Skipped;
                 file.reason = Some("binary file (NUL byte in the first 8 KiB)".into());
                 file.decoded_bytes = decoded;
-                return Vec::new();
+                return Findings::new();
             }
             parser = Some(parser_for(ctx, &buf, year, file));
         }
@@ -382,16 +471,18 @@ fn scan_stream(
             }
         };
         let mut o = scan_lines(ctx, p, &buf[..upto], offset_base);
-        for f in &mut o.findings {
-            f.line += line_base;
+        progress.findings(o.findings.len());
+        if let Err(e) = findings.append(o.findings, line_base) {
+            failure.get_or_insert(format!(
+                "findings spilled to disk could not be read back: {e}"
+            ));
+            eof = true;
         }
         o.detect.shift_lines(line_base);
         detect.merge(o.detect);
-        progress.findings(o.findings.len() as u64);
         line_base += o.lines;
         offset_base += upto as u64;
         counts.add(&o.counts);
-        findings.append(&mut o.findings);
         buf.drain(..upto);
         if eof {
             break;
@@ -414,7 +505,7 @@ fn scan_stream(
 /// in the findings are relative to the run (1-based); callers add the base.
 fn scan_lines(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -> ChunkOut {
     let mut out = ChunkOut {
-        findings: Vec::new(),
+        findings: Findings::new(),
         detect: DetectState::default(),
         counts: Counts::default(),
         lines: 0,
@@ -422,6 +513,7 @@ fn scan_lines(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -
     let mut cands: Vec<usize> = Vec::new();
     let display: std::sync::Arc<str> = ctx.display.into();
     let relative: std::sync::Arc<str> = ctx.relative.into();
+    let mut hits: Vec<Finding> = Vec::new();
     let mut pos = 0usize;
     while pos < buf.len() {
         let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
@@ -470,7 +562,6 @@ fn scan_lines(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -
             continue;
         }
         let rec = parser.record(line);
-        let start = out.findings.len();
         if let Some(d) = det {
             let loc = Loc {
                 path: display.clone(),
@@ -478,18 +569,17 @@ fn scan_lines(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -
                 line: line_no,
                 offset: line_off,
             };
-            out.findings
-                .extend(out.detect.observe(d, &rec, time, keep, &loc));
+            hits.extend(out.detect.observe(d, &rec, time, keep, &loc));
         }
-        if !keep || cands.is_empty() {
-            out.findings[start..].sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
-            continue;
+        if keep && !cands.is_empty() {
+            ctx.engine.eval(&rec, &cands, |rule, hit| {
+                hits.push(make_finding(ctx, rule, &hit, &rec, time, line_no, line_off));
+            });
         }
-        ctx.engine.eval(&rec, &cands, |rule, hit| {
-            out.findings
-                .push(make_finding(ctx, rule, &hit, &rec, time, line_no, line_off));
-        });
-        out.findings[start..].sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+        hits.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+        for f in hits.drain(..) {
+            out.findings.push(f);
+        }
     }
     out
 }

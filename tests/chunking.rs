@@ -32,6 +32,8 @@ fn findings(path: &std::path::Path, chunk: usize, threads: usize) -> Vec<(u64, u
     let out = pool.install(|| scan_entry(&entries[0], &engine, &cfg, &Progress::hidden()));
     assert_eq!(out.file.records, 3000);
     out.findings
+        .into_vec()
+        .unwrap()
         .into_iter()
         .map(|f| (f.line, f.byte_offset, f.evidence))
         .collect()

@@ -276,6 +276,7 @@ fn redact(mut r: serde_json::Value) -> serde_json::Value {
     r["scan"]["started"] = "[started]".into();
     r["scan"]["finished"] = "[finished]".into();
     r["scan"]["command_line"] = "[command line]".into();
+    r["scan"]["host_time_zone"] = "[host time zone]".into();
     r["tool"]["version"] = "[version]".into();
     r
 }

@@ -1,16 +1,19 @@
-//! `--format json`: one report object, written at the end.
+//! `--format json`: one report object, written at the end. Findings are
+//! kept in a spilling list (bounded memory) and streamed into the
+//! `findings` array, so a million findings still make one report.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::spill::Findings;
 use super::{Emitter, FileReport, Finding, Header, Summary};
 use crate::detect::ReportSections;
 
 pub struct JsonEmitter<W: Write> {
     out: W,
     files: Vec<FileReport>,
-    findings: Vec<Finding>,
+    findings: Findings,
     sections: Option<ReportSections>,
 }
 
@@ -19,19 +22,19 @@ impl<W: Write> JsonEmitter<W> {
         JsonEmitter {
             out,
             files: Vec::new(),
-            findings: Vec::new(),
+            findings: Findings::new(),
             sections: None,
         }
     }
 }
 
+/// The report without its findings, which are appended by hand.
 #[derive(Serialize)]
 struct Report<'a> {
     #[serde(flatten)]
     header: &'a Header,
     summary: &'a Summary,
     files: &'a [FileReport],
-    findings: &'a [Finding],
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     sections: Option<&'a ReportSections>,
 }
@@ -42,13 +45,25 @@ impl<W: Write> Emitter for JsonEmitter<W> {
     }
 
     fn file(&mut self, file: &FileReport, findings: &[Finding]) -> io::Result<()> {
+        self.file_stream(file, &mut findings.iter().cloned().map(Ok))
+    }
+
+    fn file_stream(
+        &mut self,
+        file: &FileReport,
+        findings: &mut dyn Iterator<Item = io::Result<Finding>>,
+    ) -> io::Result<()> {
         self.files.push(file.clone());
-        self.findings.extend_from_slice(findings);
+        for f in findings {
+            self.findings.push(f?);
+        }
         Ok(())
     }
 
     fn sections(&mut self, findings: &[Finding], sections: &ReportSections) -> io::Result<()> {
-        self.findings.extend_from_slice(findings);
+        for f in findings {
+            self.findings.push(f.clone());
+        }
         self.sections = Some(sections.clone());
         Ok(())
     }
@@ -58,11 +73,39 @@ impl<W: Write> Emitter for JsonEmitter<W> {
             header,
             summary,
             files: &self.files,
-            findings: &self.findings,
             sections: self.sections.as_ref(),
         };
-        serde_json::to_writer_pretty(&mut self.out, &report)?;
-        self.out.write_all(b"\n")?;
+        // Pretty-print the rest of the object, then reopen it to add the
+        // findings one at a time with the same layout serde_json would give
+        // a nested array (two-space indent, items at depth two).
+        let mut head = serde_json::to_vec_pretty(&report)?;
+        if head.pop() != Some(b'}') {
+            return Err(io::Error::other("report object did not end with '}'"));
+        }
+        while head.last() == Some(&b'\n') {
+            head.pop();
+        }
+        self.out.write_all(&head)?;
+        let findings = std::mem::take(&mut self.findings);
+        if findings.is_empty() {
+            self.out.write_all(b",\n  \"findings\": []\n}\n")?;
+            return self.out.flush();
+        }
+        self.out.write_all(b",\n  \"findings\": [")?;
+        let mut buf = Vec::new();
+        for (i, f) in findings.replay()?.enumerate() {
+            buf.clear();
+            serde_json::to_writer_pretty(&mut buf, &f?)?;
+            self.out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+            for (k, line) in buf.split(|&b| b == b'\n').enumerate() {
+                if k > 0 {
+                    self.out.write_all(b"\n")?;
+                }
+                self.out.write_all(b"    ")?;
+                self.out.write_all(line)?;
+            }
+        }
+        self.out.write_all(b"\n  ]\n}\n")?;
         self.out.flush()
     }
 }

@@ -54,7 +54,24 @@ impl<W: Write> Emitter for JsonlEmitter<W> {
     }
 
     fn file(&mut self, file: &FileReport, findings: &[Finding]) -> io::Result<()> {
-        self.write_findings(findings)?;
+        self.file_stream(file, &mut findings.iter().cloned().map(Ok))
+    }
+
+    fn file_stream(
+        &mut self,
+        file: &FileReport,
+        findings: &mut dyn Iterator<Item = io::Result<Finding>>,
+    ) -> io::Result<()> {
+        for f in findings {
+            serde_json::to_writer(
+                &mut self.out,
+                &Tagged {
+                    kind: "finding",
+                    inner: &f?,
+                },
+            )?;
+            self.out.write_all(b"\n")?;
+        }
         self.files.push(file.clone());
         Ok(())
     }

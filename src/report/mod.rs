@@ -16,10 +16,11 @@ pub mod html;
 pub mod json;
 pub mod jsonl;
 pub mod sarif;
+pub mod spill;
 pub mod text;
 
 /// A masked card number attached to a finding.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct PanReport {
     /// First six and last four digits only.
     pub masked: String,
@@ -31,7 +32,7 @@ pub struct PanReport {
 }
 
 /// One rule match on one record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Finding {
     pub rule_id: String,
     pub rule_title: String,
@@ -50,7 +51,11 @@ pub struct Finding {
     pub evidence: String,
     /// Decoding layers the match needed, outermost first (`["url",
     /// "base64"]`); absent when the line matched as written.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        default,
+        deserialize_with = "interned_names"
+    )]
     pub decoded: Vec<&'static str>,
     /// When `decoded` is present: the decoded text around the match
     /// (masked), since `evidence` shows the line as written.
@@ -114,6 +119,10 @@ pub struct FileReport {
     /// year assumed for syslog lines).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// SHA-256 (lowercase hex) of the file's bytes as stored (compressed
+    /// bytes for archives), with `--hash`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 impl FileReport {
@@ -132,6 +141,7 @@ impl FileReport {
             status: FileStatus::Scanned,
             reason: None,
             note: None,
+            sha256: None,
         }
     }
 }
@@ -154,6 +164,9 @@ pub struct ScanInfo {
     pub finished: Option<Timestamp>,
     pub command_line: Vec<String>,
     pub rules: RulesInfo,
+    /// The host's time zone when the scan ran (IANA name, or the fixed
+    /// offset when it has none), for reading local times in the evidence.
+    pub host_time_zone: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -237,8 +250,40 @@ pub trait Emitter {
     ) -> io::Result<()> {
         Ok(())
     }
+    /// Like [`Emitter::file`], with the findings replayed one by one (they
+    /// may come from a spill file). Streaming formats override it to keep
+    /// memory bounded; the default collects them and calls `file`.
+    fn file_stream(
+        &mut self,
+        file: &FileReport,
+        findings: &mut dyn Iterator<Item = io::Result<Finding>>,
+    ) -> io::Result<()> {
+        let all = findings.collect::<io::Result<Vec<Finding>>>()?;
+        self.file(file, &all)
+    }
     /// `header.scan.finished` is set by now.
     fn finish(&mut self, header: &Header, summary: &Summary) -> io::Result<()>;
+}
+
+/// Reads layer names back (findings replayed from a spill file), interning
+/// each distinct name once so they can be `&'static str` again.
+fn interned_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<&'static str>, D::Error> {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let v: Vec<String> = serde::Deserialize::deserialize(d)?;
+    let mut g = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    let set = g.get_or_insert_with(HashSet::new);
+    Ok(v.into_iter()
+        .map(|s| match set.get(s.as_str()) {
+            Some(&n) => n,
+            None => {
+                let n: &'static str = Box::leak(s.into_boxed_str());
+                set.insert(n);
+                n
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]

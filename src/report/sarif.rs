@@ -303,8 +303,7 @@ impl<W: Write> Emitter for SarifEmitter<W> {
     }
 }
 
-/// One `run.artifacts[]` entry. The place to add `hashes` once the report
-/// carries a file's SHA-256 (`--hash`).
+/// One `run.artifacts[]` entry, with `hashes.sha-256` under `--hash`.
 fn artifact(file: &FileReport, relative: &str) -> Value {
     let mut a = json!({
         "location": location(relative),
@@ -316,6 +315,9 @@ fn artifact(file: &FileReport, relative: &str) -> Value {
     }
     if let Some(c) = &file.compression {
         a["properties"]["compression"] = json!(c);
+    }
+    if let Some(h) = &file.sha256 {
+        a["hashes"] = json!({ "sha-256": h });
     }
     a
 }

@@ -1,0 +1,49 @@
+//! The card-number detector and the masking invariant: whatever the input,
+//! mask_text's output holds no Luhn-valid, brand-prefixed number of a card
+//! length, and every PAN find_pans reports is masked.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use skimhunt::card;
+
+fuzz_target!(|data: &[u8]| {
+    for h in card::find_pans(data) {
+        assert!(h.start < h.end && h.end <= data.len());
+        let m = card::mask_pan(&h.digits);
+        assert!(!m.contains(&h.digits), "mask_pan kept the number");
+    }
+    let s = String::from_utf8_lossy(data);
+    let masked = card::mask_text(&s);
+    if let Some(p) = full_pan(masked.as_bytes()) {
+        panic!("mask_text let a card number through: {p}");
+    }
+});
+
+/// The first contiguous digit window of 13–19 digits that is Luhn-valid with
+/// a brand prefix and a length valid for that brand.
+fn full_pan(b: &[u8]) -> Option<String> {
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        let run = &b[i..j];
+        for len in 13..=19.min(run.len()) {
+            for w in run.windows(len) {
+                if w.iter().all(|&d| d == w[0]) {
+                    continue;
+                }
+                if card::luhn_valid(w) && card::brand_of(w).is_some_and(|br| br.valid_len(len)) {
+                    return Some(String::from_utf8_lossy(w).into_owned());
+                }
+            }
+        }
+        i = j;
+    }
+    None
+}

@@ -1,0 +1,241 @@
+//! A list of findings that stays in bounded memory: the first
+//! [`SPILL_AT`] are kept in memory, the rest are written as JSON lines to an
+//! unnamed temporary file and read back, in order, when replayed. A file
+//! with a million findings thus costs disk, not RAM, for every output format.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+
+use super::Finding;
+
+/// Findings held in memory before the rest spill to disk.
+pub const SPILL_AT: usize = 10_000;
+
+/// An ordered, append-only list of findings that spills to disk.
+pub struct Findings {
+    threshold: usize,
+    head: Vec<Finding>,
+    spill: Option<BufWriter<File>>,
+    spilled: u64,
+    /// Findings pushed after a spill write failed (disk full): kept in memory
+    /// rather than lost, replayed after the spilled ones.
+    tail: Vec<Finding>,
+}
+
+impl Default for Findings {
+    fn default() -> Self {
+        Findings::new()
+    }
+}
+
+impl std::fmt::Debug for Findings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Findings")
+            .field("len", &self.len())
+            .field("spilled", &self.spilled)
+            .finish()
+    }
+}
+
+impl Findings {
+    /// An empty list that spills past [`SPILL_AT`] findings.
+    pub fn new() -> Self {
+        Findings::with_threshold(SPILL_AT)
+    }
+
+    /// An empty list that spills past `threshold` findings.
+    pub fn with_threshold(threshold: usize) -> Self {
+        Findings {
+            threshold,
+            head: Vec::new(),
+            spill: None,
+            spilled: 0,
+            tail: Vec::new(),
+        }
+    }
+
+    /// Number of findings.
+    pub fn len(&self) -> u64 {
+        (self.head.len() + self.tail.len()) as u64 + self.spilled
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many findings went to disk.
+    pub fn spilled(&self) -> u64 {
+        self.spilled
+    }
+
+    /// Appends one finding. Never loses it: if the temporary file cannot be
+    /// created or written, it stays in memory.
+    pub fn push(&mut self, f: Finding) {
+        if self.spilled == 0 && self.tail.is_empty() && self.head.len() < self.threshold {
+            self.head.push(f);
+            return;
+        }
+        if !self.tail.is_empty() {
+            self.tail.push(f);
+            return;
+        }
+        if self.spill.is_none() {
+            match tempfile::tempfile() {
+                Ok(file) => self.spill = Some(BufWriter::with_capacity(1 << 16, file)),
+                Err(_) => {
+                    self.tail.push(f);
+                    return;
+                }
+            }
+        }
+        let w = self.spill.as_mut().expect("created above");
+        let ok = serde_json::to_writer(&mut *w, &f).is_ok() && w.write_all(b"\n").is_ok();
+        if ok {
+            self.spilled += 1;
+        } else {
+            // A half-written line would break the replay: stop spilling and
+            // drop the partial line by rewinding to the last whole one.
+            if let Ok(file) = self.spill.take().expect("set").into_inner() {
+                let _ = truncate_to_lines(&file);
+                self.spill = Some(BufWriter::new(file));
+            }
+            self.tail.push(f);
+        }
+    }
+
+    /// Appends every finding of `other`, adding `line_base` to its lines.
+    pub fn append(&mut self, other: Findings, line_base: u64) -> io::Result<()> {
+        for f in other.replay()? {
+            let mut f = f?;
+            f.line += line_base;
+            self.push(f);
+        }
+        Ok(())
+    }
+
+    /// Replays the findings in the order they were pushed.
+    pub fn replay(self) -> io::Result<impl Iterator<Item = io::Result<Finding>>> {
+        let spilled = match self.spill {
+            None => None,
+            Some(w) => {
+                let mut file = w.into_inner().map_err(|e| e.into_error())?;
+                file.seek(SeekFrom::Start(0))?;
+                Some(
+                    BufReader::with_capacity(1 << 16, file)
+                        .lines()
+                        .take(self.spilled as usize),
+                )
+            }
+        };
+        let replay = spilled
+            .into_iter()
+            .flatten()
+            .map(|l| l.and_then(|l| serde_json::from_str::<Finding>(&l).map_err(io::Error::other)));
+        Ok(self
+            .head
+            .into_iter()
+            .map(Ok)
+            .chain(replay)
+            .chain(self.tail.into_iter().map(Ok)))
+    }
+
+    /// Keeps only the findings for which `keep` is true, in order (the
+    /// list is replayed into a new one, so memory stays bounded).
+    pub fn retain(&mut self, mut keep: impl FnMut(&Finding) -> bool) -> io::Result<()> {
+        let old = std::mem::replace(self, Findings::with_threshold(self.threshold));
+        for f in old.replay()? {
+            let f = f?;
+            if keep(&f) {
+                self.push(f);
+            }
+        }
+        Ok(())
+    }
+
+    /// All findings in a Vec (tests, small results).
+    pub fn into_vec(self) -> io::Result<Vec<Finding>> {
+        self.replay()?.collect()
+    }
+}
+
+impl From<Vec<Finding>> for Findings {
+    fn from(v: Vec<Finding>) -> Self {
+        let mut out = Findings::new();
+        for f in v {
+            out.push(f);
+        }
+        out
+    }
+}
+
+/// Cuts a spill file after its last newline (a failed write may have left a
+/// partial line) and positions writes there.
+fn truncate_to_lines(file: &File) -> io::Result<()> {
+    let mut f = file;
+    let len = f.seek(SeekFrom::End(0))?;
+    let mut keep = 0u64;
+    let mut pos = 0u64;
+    f.seek(SeekFrom::Start(0))?;
+    let mut r = BufReader::new(f);
+    let mut line = Vec::new();
+    while pos < len {
+        line.clear();
+        let n = r.read_until(b'\n', &mut line)? as u64;
+        if n == 0 {
+            break;
+        }
+        pos += n;
+        if line.ends_with(b"\n") {
+            keep = pos;
+        }
+    }
+    file.set_len(keep)?;
+    let mut f = file;
+    f.seek(SeekFrom::Start(keep))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::level::{Category, Level};
+
+    fn finding(i: u64) -> Finding {
+        Finding {
+            rule_id: format!("r{i}"),
+            rule_title: "t \"q\"\n".into(),
+            level: Level::High,
+            category: Category::CardSkimming,
+            path: "p".into(),
+            line: i,
+            byte_offset: i * 10,
+            timestamp: Some(jiff::Timestamp::from_second(1_506_420_000).unwrap()),
+            fields: [("k".to_string(), "v\u{1b}".to_string())].into(),
+            evidence: "e".into(),
+            decoded: vec!["url"],
+            decoded_evidence: Some("d".into()),
+            pan: None,
+            fingerprint: format!("fp{i}"),
+        }
+    }
+
+    #[test]
+    fn spills_past_threshold_and_replays_in_order() {
+        let mut f = Findings::with_threshold(3);
+        for i in 0..10 {
+            f.push(finding(i));
+        }
+        assert_eq!(f.len(), 10);
+        assert_eq!(f.spilled(), 7);
+        let mut g = Findings::with_threshold(2);
+        g.push(finding(100));
+        g.append(f, 1000).unwrap();
+        let v = g.into_vec().unwrap();
+        let lines: Vec<u64> = v.iter().map(|f| f.line).collect();
+        assert_eq!(lines[0], 100);
+        assert_eq!(&lines[1..], &(1000..1010).collect::<Vec<_>>()[..]);
+        assert_eq!(v[5].rule_title, "t \"q\"\n");
+        assert_eq!(v[5].fields["k"], "v\u{1b}");
+    }
+}

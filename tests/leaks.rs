@@ -1,0 +1,221 @@
+//! No leaks, over every output format the CLI offers (taken from
+//! OutputFormat, so new formats are covered when they land): no full card
+//! number in stdout, stderr or any report; log text cannot inject terminal
+//! control sequences or break out of the report's strings.
+
+mod common;
+
+use clap::ValueEnum;
+use common::*;
+use skimhunt::cli::OutputFormat;
+
+fn formats() -> Vec<String> {
+    OutputFormat::value_variants()
+        .iter()
+        .map(|f| f.to_possible_value().unwrap().get_name().to_string())
+        .collect()
+}
+
+const PANS: [&str; 6] = [
+    "4111111111111111",
+    "5500000000000004",
+    "340000000000009",
+    "6011000990139424",
+    "4012888888881881",
+    "3530111333300000",
+];
+
+fn b64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            if k <= c.len() {
+                out.push(A[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Percent-decodes (one layer) so URL-encoded digits are checked too.
+fn pct_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn pan_log(dir: &std::path::Path) {
+    let mut web = String::new();
+    let mut chat = String::new();
+    for (i, p) in PANS.iter().enumerate() {
+        let grouped: Vec<&str> = p
+            .as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let forms = [
+            p.to_string(),
+            grouped.join(" "),
+            grouped.join("-"),
+            grouped.join("%20"),
+            p.bytes().map(|c| format!("%{c:02X}")).collect(),
+            b64(p.as_bytes()),
+        ];
+        for (k, f) in forms.iter().enumerate() {
+            web += &format!(
+                "203.0.113.5 - - [27/Sep/2017:10:00:0{i} +0000] \"GET /checkout/pay?cc_number={f}&cvv=123&k={k}&x=%3Cscript%3E HTTP/1.1\" 200 100 \"-\" \"Mozilla/5.0\"\n"
+            );
+            chat += &format!(
+                "{{\"ts\":\"2017-09-27T10:00:0{i}Z\",\"service\":\"chat\",\"event\":\"message\",\"text\":\"card {f} <script src=//evil.example/s.js></script>\"}}\n"
+            );
+        }
+    }
+    write(dir, "web/access.log", web.as_bytes());
+    write(dir, "chat/export.jsonl", chat.as_bytes());
+}
+
+fn assert_clean(what: &str, text: &str) {
+    assert_no_full_pan(what, text);
+    assert_no_full_pan(&format!("{what} (percent-decoded)"), &pct_decode(text));
+}
+
+#[test]
+fn no_full_pan_in_any_output_format() {
+    let d = tempfile::tempdir().unwrap();
+    pan_log(&d.path().join("logs"));
+    for fmt in formats() {
+        let out = d.path().join(format!("report.{fmt}"));
+        for to_file in [false, true] {
+            let mut args = vec![
+                "scan".to_string(),
+                d.path().join("logs").display().to_string(),
+                "--format".into(),
+                fmt.clone(),
+                "--pan-key".into(),
+                "k".into(),
+            ];
+            if to_file {
+                args.extend(["-o".into(), out.display().to_string()]);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let o = run(&args);
+            assert_eq!(
+                o.status.code(),
+                Some(1),
+                "{fmt}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+            let report = if to_file {
+                std::fs::read_to_string(&out).unwrap()
+            } else {
+                stdout.clone()
+            };
+            assert!(report.contains("411111"), "{fmt}: findings expected");
+            assert_clean(&format!("{fmt} report"), &report);
+            assert_clean(&format!("{fmt} stdout"), &stdout);
+            assert_clean(
+                &format!("{fmt} stderr"),
+                &String::from_utf8_lossy(&o.stderr),
+            );
+        }
+    }
+}
+
+#[test]
+fn hostile_text_cannot_escape_strings_or_reach_the_terminal() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("logs");
+    // Quotes, backslashes, control characters, terminal escapes, invalid
+    // UTF-8 and HTML breakers, in a record and in a file name.
+    let mut line = b"2017-09-27T10:00:00Z \"quoted\" back\\slash \x1b[2J\x1b]0;owned\x07 \x08\x0b\x0c\x7f </script><script>alert(1)</script> \xff\xfe ,\"=cmd|' /c calc'!A0\",\n".to_vec();
+    line.extend_from_slice(b"2017-09-27T10:00:01Z <script src=x> \x1b[31m\n");
+    write(&root, "evil\x1b[31m.log", &line);
+    // An error entry whose reason and name reach stderr.
+    write(&root, "cut\x1b]0;title\x07.gz", &[0x1f, 0x8b, 8, 0, 0, 0]);
+    let rule = write(
+        d.path(),
+        "rule.yml",
+        b"title: Hostile\nid: 00000000-0000-4000-8000-0000000000d1\nlevel: high\ndetection:\n  keywords: [quoted, script]\n  condition: keywords\n",
+    );
+    for fmt in formats() {
+        let o = run(&[
+            "scan",
+            root.to_str().unwrap(),
+            "--rules",
+            rule.to_str().unwrap(),
+            "--format",
+            &fmt,
+            "--fail-on",
+            "never",
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{fmt}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            !o.stderr.contains(&0x1b) && !o.stderr.contains(&0x07),
+            "{fmt}: control bytes on stderr: {:?}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // CSV keeps cell bytes verbatim (quoted): a spreadsheet's input,
+        // not terminal output. Every other format escapes control bytes.
+        if fmt != "csv" {
+            assert!(!o.stdout.contains(&0x1b), "{fmt}: raw ESC in the report");
+        }
+        let text = String::from_utf8(o.stdout.clone())
+            .unwrap_or_else(|_| panic!("{fmt}: report is not UTF-8"));
+        match fmt.as_str() {
+            "json" | "sarif" => {
+                let v: serde_json::Value =
+                    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{fmt}: not JSON: {e}"));
+                if fmt == "json" {
+                    // The text survives, escaped, and reads back intact.
+                    let ev = v["findings"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|f| f["evidence"].as_str())
+                        .find(|e| e.contains("quoted"))
+                        .expect("the hostile line is a finding");
+                    assert!(ev.contains("\"quoted\"") && ev.contains('\u{1b}'), "{ev}");
+                }
+            }
+            "jsonl" => {
+                for l in text.lines() {
+                    serde_json::from_str::<serde_json::Value>(l)
+                        .unwrap_or_else(|e| panic!("jsonl line is not JSON ({e}): {l}"));
+                }
+            }
+            "html" => {
+                // The only script end tags are the page's own.
+                assert!(
+                    !text.contains("<script>alert(1)"),
+                    "html: log text injected a script"
+                );
+            }
+            _ => {}
+        }
+    }
+}
