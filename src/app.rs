@@ -14,6 +14,7 @@ use rayon::prelude::*;
 
 use crate::card::Fingerprinter;
 use crate::cli::{FailOn, ListFormat, OutputFormat, RuleSourceArgs, ScanArgs, Undated};
+use crate::detect::{self, DetectError, DetectOptions, DetectState, Detectors, ReportSections};
 use crate::discover::{self, DiscoverOptions, Disposition, GlobError};
 use crate::format::{self, LineParser, LogFormat, ParseOptions};
 use crate::level::Level;
@@ -52,6 +53,8 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
+    #[error("{0}")]
+    Detect(#[from] DetectError),
     #[error("{0}")]
     Suppress(#[from] SuppressError),
 }
@@ -95,7 +98,25 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
         Some(k) => Fingerprinter::new(k.as_bytes()),
         None => Fingerprinter::random(),
     };
+    // IOC lists named by rule files (`skimhunt.ioc`) join the --ioc lists.
+    let mut iocs = args.iocs.clone();
+    for p in loaded.rules.iter().flat_map(|r| &r.ioc_lists) {
+        if !iocs.contains(p) {
+            iocs.push(p.clone());
+        }
+    }
+    let detectors = std::sync::Arc::new(Detectors::new(
+        window,
+        &DetectOptions {
+            assets: args.assets.clone(),
+            payment_paths: args.payment_paths.clone(),
+            iocs,
+            ioc_texts: Vec::new(),
+            own_domains: args.own_domains.clone(),
+        },
+    )?);
     let mut cfg = ScanConfig::new(window, tz, fingerprinter);
+    cfg.detect = Some(detectors.clone());
     cfg.include_undated = args.undated == Undated::Include;
     cfg.year = args.year;
     cfg.log_format = args.log_format;
@@ -157,6 +178,9 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
 
     let mut sink = Output::create(args.output.as_deref())?;
     let mut summary = Summary::default();
+    let mut detect_state = DetectState::default();
+    let mut timeline = detect::timeline::Timeline::default();
+    let exposure;
     let result = {
         let color = args.output.is_none() && io::stdout().is_terminal();
         let mut emitter: Box<dyn Emitter> = match args.format {
@@ -197,6 +221,7 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
                     })?;
                 o.file.findings = o.findings.len();
             }
+            detect_state.merge(o.detect);
             summary.add_file(&o.file);
             if o.file.status == FileStatus::Error && !args.quiet {
                 progress.suspend(|| {
@@ -212,18 +237,47 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
             let mut replay = o.findings.replay()?.inspect(|f| {
                 if let Ok(f) = f {
                     summary.add_finding(f);
+                    timeline.add(f);
                 }
             });
             emitter.file_stream(&o.file, &mut replay)
         });
         progress.finish();
         scanned.map_err(io_err)?;
+        let mut rep = detect::finish(&detectors, &detect_state);
+        if !suppressor.is_empty() {
+            rep.findings.retain(|f| {
+                let Some((root, rel)) = roots.get(&f.path) else {
+                    return true;
+                };
+                match suppressor.check(f, root, rel) {
+                    Some(Suppressed::Baselined) => summary.baselined += 1,
+                    Some(Suppressed::Ignored) => summary.ignored += 1,
+                    None => return true,
+                }
+                false
+            });
+        }
+        for f in &rep.findings {
+            summary.add_finding(f);
+            timeline.add(f);
+        }
+        let sections = ReportSections {
+            drift: rep.drift,
+            exposure: rep.exposure,
+            timeline,
+        };
+        emitter.sections(&rep.findings, &sections).map_err(io_err)?;
+        exposure = Some(sections.exposure);
         let mut header = header;
         header.scan.finished = Some(Timestamp::now());
         emitter.finish(&header, &summary).map_err(io_err)
     };
     result?;
     sink.commit()?;
+    if let (Some(path), Some(e)) = (&args.exposure_csv, &exposure) {
+        write_exposure_csv(path, e)?;
+    }
 
     if !args.quiet {
         eprint!("{}", human_summary(&summary, &cfg.window, engine.rules()));
@@ -313,6 +367,16 @@ pub fn scan_all(
         }
         result
     })
+}
+
+/// Writes the exposure CSV next to its target and renames it into place.
+fn write_exposure_csv(path: &Path, e: &detect::exposure::Exposure) -> Result<(), Error> {
+    let mut out = Output::create(Some(path))?;
+    e.write_csv(&mut out.writer).map_err(|source| Error::Io {
+        what: format!("writing {}", path.display()),
+        source,
+    })?;
+    out.commit()
 }
 
 /// The report destination: standard output, or a temporary file beside the

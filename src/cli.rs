@@ -205,6 +205,26 @@ pub struct ScanArgs {
     )]
     pub pan_key: Option<String>,
 
+    /// Treat paths matching GLOB as static script assets for drift, besides
+    /// `*.js` (repeatable; matched against the request path).
+    #[arg(long = "asset", value_name = "GLOB")]
+    pub assets: Vec<String>,
+    /// Payment-page path regex for exposure and payment referers (repeatable;
+    /// default: checkout, payment(s), billing, cart and basket path segments).
+    #[arg(long = "payment-path", value_name = "REGEX")]
+    pub payment_paths: Vec<String>,
+    /// Write every exposed session (one row each, no card data) to FILE as CSV.
+    #[arg(long, value_name = "FILE")]
+    pub exposure_csv: Option<PathBuf>,
+    /// IOC list: one domain or URL per line, `#` comments (repeatable); hits
+    /// are findings naming the list and the entry.
+    #[arg(long = "ioc", value_name = "FILE")]
+    pub iocs: Vec<PathBuf>,
+    /// A domain of your own to protect from look-alike hosts, besides the
+    /// built-in script and payment providers (repeatable).
+    #[arg(long = "own-domain", value_name = "DOMAIN")]
+    pub own_domains: Vec<String>,
+
     /// Suppress findings whose fingerprint is in this earlier JSON or JSONL
     /// report (counted as `baselined`).
     #[arg(long, value_name = "REPORT")]

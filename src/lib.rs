@@ -9,6 +9,7 @@ pub mod app;
 pub mod card;
 pub mod cli;
 pub mod decode;
+pub mod detect;
 pub mod discover;
 pub mod format;
 pub mod input;

@@ -11,6 +11,7 @@ use jiff::tz::TimeZone;
 use rayon::prelude::*;
 
 use crate::card::{self, Fingerprinter};
+use crate::detect::{DetectState, Detectors, Loc};
 use crate::discover::{Disposition, Entry, io_reason};
 use crate::format::{self, LineParser, LogFormat, ParseOptions};
 use crate::input::{self, Compression, Opened};
@@ -38,6 +39,8 @@ pub struct ScanConfig {
     pub fingerprinter: Fingerprinter,
     /// Stop decompressing a stream past this many bytes (decompression bombs).
     pub max_decoded_bytes: u64,
+    /// Multi-line detectors (drift, exposure, IOC, look-alikes); None = off.
+    pub detect: Option<std::sync::Arc<Detectors>>,
     /// Stop decompressing a file once its decoded size exceeds this many
     /// times its stored size, past `ratio_floor` decoded bytes (bombs that
     /// stay under the absolute cap; real logs compress far less).
@@ -59,6 +62,7 @@ impl ScanConfig {
             chunk_size: DEFAULT_CHUNK,
             fingerprinter,
             max_decoded_bytes: DEFAULT_MAX_DECODED,
+            detect: None,
             max_ratio: DEFAULT_MAX_RATIO,
             ratio_floor: DEFAULT_RATIO_FLOOR,
             hash: false,
@@ -87,6 +91,8 @@ pub struct FileOutcome {
     pub file: FileReport,
     /// Spills to a temporary file past a threshold (bounded memory).
     pub findings: Findings,
+    /// Detector state of the file, merged by the caller in file order.
+    pub detect: DetectState,
 }
 
 #[derive(Default)]
@@ -109,6 +115,7 @@ impl Counts {
 /// The result of scanning a run of whole lines.
 struct ChunkOut {
     findings: Findings,
+    detect: DetectState,
     counts: Counts,
     /// Physical lines in the chunk.
     lines: u64,
@@ -132,6 +139,7 @@ pub fn scan_entry(
     progress: &Progress,
 ) -> FileOutcome {
     let mut file = FileReport::new(&entry.display);
+    let mut detect = DetectState::default();
     let relative = entry.relative();
     let out = match &entry.disposition {
         Disposition::Skip(r) => {
@@ -159,6 +167,7 @@ pub fn scan_entry(
                     cfg.year.unwrap_or_else(|| this_year(&cfg.tz)),
                     &mut file,
                     progress,
+                    &mut detect,
                 )
             }
             Err(e) => {
@@ -190,7 +199,15 @@ pub fn scan_entry(
                         file.sha256 = Some(hex_sha256(&data));
                     }
                     let release = |s: usize, l: usize| data.release(s, l);
-                    let out = scan_plain(&ctx, &data, &release, year, &mut file, progress);
+                    let out = scan_plain(
+                        &ctx,
+                        &data,
+                        &release,
+                        year,
+                        &mut file,
+                        progress,
+                        &mut detect,
+                    );
                     check_shrink(path, &data, &mut file);
                     out
                 }
@@ -202,7 +219,7 @@ pub fn scan_entry(
                             Err(e) => file.note = Some(format!("not hashed: {}", io_reason(&e))),
                         }
                     }
-                    scan_stream(&ctx, comp, &mut *r, year, &mut file, progress)
+                    scan_stream(&ctx, comp, &mut *r, year, &mut file, progress, &mut detect)
                 }
                 Err(e) => {
                     file.status = FileStatus::Error;
@@ -217,6 +234,7 @@ pub fn scan_entry(
     FileOutcome {
         file,
         findings: out,
+        detect,
     }
 }
 
@@ -290,6 +308,7 @@ fn scan_plain(
     year: i16,
     file: &mut FileReport,
     progress: &Progress,
+    detect: &mut DetectState,
 ) -> Findings {
     file.compression = Some(Compression::None.as_str().to_string());
     file.bytes = data.len() as u64;
@@ -323,10 +342,12 @@ fn scan_plain(
     let mut findings = Findings::new();
     let mut line_base = 0u64;
     let mut replay_error = None;
-    for o in outs {
+    for mut o in outs {
         if let Err(e) = findings.append(o.findings, line_base) {
             replay_error.get_or_insert(e);
         }
+        o.detect.shift_lines(line_base);
+        detect.merge(o.detect);
         line_base += o.lines;
         counts.add(&o.counts);
     }
@@ -375,6 +396,7 @@ fn scan_stream(
     year: i16,
     file: &mut FileReport,
     progress: &Progress,
+    detect: &mut DetectState,
 ) -> Findings {
     file.compression = Some(comp.as_str().to_string());
     let mut buf: Vec<u8> = Vec::with_capacity(STREAM_BLOCK);
@@ -459,7 +481,7 @@ fn scan_stream(
                 }
             }
         };
-        let o = scan_lines(ctx, p, &buf[..upto], offset_base);
+        let mut o = scan_lines(ctx, p, &buf[..upto], offset_base);
         progress.findings(o.findings.len());
         if let Err(e) = findings.append(o.findings, line_base) {
             failure.get_or_insert(format!(
@@ -467,6 +489,8 @@ fn scan_stream(
             ));
             eof = true;
         }
+        o.detect.shift_lines(line_base);
+        detect.merge(o.detect);
         line_base += o.lines;
         offset_base += upto as u64;
         counts.add(&o.counts);
@@ -521,10 +545,16 @@ fn scan_lines_fast(
 ) -> ChunkOut {
     let mut out = ChunkOut {
         findings: Findings::new(),
+        detect: DetectState::default(),
         counts: Counts::default(),
         lines: 0,
     };
     let mut cands: Vec<usize> = Vec::new();
+    let display: std::sync::Arc<str> = ctx.display.into();
+    let relative: std::sync::Arc<str> = ctx.relative.into();
+    // Immediate detector findings (IOC, look-alike) of the current stretch,
+    // in line order; merged with the stretch's rule findings when it is searched.
+    let mut det_hits: std::collections::VecDeque<Finding> = std::collections::VecDeque::new();
     // Start byte and lines before it, of the current stretch of kept lines.
     let mut stretch: Option<(usize, u64)> = None;
     let mut pos = 0usize;
@@ -538,7 +568,8 @@ fn scan_lines_fast(
             false
         } else {
             out.counts.records += 1;
-            match parser.time(line) {
+            let time = parser.time(line);
+            let keep = match time {
                 Some(t) if ctx.cfg.window.contains(t) => {
                     out.counts.in_window += 1;
                     true
@@ -551,7 +582,28 @@ fn scan_lines_fast(
                     out.counts.undated += 1;
                     ctx.cfg.include_undated
                 }
+            };
+            // Detectors see out-of-window lines too (baselines), without rules.
+            let det = ctx.cfg.detect.as_deref().filter(|d| {
+                if keep {
+                    out.detect.wants(d, line)
+                } else {
+                    time.is_some() && d.wants_baseline(line)
+                }
+            });
+            if let Some(d) = det {
+                let rec = parser.record(line);
+                let loc = Loc {
+                    path: display.clone(),
+                    relative: relative.clone(),
+                    line: out.lines + 1,
+                    offset: offset + pos as u64,
+                };
+                let mut hits = out.detect.observe(d, &rec, time, keep, &loc);
+                hits.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+                det_hits.extend(hits);
             }
+            keep
         };
         match (keep, stretch) {
             (true, None) => stretch = Some((pos, out.lines)),
@@ -564,7 +616,7 @@ fn scan_lines_fast(
                     offset,
                     raw_fields,
                 };
-                st.search(ctx, parser, &mut cands, &mut out.findings);
+                st.search(ctx, parser, &mut cands, &mut det_hits, &mut out.findings);
                 stretch = None;
             }
             _ => {}
@@ -581,7 +633,11 @@ fn scan_lines_fast(
             offset,
             raw_fields,
         };
-        st.search(ctx, parser, &mut cands, &mut out.findings);
+        st.search(ctx, parser, &mut cands, &mut det_hits, &mut out.findings);
+    }
+    // Out-of-window lines give no immediate detector finding; flush anyway.
+    for f in det_hits {
+        out.findings.push(f);
     }
     out
 }
@@ -604,6 +660,7 @@ impl Stretch<'_> {
         ctx: &FileCtx,
         parser: &LineParser,
         cands: &mut Vec<usize>,
+        det_hits: &mut std::collections::VecDeque<Finding>,
         findings: &mut Findings,
     ) {
         let mut hits: Vec<Finding> = Vec::new();
@@ -630,6 +687,14 @@ impl Stretch<'_> {
             ctx.engine.eval(&rec, cands, |rule, hit| {
                 hits.push(make_finding(ctx, rule, &hit, &rec, time, line_no, line_off));
             });
+            // Detector findings of earlier lines go first; those of this line
+            // join its rule findings, ordered by id like everywhere else.
+            while det_hits.front().is_some_and(|f| f.line < line_no) {
+                findings.push(det_hits.pop_front().expect("checked"));
+            }
+            while det_hits.front().is_some_and(|f| f.line == line_no) {
+                hits.push(det_hits.pop_front().expect("checked"));
+            }
             hits.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
             for f in hits.drain(..) {
                 findings.push(f);
@@ -637,6 +702,11 @@ impl Stretch<'_> {
             if cur >= hay.len() {
                 break;
             }
+        }
+        // The rest of the stretch's detector findings (lines after the last
+        // rule candidate).
+        while let Some(f) = det_hits.pop_front() {
+            findings.push(f);
         }
     }
 }
@@ -646,10 +716,13 @@ impl Stretch<'_> {
 fn scan_lines_each(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -> ChunkOut {
     let mut out = ChunkOut {
         findings: Findings::new(),
+        detect: DetectState::default(),
         counts: Counts::default(),
         lines: 0,
     };
     let mut cands: Vec<usize> = Vec::new();
+    let display: std::sync::Arc<str> = ctx.display.into();
+    let relative: std::sync::Arc<str> = ctx.relative.into();
     let mut hits: Vec<Finding> = Vec::new();
     let mut pos = 0usize;
     while pos < buf.len() {
@@ -681,17 +754,38 @@ fn scan_lines_each(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u
                 ctx.cfg.include_undated
             }
         };
-        if !keep {
+        // Detectors see out-of-window lines too (baselines), without rules.
+        let det = ctx.cfg.detect.as_deref().filter(|d| {
+            if keep {
+                out.detect.wants(d, line)
+            } else {
+                time.is_some() && d.wants_baseline(line)
+            }
+        });
+        if !keep && det.is_none() {
             continue;
         }
-        ctx.engine.candidates(line, &mut cands);
-        if cands.is_empty() {
+        if keep {
+            ctx.engine.candidates(line, &mut cands);
+        }
+        if (!keep || cands.is_empty()) && det.is_none() {
             continue;
         }
         let rec = parser.record(line);
-        ctx.engine.eval(&rec, &cands, |rule, hit| {
-            hits.push(make_finding(ctx, rule, &hit, &rec, time, line_no, line_off));
-        });
+        if let Some(d) = det {
+            let loc = Loc {
+                path: display.clone(),
+                relative: relative.clone(),
+                line: line_no,
+                offset: line_off,
+            };
+            hits.extend(out.detect.observe(d, &rec, time, keep, &loc));
+        }
+        if keep && !cands.is_empty() {
+            ctx.engine.eval(&rec, &cands, |rule, hit| {
+                hits.push(make_finding(ctx, rule, &hit, &rec, time, line_no, line_off));
+            });
+        }
         hits.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
         for f in hits.drain(..) {
             out.findings.push(f);

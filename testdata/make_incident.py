@@ -224,6 +224,23 @@ def bg_request(rng, t):
     return method, uri, status, size, ref, ua
 
 
+# Script assets keep stable sizes (drift needs an honest baseline). vendor.js is
+# legitimately served in two sizes (gzip and identity) by the origin; the CDN
+# always serves it compressed.
+WIDGET = "/js/chat-widget.js"
+WIDGET_SIZE, WIDGET_TAMPERED = 14562, 17830
+ASSET_SIZES = {"/scripts/app.js": 48213, "/static/c.js": 2817}
+
+
+def asset_size(kind, uri, status, size, t):
+    stem = uri.split("?")[0]
+    if status != 200 or not stem.endswith(".js") or stem == WIDGET:
+        return size
+    if stem == "/scripts/vendor.js":
+        return 30412 if (kind == "cf" or int(t.timestamp()) % 2 == 0) else 98211
+    return ASSET_SIZES.get(stem, 1000 + sum(stem.encode()) * 37 % 50000)
+
+
 def combined(ip, t, method, uri, status, size, ref, ua, tz=UTC, vhost=None):
     lt = t.astimezone(tz)
     stamp = lt.strftime("%d/%b/%Y:%H:%M:%S ") + lt.strftime("%z")
@@ -395,12 +412,32 @@ def gen_combined(kind, rel, n_bg, tz, vhost, seed):
                 plant("indicator", ["card-skimming_known_drop_url_shape"], "edge: 25/Sep/2017:21:30:00 -0400 = 2017-09-26T01:30Z, inside"))
         log.add(outside, ("198.51.100.77", "GET", "/js/jquery.min.php", 200, 4211, "https://" + SITE + "/booking/payment", UAS[0]),
                 plant("indicator", ["card-skimming_known_drop_url_shape"], "edge: 12/Oct/2017:21:00:00 -0400 = 2017-10-13T01:00Z, outside"))
+    if kind == "nginx":
+        add_widget_drift(log, rng)
     lines = []
     for t, _, (ip, m, uri, st, sz, ref, ua), pl in log.sorted():
+        sz = asset_size(kind, uri, st, sz, t)
         lines.append(combined(ip, t, m, uri, st, sz, ref, ua, tz=tz, vhost=vhost))
         if pl is not None:
             pl.update(file=rel, line=len(lines), time=t)
     return lines
+
+
+def add_widget_drift(log, rng):
+    """The site's chat-widget loader: one size before the window, a tampered size
+    from the window's start to its end, the old size again after it."""
+    pay, home = "https://" + SITE + "/booking/payment", "https://" + SITE + "/"
+    t = START + dt.timedelta(hours=3)
+    while t < END:
+        inside = in_window(t)
+        status = 304 if rng.random() < 0.15 else 200
+        size = 0 if status == 304 else (WIDGET_TAMPERED if inside else WIDGET_SIZE)
+        log.add(t, (rand_ip(rng), "GET", WIDGET, status, size, pay if rng.random() < 0.5 else home, rng.choice(UAS)))
+        t += dt.timedelta(hours=rng.randrange(6, 14), minutes=rng.randrange(60))
+    first = WIN_START + dt.timedelta(minutes=7)
+    log.add(first, ("203.0.113.45", "GET", WIDGET, 200, WIDGET_TAMPERED, pay, UAS[2]),
+            plant("indicator", ["skimhunt.drift"], "chat-widget.js served with %d bytes (baseline %d) from the window's start" % (WIDGET_TAMPERED, WIDGET_SIZE)))
+    log.add(WIN_END + dt.timedelta(minutes=40), ("203.0.113.46", "GET", WIDGET, 200, WIDGET_SIZE, home, UAS[0]))
 
 
 # ---------------------------------------------------------------- IIS W3C
@@ -452,7 +489,7 @@ def gen_iis(seed):
         v = {"date": t.strftime("%Y-%m-%d"), "time": t.strftime("%H:%M:%S"), "s-ip": "10.20.0.14", "cs-method": m,
              "cs-uri-stem": stem, "cs-uri-query": query or "-", "s-port": "443", "cs-username": "-", "c-ip": ip,
              "cs(User-Agent)": ua.replace(" ", "+"), "cs(Referer)": ref, "sc-status": str(st), "sc-substatus": "0",
-             "sc-win32-status": "0", "time-taken": str(rng.randrange(15, 900)), "sc-bytes": str(sz),
+             "sc-win32-status": "0", "time-taken": str(rng.randrange(15, 900)), "sc-bytes": str(asset_size("iis", uri, st, sz, t)),
              "cs-bytes": str(rng.randrange(300, 1400)), "cs-host": SITE}
         lines.append(" ".join(v[f] for f in fields))
         if pl is not None:
@@ -495,7 +532,7 @@ def gen_cloudfront(seed):
         stem, _, query = uri.partition("?")
         rid = base64.urlsafe_b64encode(bytes(rng.randrange(256) for _ in range(42))).decode()
         res = "Hit" if stem.startswith(("/static", "/img", "/fonts", "/scripts", "/favicon")) else "Miss"
-        v = [t.strftime("%Y-%m-%d"), t.strftime("%H:%M:%S"), rng.choice(["IAD79-C1", "JFK6-C2", "LHR62-C3", "CDG3-C1"]), str(sz + 380),
+        v = [t.strftime("%Y-%m-%d"), t.strftime("%H:%M:%S"), rng.choice(["IAD79-C1", "JFK6-C2", "LHR62-C3", "CDG3-C1"]), str(asset_size("cf", uri, st, sz, t) + 380),
              ip, m, CF_HOST, stem, str(st), ref, urllib.parse.quote(ua, safe="/;:()+,"), query or "-", "-", res, rid, STATIC, "https",
              str(rng.randrange(300, 1400)), "%.3f" % (rng.randrange(1, 900) / 1000), "-", "TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256", res, "HTTP/1.1"]
         lines.append("\t".join(v))
@@ -505,6 +542,8 @@ def gen_cloudfront(seed):
 
 
 # ---------------------------------------------------------------- chat export
+CHAT_SHA = "3b1f0c5e7d9a2b4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d"
+CHAT_SHA_NEW = "d41d8cd98f00b204e9800998ecf8427e" * 2
 def chat_ts(t, style):
     if style == 0:
         return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t.microsecond // 1000)
@@ -518,7 +557,7 @@ def gen_chat(seed):
     rng = random.Random(seed)
     log = Log(rel)
     vendor_src = "https://" + CHAT_CDN + "/widget/v3/chat.js"
-    sha = "3b1f0c5e7d9a2b4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d"
+    sha, sha_new = CHAT_SHA, CHAT_SHA_NEW
     texts = ["Hi, can I change my seat?", "Is lunch included on the flight to Paris?", "How much is an extra bag?",
              "My booking reference is SKQ7TZ", "Thanks, that helped!", "Can I upgrade to business?", "Do you fly to Lisbon in winter?"]
     agent = ["Hello! How can I help today?", "Let me check that for you.", "Yes, one meal is included.", "Anything else I can help with?"]
@@ -535,7 +574,8 @@ def gen_chat(seed):
         sid = "s-%08x" % rng.getrandbits(32)
         page = rng.choice(["/", "/booking/payment", "/booking/search", "/manage-booking", "/help/baggage"])
         o = base(t, "widget.load", sid, page)
-        o["widget"] = {"src": vendor_src, "version": "3.4.1", "sha256": sha}
+        # Inside the window the vendor serves a new build of the widget.
+        o["widget"] = {"src": vendor_src, "version": "3.4.2", "sha256": sha_new} if in_window(t) else {"src": vendor_src, "version": "3.4.1", "sha256": sha}
         log.add(t, o)
         for k in range(rng.randrange(0, 4)):
             t2 = t + dt.timedelta(seconds=20 + 40 * k, milliseconds=rng.randrange(1000))
@@ -577,8 +617,12 @@ def gen_chat(seed):
               [], "benign custom_code theme update", "decoy")
     add_plant(window_time(rng), "message", {"from": "visitor", "text": "the script on your payment page does not load"}, [], "visitor mentions a script", "decoy")
     lines = []
+    new_build = None
     for t, _, o, pl in log.sorted():
         lines.append(json.dumps(o, separators=(",", ":")))
+        if pl is None and new_build is None and o.get("widget", {}).get("version") == "3.4.2":
+            new_build = plant("indicator", ["skimhunt.drift.version"], "first widget.load of the new widget build 3.4.2 inside the window")
+            pl = new_build
         if pl is not None:
             pl.update(file=rel, line=len(lines), time=t)
     return lines
@@ -620,7 +664,7 @@ def gen_csp(seed):
     noise = [("chrome-extension://gighmmpiobklfepjocnamgkkbiglidom/inject.js", "script-src"),
              ("moz-extension://2c1d07e4-7a1b-4f0e-9d5c-1f2e3d4c5b6a/content.js", "script-src"),
              ("inline", "script-src"), ("eval", "script-src"), ("data", "img-src"), ("blob", "worker-src"),
-             ("https://fonts.gstatic.example/s/roboto.woff2", "font-src"), ("about", "frame-src"),
+             ("https://fonts.gstatic.com/s/roboto/v18/roboto.woff2", "font-src"), ("about", "frame-src"),
              ("safari-extension://com.adblock.extension-0000/abc/inject.js", "script-src")]
     for _ in range(560):
         t = rand_time(rng)
@@ -638,7 +682,7 @@ def gen_csp(seed):
     add(before_time(rng), pay, "https://" + DROP + "/collect", "connect-src", ["card-skimming_csp_payment_page_exfil"], "twin: connect-src before the window", shape=0)
     add(window_time(rng), pay, "inline", "script-src", ["injected-script_csp_script_sample_loader"], "inline loader blocked, script-sample shows createElement",
         sample="var s=document.createElement('script');s.", shape=0)
-    add(window_time(rng), "/destinations/rome", "https://mage-cdn.link/load.js", "script-src", ["card-skimming_exfil_domain_json"], "known Magecart domain in a non-payment CSP report", shape=1)
+    add(window_time(rng), "/destinations/rome", "https://mage-cdn.link/load.js", "script-src", ["card-skimming_exfil_domain_json", "skimhunt.ioc"], "known Magecart domain in a non-payment CSP report (also an IOC list URL entry)", shape=1)
     add(window_time(rng), pay, "https://" + DROP + "/p.gif?c=" + GEN_MC2, "img-src", ["card-exposure_pan_in_json"], "generated Mastercard (2-series) in blocked image URL (" + mask(GEN_MC2) + ")", shape=0)
     add(after_time(rng), pay, "https://" + DROP + "/p.gif?c=" + GEN_MC2, "img-src", ["card-exposure_pan_in_json"], "twin: card in blocked image URL after the window", shape=1)
     # Decoys inside the window.
@@ -647,6 +691,11 @@ def gen_csp(seed):
     add(window_time(rng), pay, "eval", "script-src", [], "eval keyword on payment page (Firefox sample)", sample="call to eval() or related function blocked by CSP", kind="decoy", shape=0)
     add(window_time(rng), "/destinations/paris", "https://adserver.example/ad.js", "script-src", [], "third-party script on non-payment page", kind="decoy", shape=0)
     add(window_time(rng), pay, "https://" + DROP + "/logo.png", "img-src", [], "look-alike host but img-src", kind="decoy", shape=1)
+    # Detector plants: an IOC list domain and two look-alike hosts, on pages and
+    # directives that no rule flags.
+    add(window_time(rng), "/flights", "https://skim-metrics.example/i.gif?d=1", "img-src", ["skimhunt.ioc"], "IOC list domain in a blocked image URL", shape=0)
+    add(window_time(rng), "/destinations/paris", "https://www.google-anaiytics.com/collect?v=1&t=pageview", "img-src", ["skimhunt.lookalike"], "look-alike of google-analytics (l→i)", shape=1)
+    add(window_time(rng), "/blog/lounge-guide", "https://code.jquery-cdnapi.com/jquery-3.2.1.min.js", "script-src", ["card-skimming_exfil_domain_json", "skimhunt.lookalike"], "look-alike of jquery (hyphenated extension), also a known Magecart domain", shape=0)
     lines = []
     for t, _, rec, pl in log.sorted():
         if len(rec) == 4:
@@ -675,11 +724,25 @@ def write_text(rel, lines):
         fh.write(data)
 
 
+DETECTORS = {
+    "skimhunt.drift": "Script served with a size outside its baseline (drift)",
+    "skimhunt.drift.version": "Script version or hash first seen inside the window",
+    "skimhunt.ioc": "IOC list match",
+    "skimhunt.lookalike": "Look-alike host",
+}
+
+
+def rule_info(rules, r):
+    if r in DETECTORS:
+        return {"file": None, "id": r, "title": DETECTORS[r]}
+    return {"file": "rules/%s.yml" % r, "id": rules[r][1], "title": rules[r][0]}
+
+
 def write_expected(rules):
     rows = sorted(PLANTS, key=lambda p: (p["file"], p["line"]))
     for p in rows:
         for r in p["rules"]:
-            if r not in rules:
+            if r not in rules and r not in DETECTORS:
                 raise SystemExit("unknown rule " + r)
     md = ["# Bundled incident: answer key", "",
           "Generated by `testdata/make_incident.py`; do not edit by hand.", "",
@@ -696,13 +759,14 @@ def write_expected(rules):
     js = []
     for p in rows:
         inside = in_window(p["time"])
-        fired = "<br>".join("%s (`%s`, `%s`)" % (rules[r][0], r, rules[r][1]) for r in p["rules"]) or "no finding"
+        fired = "<br>".join("%s (`%s`)" % (DETECTORS[r], r) if r in DETECTORS else "%s (`%s`, `%s`)" % (rules[r][0], r, rules[r][1])
+                            for r in p["rules"]) or "no finding"
         if p["kind"] == "indicator" and not inside:
             fired = "none in window; unwindowed: " + fired
         what = p["what"].replace("|", "\\|")
         md.append("| `%s` | %d | %s | %s | %s | %s | %s |" % (p["file"], p["line"], utc_iso(p["time"]), "in" if inside else "out", p["kind"], fired, what))
         js.append({"file": p["file"], "line": p["line"], "time": utc_iso(p["time"]), "in_window": inside, "kind": p["kind"],
-                   "rules": [{"file": "rules/%s.yml" % r, "id": rules[r][1], "title": rules[r][0]} for r in p["rules"]], "what": p["what"]})
+                   "rules": [rule_info(rules, r) for r in p["rules"]], "what": p["what"]})
     n_in = sum(1 for p in rows if p["kind"] == "indicator" and in_window(p["time"]))
     n_out = sum(1 for p in rows if p["kind"] == "indicator" and not in_window(p["time"]))
     n_dec = sum(1 for p in rows if p["kind"] == "decoy")
@@ -710,7 +774,14 @@ def write_expected(rules):
     with open(os.path.join(HERE, "incident.expected.md"), "w", encoding="utf-8") as fh:
         fh.write("\n".join(md))
     with open(os.path.join(HERE, "incident.expected.json"), "w", encoding="utf-8") as fh:
-        json.dump({"window": {"start": utc_iso(WIN_START), "end": utc_iso(WIN_END)}, "plants": js}, fh, indent=1)
+        detect = {"ioc_list": "testdata/iocs.txt",
+                  "drift": {"asset": WIDGET, "file": "nginx/access.log", "baseline": [WIDGET_SIZE], "size": WIDGET_TAMPERED,
+                            "first_seen": utc_iso(WIN_START + dt.timedelta(minutes=7)),
+                            "reverted_at": utc_iso(WIN_END + dt.timedelta(minutes=40))},
+                  "two_sizes": "/scripts/vendor.js",
+                  "version": {"script": CHAT_CDN + "/widget/v3/chat.js", "baseline": "sha256=%s version=3.4.1" % CHAT_SHA,
+                              "new": "sha256=%s version=3.4.2" % CHAT_SHA_NEW}}
+        json.dump({"window": {"start": utc_iso(WIN_START), "end": utc_iso(WIN_END)}, "detectors": detect, "plants": js}, fh, indent=1)
         fh.write("\n")
 
 

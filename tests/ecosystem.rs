@@ -96,7 +96,7 @@ fn sarif_validates_against_the_official_schema_and_matches_snapshot() {
         assert!(r["help"]["text"].is_string() && r["fullDescription"]["text"].is_string());
     }
     let results = run["results"].as_array().unwrap();
-    assert_eq!(results.len(), 76);
+    assert_eq!(results.len(), 81);
     for r in results {
         assert!(rule_ids.contains(r["ruleId"].as_str().unwrap()));
         assert!(["error", "warning", "note"].contains(&r["level"].as_str().unwrap()));
@@ -395,7 +395,7 @@ fn csv_is_rfc4180_with_formula_cells_defused() {
     let text = String::from_utf8(o.stdout).unwrap();
     assert_no_full_pan("csv", &text);
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
-    assert_eq!(rdr.records().count(), 76);
+    assert_eq!(rdr.records().count(), 81);
 }
 
 #[test]
@@ -405,8 +405,8 @@ fn text_output_is_plain_when_piped_and_masked() {
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(!text.contains('\x1b'), "colour on a pipe");
     assert_no_full_pan("text", &text);
-    assert!(text.contains("76 findings"), "{text}");
-    assert!(text.lines().count() > 76 * 3);
+    assert!(text.contains("81 findings"), "{text}");
+    assert!(text.lines().count() > 81 * 3);
 }
 
 #[test]
@@ -442,10 +442,13 @@ fn html_report_is_self_contained_and_escaped() {
         "id=\"top-rules-table\"",
         "Content-Security-Policy",
         "2017-09-26T00:00:00Z",
+        "id=\"drift-table\"",
+        "/js/chat-widget.js",
+        "id=\"exposure-table\"",
     ] {
         assert!(html.contains(needle), "missing {needle}");
     }
-    assert_eq!(html.matches("<tr data-category=").count(), 76);
+    assert_eq!(html.matches("<tr data-category=").count(), 81);
     // Nothing is loaded from anywhere.
     for bad in ["src=\"http", "href=\"http", "@import", "url(http", "<link"] {
         assert!(!html.contains(bad), "external reference {bad}");

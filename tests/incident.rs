@@ -1,7 +1,9 @@
 //! The bundled incident (testdata/incident, answer key in
 //! testdata/incident.expected.json): every planted indicator inside the
 //! window is found by exactly the listed rules, nothing outside the window,
-//! nothing on decoys, and the report matches the committed snapshot.
+//! nothing on decoys, and the report matches the committed snapshot. The
+//! detectors (drift, exposure, IOC list, look-alikes) are checked against
+//! the answer key's `detectors` block.
 
 mod common;
 
@@ -54,7 +56,14 @@ fn found(report: &serde_json::Value) -> BTreeSet<Key> {
 const WINDOW: [&str; 4] = ["--since", "2017-09-26", "--until", "2017-10-12"];
 
 fn scan(extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["scan", "testdata/incident", "--pan-key", "snapshot-key"];
+    let mut args = vec![
+        "scan",
+        "testdata/incident",
+        "--pan-key",
+        "snapshot-key",
+        "--ioc",
+        "testdata/iocs.txt",
+    ];
     args.extend_from_slice(extra);
     run(&args)
 }
@@ -85,10 +94,151 @@ fn windowed_scan_finds_exactly_the_planted_indicators() {
 #[test]
 fn unwindowed_scan_also_finds_the_out_of_window_twins() {
     let o = scan(&["--quiet"]);
-    let got = found(&stdout_json(&o));
-    let exp = expected(false);
-    assert!(exp.len() > expected(true).len());
+    let report = stdout_json(&o);
+    // Without a window there is no history before it: drift falls back to
+    // first-seen baselines (low), and the two-size asset shows up there too.
+    for f in report["findings"].as_array().unwrap() {
+        if f["rule_id"].as_str().unwrap().starts_with("skimhunt.drift") {
+            assert_eq!(f["level"], "low", "{f}");
+        }
+    }
+    let not_drift = |s: BTreeSet<Key>| -> BTreeSet<Key> {
+        s.into_iter()
+            .filter(|k| !k.2.starts_with("skimhunt.drift"))
+            .collect()
+    };
+    let got = not_drift(found(&report));
+    let exp = not_drift(expected(false));
+    assert!(exp.len() > not_drift(expected(true)).len());
     assert_eq!(got, exp);
+}
+
+fn answer_key() -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(root().join("testdata/incident.expected.json")).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn drift_exposure_and_timeline_sections() {
+    let o = scan(&WINDOW);
+    let r = stdout_json(&o);
+    let key = &answer_key()["detectors"];
+    let items = r["drift"]["items"].as_array().unwrap();
+    // Exactly the tampered widget (size) and the new chat-widget build.
+    assert_eq!(items.len(), 2, "{items:#?}");
+    let size = items.iter().find(|i| i["kind"] == "size").unwrap();
+    let d = &key["drift"];
+    assert_eq!(size["asset"], d["asset"]);
+    assert_eq!(size["size"], d["size"]);
+    assert_eq!(size["baseline"], "history");
+    assert_eq!(
+        size["baseline_values"],
+        serde_json::json!([d["baseline"][0].to_string()])
+    );
+    assert_eq!(size["first_seen"], d["first_seen"]);
+    assert_eq!(size["reverted_at"], d["reverted_at"]);
+    assert_eq!(size["level"], "high");
+    let share = size["payment_referer_share"].as_f64().unwrap();
+    assert!(share > 0.2 && share < 0.9, "{share}");
+    let v = items.iter().find(|i| i["kind"] == "version").unwrap();
+    assert_eq!(v["asset"], key["version"]["script"]);
+    assert_eq!(v["build"], key["version"]["new"]);
+    assert_eq!(
+        v["baseline_values"],
+        serde_json::json!([key["version"]["baseline"]])
+    );
+    // The two-size asset is tracked but silent.
+    assert!(!items.iter().any(|i| {
+        i["asset"]
+            .as_str()
+            .unwrap()
+            .ends_with(key["two_sizes"].as_str().unwrap())
+    }));
+    assert!(r["drift"]["baseline_records"].as_u64().unwrap() > 100);
+    assert!(r["drift"]["after_window_records"].as_u64().unwrap() > 10);
+
+    let e = &r["exposure"];
+    assert_eq!(e["interval"]["basis"], "drift");
+    assert_eq!(e["interval"]["since"], d["first_seen"]);
+    let (ips, sessions, chats) = (
+        e["client_ips"].as_u64().unwrap(),
+        e["sessions"].as_u64().unwrap(),
+        e["chat_sessions"].as_u64().unwrap(),
+    );
+    assert!(ips >= 20 && sessions >= ips && chats >= 10, "{e}");
+    let days = e["by_day"].as_object().unwrap();
+    assert!(
+        days.keys()
+            .all(|k| ("2017-09-26".."2017-10-13").contains(&k.as_str()))
+    );
+    let total: u64 = days.values().map(|d| d["requests"].as_u64().unwrap()).sum();
+    assert_eq!(total, e["requests"].as_u64().unwrap());
+    assert_eq!(e["sample"].as_array().unwrap().len(), 20);
+
+    let tl = &r["timeline"];
+    let lk = &tl["rules"]["skimhunt.lookalike"];
+    assert_eq!(lk["count"], 2);
+    for (_, span) in tl["categories"].as_object().unwrap() {
+        let first = span["first_seen"].as_str().unwrap();
+        assert!(("2017-09-26".."2017-10-13").contains(&first), "{first}");
+    }
+    let jsonl = scan(&[
+        "--since",
+        "2017-09-26",
+        "--until",
+        "2017-10-12",
+        "--format",
+        "jsonl",
+        "--quiet",
+    ]);
+    let text = String::from_utf8(jsonl.stdout).unwrap();
+    let tail: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(tail["exposure"]["sessions"], e["sessions"]);
+    assert_eq!(tail["drift"]["items"], r["drift"]["items"]);
+}
+
+#[test]
+fn exposure_csv_lists_every_session_without_card_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("exposed.csv");
+    let mut args = WINDOW.to_vec();
+    args.extend(["--quiet", "--exposure-csv", csv.to_str().unwrap()]);
+    let r = stdout_json(&scan(&args));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_no_full_pan("exposure csv", &text);
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        rows[0],
+        "kind,client_ip,user_agent,chat_session,first_seen,last_seen,requests"
+    );
+    let web = rows.iter().filter(|l| l.starts_with("web,")).count() as u64;
+    let chat = rows.iter().filter(|l| l.starts_with("chat,")).count() as u64;
+    assert_eq!(web, r["exposure"]["sessions"].as_u64().unwrap());
+    assert_eq!(chat, r["exposure"]["chat_sessions"].as_u64().unwrap());
+}
+
+#[test]
+fn bad_ioc_list_is_a_usage_error_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("bad.txt");
+    std::fs::write(
+        &list,
+        "good.example
+# fine
+not a domain
+",
+    )
+    .unwrap();
+    let o = run(&[
+        "scan",
+        "testdata/incident",
+        "--quiet",
+        "--ioc",
+        list.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.txt:3"), "{err}");
 }
 
 #[test]
@@ -156,4 +306,46 @@ fn jsonl_report_snapshot() {
         })
         .collect();
     insta::assert_json_snapshot!("incident_jsonl", lines);
+}
+
+#[test]
+fn rule_files_can_reference_an_ioc_list() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("lists")).unwrap();
+    std::fs::write(dir.path().join("lists/drops.txt"), "skim-metrics.example\n").unwrap();
+    let rule = dir.path().join("drops.yml");
+    std::fs::write(
+        &rule,
+        "title: Drop hosts from the shared list\nid: 6a0f3c2e-5b1d-4c8e-9f00-1d2e3f4a5b6c\nlevel: low\n\
+         logsource:\n  category: csp\ndetection:\n  selection:\n    csp.blocked-uri|contains: never.invalid\n  \
+         condition: selection\nskimhunt:\n  category: card-skimming\n  ioc: lists/drops.txt\n",
+    )
+    .unwrap();
+    let mut args = vec![
+        "scan",
+        "testdata/incident/csp",
+        "--quiet",
+        "--rules",
+        rule.to_str().unwrap(),
+    ];
+    args.extend_from_slice(&WINDOW);
+    let r = stdout_json(&run(&args));
+    let hits: Vec<&serde_json::Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "skimhunt.ioc")
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(hits[0]["fields"]["ioc.entry"], "skim-metrics.example");
+    assert!(
+        hits[0]["fields"]["ioc.list"]
+            .as_str()
+            .unwrap()
+            .ends_with("drops.txt")
+    );
+    // A missing list is an error at start, not a silent miss.
+    std::fs::remove_file(dir.path().join("lists/drops.txt")).unwrap();
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(2));
 }

@@ -60,6 +60,32 @@ fn real_corpora_give_no_card_finding_and_nothing_medium_or_above() {
     assert_no_full_pan("report", &String::from_utf8_lossy(&o.stdout));
 }
 
+/// The Apache corpus serves each of its 72 `.js` paths with one size: no
+/// drift, with a first-seen baseline (no window) or a learnt one (a window
+/// starting mid-file), and no detector finding at all on ordinary traffic.
+#[test]
+fn apache_corpus_scripts_give_no_drift() {
+    let file = "../shared/corpora/elastic_examples_apache_logs.log";
+    for window in [&[][..], &["--since", "2015-05-19"][..]] {
+        let mut args = vec!["scan", file, "--fail-on", "never", "--quiet"];
+        args.extend_from_slice(window);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r = stdout_json(&o);
+        assert_eq!(r["drift"]["assets_tracked"], 72, "{window:?}");
+        assert_eq!(r["drift"]["items"], serde_json::json!([]), "{window:?}");
+        if !window.is_empty() {
+            assert!(r["drift"]["baseline_records"].as_u64().unwrap() > 0);
+        }
+        for f in r["findings"].as_array().unwrap() {
+            assert!(
+                !f["rule_id"].as_str().unwrap().starts_with("skimhunt."),
+                "detector finding on ordinary traffic: {f}"
+            );
+        }
+    }
+}
+
 #[test]
 fn sigmahq_rules_scan_the_corpora_without_error() {
     let o = run(&[

@@ -88,6 +88,19 @@ impl<W: Write> Emitter for CsvEmitter<W> {
         Ok(())
     }
 
+    fn sections(
+        &mut self,
+        findings: &[Finding],
+        _sections: &crate::detect::ReportSections,
+    ) -> io::Result<()> {
+        for f in findings {
+            let cells = row(f);
+            self.out
+                .write_record(cells.iter().map(|c| defuse(c).into_owned()))?;
+        }
+        Ok(())
+    }
+
     fn finish(&mut self, _header: &Header, _summary: &Summary) -> io::Result<()> {
         self.out.flush()
     }

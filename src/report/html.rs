@@ -92,6 +92,8 @@ pub struct ReportData<'a> {
     pub per_day: &'a BTreeMap<(i64, Category), u64>,
     /// Rule id → title and level, for the top-rules table.
     pub rules: &'a BTreeMap<String, (String, Level)>,
+    /// Drift, exposure and timeline, when the detectors ran.
+    pub sections: Option<&'a crate::detect::ReportSections>,
 }
 
 /// A section: its element id, heading and renderer.
@@ -102,6 +104,8 @@ pub const SECTIONS: &[Section] = &[
     ("scope", "Scope", section_scope),
     ("timeline", "Timeline", section_timeline),
     ("top-rules", "Top rules", section_top_rules),
+    ("drift", "Script drift", section_drift),
+    ("exposure", "Exposure", section_exposure),
     ("findings", "Findings", section_findings),
     ("files", "Files", section_files),
 ];
@@ -112,6 +116,7 @@ pub struct HtmlEmitter<W: Write> {
     findings: Vec<Finding>,
     per_day: BTreeMap<(i64, Category), u64>,
     rules: BTreeMap<String, (String, Level)>,
+    sections: Option<crate::detect::ReportSections>,
 }
 
 impl<W: Write> HtmlEmitter<W> {
@@ -125,6 +130,7 @@ impl<W: Write> HtmlEmitter<W> {
                 .iter()
                 .map(|r| (r.id.clone(), (r.title.clone(), r.level)))
                 .collect(),
+            sections: None,
         }
     }
 }
@@ -157,8 +163,26 @@ impl<W: Write> Emitter for HtmlEmitter<W> {
         Ok(())
     }
 
+    fn sections(
+        &mut self,
+        findings: &[Finding],
+        sections: &crate::detect::ReportSections,
+    ) -> io::Result<()> {
+        for f in findings {
+            if let Some(t) = f.timestamp {
+                *self.per_day.entry((day_of(t), f.category)).or_default() += 1;
+            }
+            if self.findings.len() < MAX_ROWS {
+                self.findings.push(f.clone());
+            }
+        }
+        self.sections = Some(sections.clone());
+        Ok(())
+    }
+
     fn finish(&mut self, header: &Header, summary: &Summary) -> io::Result<()> {
         let data = ReportData {
+            sections: self.sections.as_ref(),
             header,
             summary,
             files: &self.files,
@@ -555,6 +579,98 @@ fn section_findings(d: &ReportData, out: &mut String) {
             escape(&f.evidence),
             cat = f.category.as_str(),
             lvl = f.level.as_str(),
+        );
+    }
+    out.push_str("</tbody></table>\n");
+}
+
+fn opt_time(t: Option<Timestamp>) -> String {
+    t.map_or("-".to_string(), |t| t.to_string())
+}
+
+fn section_drift(d: &ReportData, out: &mut String) {
+    let Some(s) = d.sections else {
+        out.push_str("<p>Detectors did not run.</p>\n");
+        return;
+    };
+    let dr = &s.drift;
+    let _ = writeln!(
+        out,
+        "<p>{} script assets tracked; {} out-of-window records before the window used for baselines, {} after it for reverts; {} unstable assets not judged.</p>",
+        dr.assets_tracked, dr.baseline_records, dr.after_window_records, dr.unstable_count
+    );
+    if dr.items.is_empty() {
+        out.push_str("<p>No drift.</p>\n");
+        return;
+    }
+    out.push_str(
+        "<table id=\"drift-table\"><thead><tr><th>Level</th><th>Kind</th><th>Asset</th><th>New</th>\
+         <th>Baseline</th><th>First seen</th><th>Last seen</th><th>Requests</th><th>From payment pages</th>\
+         <th>Reverted at</th></tr></thead><tbody>\n",
+    );
+    for i in &dr.items {
+        let new = match (i.size, &i.build, i.split_by) {
+            (Some(sz), _, _) => sz.to_string(),
+            (_, Some(b), _) => b.clone(),
+            (_, _, Some(by)) => format!("split by {by}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{:?}</td><td>{}</td><td>{}</td><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}%</td><td>{}</td></tr>",
+            i.level.as_str(),
+            i.kind,
+            escape(&i.asset),
+            escape(&new),
+            escape(&i.baseline_values.join(", ")),
+            i.baseline,
+            i.first_seen,
+            i.last_seen,
+            i.requests,
+            i.payment_referer_share * 100.0,
+            opt_time(i.reverted_at)
+        );
+    }
+    out.push_str("</tbody></table>\n");
+}
+
+fn section_exposure(d: &ReportData, out: &mut String) {
+    let Some(s) = d.sections else {
+        out.push_str("<p>Detectors did not run.</p>\n");
+        return;
+    };
+    let e = &s.exposure;
+    let _ = writeln!(
+        out,
+        "<p>Interval {} .. {} (from the {}): <strong>{}</strong> sessions (client IP and user agent) from {} client IPs, {} payment-page requests, {} chat sessions that loaded the widget.{}</p>",
+        opt_time(e.interval.since),
+        opt_time(e.interval.until),
+        e.interval.basis,
+        e.sessions,
+        e.client_ips,
+        e.requests,
+        e.chat_sessions,
+        if e.truncated {
+            " Truncated: too many events."
+        } else {
+            ""
+        }
+    );
+    if e.by_day.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<table id=\"exposure-table\"><thead><tr><th>Day (UTC)</th><th>Requests</th><th>Sessions</th>\
+         <th>Chat sessions</th></tr></thead><tbody>\n",
+    );
+    for (day, c) in &e.by_day {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(day),
+            c.requests,
+            c.sessions,
+            c.chat_sessions
         );
     }
     out.push_str("</tbody></table>\n");

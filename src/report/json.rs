@@ -8,11 +8,13 @@ use serde::Serialize;
 
 use super::spill::Findings;
 use super::{Emitter, FileReport, Finding, Header, Summary};
+use crate::detect::ReportSections;
 
 pub struct JsonEmitter<W: Write> {
     out: W,
     files: Vec<FileReport>,
     findings: Findings,
+    sections: Option<ReportSections>,
 }
 
 impl<W: Write> JsonEmitter<W> {
@@ -21,6 +23,7 @@ impl<W: Write> JsonEmitter<W> {
             out,
             files: Vec::new(),
             findings: Findings::new(),
+            sections: None,
         }
     }
 }
@@ -32,6 +35,8 @@ struct Report<'a> {
     header: &'a Header,
     summary: &'a Summary,
     files: &'a [FileReport],
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    sections: Option<&'a ReportSections>,
 }
 
 impl<W: Write> Emitter for JsonEmitter<W> {
@@ -55,11 +60,20 @@ impl<W: Write> Emitter for JsonEmitter<W> {
         Ok(())
     }
 
+    fn sections(&mut self, findings: &[Finding], sections: &ReportSections) -> io::Result<()> {
+        for f in findings {
+            self.findings.push(f.clone());
+        }
+        self.sections = Some(sections.clone());
+        Ok(())
+    }
+
     fn finish(&mut self, header: &Header, summary: &Summary) -> io::Result<()> {
         let report = Report {
             header,
             summary,
             files: &self.files,
+            sections: self.sections.as_ref(),
         };
         // Pretty-print the rest of the object, then reopen it to add the
         // findings one at a time with the same layout serde_json would give

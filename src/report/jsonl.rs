@@ -6,10 +6,12 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{Emitter, FileReport, Finding, Header, Summary};
+use crate::detect::ReportSections;
 
 pub struct JsonlEmitter<W: Write> {
     out: W,
     files: Vec<FileReport>,
+    sections: Option<ReportSections>,
 }
 
 impl<W: Write> JsonlEmitter<W> {
@@ -17,6 +19,7 @@ impl<W: Write> JsonlEmitter<W> {
         JsonlEmitter {
             out,
             files: Vec::new(),
+            sections: None,
         }
     }
 }
@@ -35,10 +38,18 @@ struct Tail<'a> {
     header: &'a Header,
     summary: &'a Summary,
     files: &'a [FileReport],
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    sections: Option<&'a ReportSections>,
 }
 
 impl<W: Write> Emitter for JsonlEmitter<W> {
     fn begin(&mut self, _header: &Header) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn sections(&mut self, findings: &[Finding], sections: &ReportSections) -> io::Result<()> {
+        self.write_findings(findings)?;
+        self.sections = Some(sections.clone());
         Ok(())
     }
 
@@ -70,6 +81,7 @@ impl<W: Write> Emitter for JsonlEmitter<W> {
             header,
             summary,
             files: &self.files,
+            sections: self.sections.as_ref(),
         };
         serde_json::to_writer(
             &mut self.out,
@@ -80,5 +92,21 @@ impl<W: Write> Emitter for JsonlEmitter<W> {
         )?;
         self.out.write_all(b"\n")?;
         self.out.flush()
+    }
+}
+
+impl<W: Write> JsonlEmitter<W> {
+    fn write_findings(&mut self, findings: &[Finding]) -> io::Result<()> {
+        for f in findings {
+            serde_json::to_writer(
+                &mut self.out,
+                &Tagged {
+                    kind: "finding",
+                    inner: f,
+                },
+            )?;
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
     }
 }

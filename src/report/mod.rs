@@ -240,6 +240,16 @@ pub struct Header {
 pub trait Emitter {
     fn begin(&mut self, header: &Header) -> io::Result<()>;
     fn file(&mut self, file: &FileReport, findings: &[Finding]) -> io::Result<()>;
+    /// End-of-scan detector output (drift findings; drift, exposure and
+    /// timeline sections), called once after the last file and before
+    /// `finish`. The default ignores it.
+    fn sections(
+        &mut self,
+        _findings: &[Finding],
+        _sections: &crate::detect::ReportSections,
+    ) -> io::Result<()> {
+        Ok(())
+    }
     /// Like [`Emitter::file`], with the findings replayed one by one (they
     /// may come from a spill file). Streaming formats override it to keep
     /// memory bounded; the default collects them and calls `file`.

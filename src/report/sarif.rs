@@ -63,6 +63,83 @@ pub struct SarifEmitter<W: Write> {
 }
 
 impl<W: Write> SarifEmitter<W> {
+    /// A descriptor for a detector finding (`skimhunt.drift`, …), which has
+    /// no rule file: added the first time one is reported.
+    fn detector_rule(&mut self, f: &Finding) {
+        if self.rule_index.contains_key(&f.rule_id) {
+            return;
+        }
+        let (name, text) = match f.rule_id.as_str() {
+            crate::detect::DRIFT => (
+                "Script drift",
+                "A script asset served with a size outside its baseline",
+            ),
+            crate::detect::DRIFT_VERSION => (
+                "Script version drift",
+                "A script version or hash first seen inside the window",
+            ),
+            crate::detect::DRIFT_CONDITIONAL => (
+                "Conditional serving",
+                "A script served differently by client class",
+            ),
+            crate::detect::IOC => ("IOC list match", "A host or URL from an IOC list"),
+            crate::detect::LOOKALIKE => ("Look-alike host", "A host imitating a protected name"),
+            _ => ("Detector finding", "A skimhunt detector finding"),
+        };
+        self.rule_index.insert(f.rule_id.clone(), self.rules.len());
+        self.rules.push(json!({
+            "id": f.rule_id,
+            "name": name,
+            "shortDescription": {"text": name},
+            "fullDescription": {"text": text},
+            "help": {"text": format!("{text}. See docs/analytics.md.")},
+            "defaultConfiguration": {"level": sarif_level(f.level)},
+            "properties": {
+                "tags": ["security", f.category.as_str()],
+                "security-severity": security_severity(f.level),
+                "skimhunt-level": f.level.as_str(),
+                "source": "built-in detector",
+            },
+        }));
+    }
+
+    /// One result per finding, located in its file.
+    fn push_result(&mut self, f: &Finding) {
+        if f.rule_id.starts_with("skimhunt.") {
+            self.detector_rule(f);
+        }
+        let mut artifact_location = location(&self.relative_of(&f.path));
+        if let Some(i) = self.artifact_index.get(&f.path) {
+            artifact_location["index"] = json!(i);
+        }
+        let mut props = Map::new();
+        props.insert("category".into(), json!(f.category.as_str()));
+        props.insert("skimhunt-level".into(), json!(f.level.as_str()));
+        props.insert("path".into(), json!(f.path));
+        if let Some(t) = f.timestamp {
+            props.insert("timestamp".into(), json!(t.to_string()));
+        }
+        if let Some(p) = &f.pan {
+            props.insert("pan_masked".into(), json!(p.masked));
+            props.insert("pan_brand".into(), json!(p.brand));
+        }
+        let mut result = json!({
+            "ruleId": f.rule_id,
+            "level": sarif_level(f.level),
+            "message": {"text": format!("{}: {}", f.rule_title, f.evidence)},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": artifact_location,
+                "region": {"startLine": f.line.max(1)},
+            }}],
+            "partialFingerprints": {"primaryLocationLineHash": f.fingerprint},
+            "properties": Value::Object(props),
+        });
+        if let Some(i) = self.rule_index.get(&f.rule_id) {
+            result["ruleIndex"] = json!(i);
+        }
+        self.results.push(result);
+    }
+
     /// `rules`: every loaded rule (they become `tool.driver.rules`);
     /// `relative`: each entry's display path mapped to its root-relative path.
     pub fn new(out: W, rules: &[Rule], relative: HashMap<String, String>) -> Self {
@@ -167,36 +244,18 @@ impl<W: Write> Emitter for SarifEmitter<W> {
             FileStatus::Skipped => {}
         }
         for f in findings {
-            let mut artifact_location = location(&rel);
-            if let Some(i) = self.artifact_index.get(&file.path) {
-                artifact_location["index"] = json!(i);
-            }
-            let mut props = Map::new();
-            props.insert("category".into(), json!(f.category.as_str()));
-            props.insert("skimhunt-level".into(), json!(f.level.as_str()));
-            props.insert("path".into(), json!(f.path));
-            if let Some(t) = f.timestamp {
-                props.insert("timestamp".into(), json!(t.to_string()));
-            }
-            if let Some(p) = &f.pan {
-                props.insert("pan_masked".into(), json!(p.masked));
-                props.insert("pan_brand".into(), json!(p.brand));
-            }
-            let mut result = json!({
-                "ruleId": f.rule_id,
-                "level": sarif_level(f.level),
-                "message": {"text": format!("{}: {}", f.rule_title, f.evidence)},
-                "locations": [{"physicalLocation": {
-                    "artifactLocation": artifact_location,
-                    "region": {"startLine": f.line.max(1)},
-                }}],
-                "partialFingerprints": {"primaryLocationLineHash": f.fingerprint},
-                "properties": Value::Object(props),
-            });
-            if let Some(i) = self.rule_index.get(&f.rule_id) {
-                result["ruleIndex"] = json!(i);
-            }
-            self.results.push(result);
+            self.push_result(f);
+        }
+        Ok(())
+    }
+
+    fn sections(
+        &mut self,
+        findings: &[Finding],
+        _sections: &crate::detect::ReportSections,
+    ) -> io::Result<()> {
+        for f in findings {
+            self.push_result(f);
         }
         Ok(())
     }

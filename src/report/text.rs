@@ -94,6 +94,15 @@ impl<W: Write> Emitter for TextEmitter<W> {
         Ok(())
     }
 
+    fn sections(
+        &mut self,
+        findings: &[Finding],
+        _sections: &crate::detect::ReportSections,
+    ) -> io::Result<()> {
+        // Drift findings carry their own file and line; print them the same way.
+        self.file(&FileReport::new("detectors"), findings)
+    }
+
     fn finish(&mut self, _header: &Header, summary: &Summary) -> io::Result<()> {
         let levels: Vec<String> = summary
             .by_level

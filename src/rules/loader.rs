@@ -218,6 +218,7 @@ fn build_rule(cx: &Ctx, root: &Node, line: usize) -> Result<Rule, RuleError> {
     let mut category = Category::WebAttack;
     let mut decode = DecodeOpts::default();
     let mut tests = RuleTests::default();
+    let mut ioc_lists = Vec::new();
     for (key, _k, v) in entries {
         match key {
             "title" => title = Some(cx.string(v, "title")?),
@@ -236,7 +237,10 @@ fn build_rule(cx: &Ctx, root: &Node, line: usize) -> Result<Rule, RuleError> {
             }
             "logsource" => logsource = parse_logsource(cx, v)?,
             "detection" => detection_node = Some(v),
-            "skimhunt" => parse_skimhunt(cx, v, &mut category, &mut decode, &mut tests)?,
+            "skimhunt" => {
+                parse_skimhunt(cx, v, &mut category, &mut decode, &mut tests)?;
+                ioc_lists = parse_ioc_lists(cx, v)?;
+            }
             // name, fields, related, license and custom attributes: not
             // needed for matching; Sigma allows unknown keys.
             _ => {}
@@ -272,6 +276,7 @@ fn build_rule(cx: &Ctx, root: &Node, line: usize) -> Result<Rule, RuleError> {
         line,
         decode,
         tests,
+        ioc_lists,
         detection,
         id_missing,
         level_missing: level.is_none(),
@@ -289,6 +294,25 @@ fn parse_logsource(cx: &Ctx, node: &Node) -> Result<LogSource, RuleError> {
         }
     }
     Ok(ls)
+}
+
+/// `skimhunt.ioc`: one path or a list, relative to the rule file.
+fn parse_ioc_lists(cx: &Ctx, node: &Node) -> Result<Vec<std::path::PathBuf>, RuleError> {
+    let base = Path::new(cx.source).parent().unwrap_or(Path::new(""));
+    let mut out = Vec::new();
+    for (key, _, v) in cx.map(node, "skimhunt")? {
+        if key == "ioc" {
+            for p in cx.strings(v, "skimhunt.ioc")? {
+                let p = Path::new(&p);
+                out.push(if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    base.join(p)
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn parse_skimhunt(
@@ -339,10 +363,14 @@ fn parse_skimhunt(
                     }
                 }
             }
+            // Read by parse_ioc_lists.
+            "ioc" => {}
             other => {
                 return Err(cx.at(
                     k,
-                    format!("unknown key '{other}' in skimhunt (expected category, decode, tests)"),
+                    format!(
+                        "unknown key '{other}' in skimhunt (expected category, decode, tests, ioc)"
+                    ),
                 ));
             }
         }

@@ -50,6 +50,9 @@ pub struct Rule {
     pub decode: DecodeOpts,
     /// `skimhunt.tests`: samples that must and must not match.
     pub tests: RuleTests,
+    /// `skimhunt.ioc`: IOC list files (relative paths resolved against the
+    /// rule file's directory) whose entries join the `--ioc` automaton.
+    pub ioc_lists: Vec<std::path::PathBuf>,
     pub(crate) detection: eval::Detection,
     pub(crate) id_missing: bool,
     pub(crate) level_missing: bool,

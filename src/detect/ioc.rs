@@ -1,0 +1,313 @@
+//! IOC lists: files of domains and URLs (one a line, `#` comments), matched
+//! as literals with one Aho-Corasick automaton over every list.
+//!
+//! A domain entry matches the domain and its subdomains, at host
+//! boundaries (`evil.example` matches `cdn.evil.example/x` but not
+//! `notevil.example`). A URL entry matches that URL with or without its
+//! scheme.
+
+use std::path::Path;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+/// A malformed IOC list.
+#[derive(Debug, thiserror::Error)]
+pub enum IocError {
+    #[error("IOC list {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("IOC list {path}:{line}: {entry:?} is not a domain or URL")]
+    Entry {
+        path: String,
+        line: usize,
+        entry: String,
+    },
+    #[error("IOC lists: {0}")]
+    Build(String),
+}
+
+/// One list entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The list's display name (its path as given).
+    pub list: String,
+    /// The entry as written in the list.
+    pub entry: String,
+    /// 1-based line in the list file.
+    pub line: usize,
+    /// The normalised literal matched: lower case, no scheme.
+    needle: String,
+    /// True for a bare domain (matched at host boundaries on both sides).
+    domain: bool,
+}
+
+/// Every loaded list behind one automaton.
+#[derive(Debug, Clone)]
+pub struct IocSet {
+    entries: Vec<Entry>,
+    ac: Option<AhoCorasick>,
+}
+
+/// Longest entry accepted (a URL; domains are at most 253).
+const ENTRY_MAX: usize = 2048;
+
+fn host_ok(host: &str) -> bool {
+    if host.parse::<std::net::Ipv4Addr>().is_ok() {
+        return true;
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    host.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        && labels
+            .last()
+            .is_some_and(|t| t.bytes().any(|b| b.is_ascii_alphabetic()))
+}
+
+/// Normalises one entry: (needle, is_domain), or None when it is neither a
+/// domain nor a URL.
+fn normalise(raw: &str) -> Option<(String, bool)> {
+    if raw.len() > ENTRY_MAX || raw.chars().any(char::is_whitespace) {
+        return None;
+    }
+    let lower = raw.to_ascii_lowercase();
+    let (rest, had_scheme) = match lower.find("://") {
+        Some(i) => {
+            let scheme = &lower[..i];
+            if scheme.is_empty()
+                || !scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
+            {
+                return None;
+            }
+            (&lower[i + 3..], true)
+        }
+        None => (lower.strip_prefix("//").unwrap_or(&lower), false),
+    };
+    let host_end = rest.find(['/', '?', '#', ':']).unwrap_or(rest.len());
+    let host = rest[..host_end].trim_end_matches('.');
+    if !host_ok(host) {
+        return None;
+    }
+    let tail = &rest[host_end..];
+    if tail.is_empty() || tail == "/" {
+        Some((host.to_string(), true))
+    } else if had_scheme || tail.starts_with('/') || tail.starts_with(':') {
+        Some((format!("{host}{tail}"), false))
+    } else {
+        None
+    }
+}
+
+/// A byte that continues a host name to the left.
+fn host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+impl IocSet {
+    /// An empty set (matches nothing).
+    pub fn empty() -> IocSet {
+        IocSet {
+            entries: Vec::new(),
+            ac: None,
+        }
+    }
+
+    /// Loads list files; the first malformed line is an error naming it.
+    pub fn load(paths: &[impl AsRef<Path>]) -> Result<IocSet, IocError> {
+        let mut lists = Vec::new();
+        for p in paths {
+            let p = p.as_ref();
+            let name = p.display().to_string();
+            let text = std::fs::read(p).map_err(|source| IocError::Io {
+                path: name.clone(),
+                source,
+            })?;
+            lists.push((name, String::from_utf8_lossy(&text).into_owned()));
+        }
+        IocSet::from_texts(&lists)
+    }
+
+    /// Builds the set from (list name, list text) pairs.
+    pub fn from_texts(lists: &[(String, String)]) -> Result<IocSet, IocError> {
+        let mut entries = Vec::new();
+        for (name, text) in lists {
+            for (i, line) in text.lines().enumerate() {
+                let t = line.split('#').next().unwrap_or("").trim();
+                if t.is_empty() {
+                    continue;
+                }
+                let (needle, domain) = normalise(t).ok_or_else(|| IocError::Entry {
+                    path: name.clone(),
+                    line: i + 1,
+                    entry: crate::text::sanitize(&crate::card::mask_text(t))
+                        .chars()
+                        .take(120)
+                        .collect(),
+                })?;
+                if entries.iter().any(|e: &Entry| e.needle == needle) {
+                    continue;
+                }
+                entries.push(Entry {
+                    list: name.clone(),
+                    entry: t.to_string(),
+                    line: i + 1,
+                    needle,
+                    domain,
+                });
+            }
+        }
+        if entries.is_empty() {
+            return Ok(IocSet::empty());
+        }
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(entries.iter().map(|e| e.needle.as_bytes()))
+            .map_err(|e| IocError::Build(e.to_string()))?;
+        Ok(IocSet {
+            entries,
+            ac: Some(ac),
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Cheap test: does any entry occur anywhere in `line`?
+    pub fn any(&self, line: &[u8]) -> bool {
+        self.ac.as_ref().is_some_and(|ac| ac.is_match(line))
+    }
+
+    /// Entries that occur in `text` at host boundaries, each once, in list
+    /// order.
+    pub fn matches(&self, text: &[u8], out: &mut Vec<usize>) {
+        let Some(ac) = &self.ac else { return };
+        for m in ac.find_overlapping_iter(text) {
+            let id = m.pattern().as_usize();
+            let e = &self.entries[id];
+            if out.contains(&id) {
+                continue;
+            }
+            let before = &text[..m.start()];
+            let left_ok = match before.last() {
+                None => true,
+                Some(&b) if !host_byte(b) => true,
+                // A URL-encoded slash or @ before the host (`https%3A%2F%2Fevil`).
+                Some(_) => {
+                    let t = before.len().saturating_sub(3);
+                    let enc = &before[t..];
+                    enc.eq_ignore_ascii_case(b"%2f") || enc.eq_ignore_ascii_case(b"%40")
+                }
+            };
+            if !left_ok {
+                continue;
+            }
+            if e.domain {
+                let after = &text[m.end()..];
+                let right_ok = match after.first() {
+                    None => true,
+                    Some(&b) if host_byte(b) => false,
+                    // `evil.example.org` is another host.
+                    Some(b'.') => !after.get(1).is_some_and(|&b| host_byte(b)),
+                    Some(_) => true,
+                };
+                if !right_ok {
+                    continue;
+                }
+            }
+            out.push(id);
+        }
+        out.sort_unstable();
+    }
+
+    pub fn entry(&self, id: usize) -> &Entry {
+        &self.entries[id]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(text: &str) -> IocSet {
+        IocSet::from_texts(&[("iocs.txt".into(), text.into())]).unwrap()
+    }
+
+    fn hits(s: &IocSet, text: &str) -> Vec<String> {
+        let mut v = Vec::new();
+        s.matches(text.as_bytes(), &mut v);
+        v.into_iter().map(|i| s.entry(i).entry.clone()).collect()
+    }
+
+    #[test]
+    fn domains_match_at_host_boundaries() {
+        let s = set("# drops\nevil.example  # the drop\n\nMage-CDN.link\n");
+        assert_eq!(s.len(), 2);
+        assert_eq!(hits(&s, "https://cdn.evil.example/x.js"), ["evil.example"]);
+        assert_eq!(hits(&s, "evil.example"), ["evil.example"]);
+        assert_eq!(
+            hits(&s, "a=https%3A%2F%2Fevil.example%2Fp"),
+            ["evil.example"]
+        );
+        assert_eq!(hits(&s, "https:\\/\\/EVIL.example\\/p"), ["evil.example"]);
+        assert!(hits(&s, "https://notevil.example/").is_empty());
+        assert!(hits(&s, "https://evil.example.org/").is_empty());
+        assert!(hits(&s, "https://evil.examples/").is_empty());
+        assert_eq!(
+            hits(&s, "evil.example. and mage-cdn.link"),
+            ["evil.example", "Mage-CDN.link"]
+        );
+        let e = s.entry(1);
+        assert_eq!((e.list.as_str(), e.line), ("iocs.txt", 4));
+    }
+
+    #[test]
+    fn urls_match_without_scheme() {
+        let s = set("https://evil.example/gate.php\n");
+        assert_eq!(
+            hits(&s, "http://evil.example/gate.php?x=1"),
+            ["https://evil.example/gate.php"]
+        );
+        assert!(hits(&s, "https://evil.example/other").is_empty());
+        assert!(s.any(b"GET //evil.example/gate.php"));
+        assert!(!s.any(b"GET / HTTP/1.1"));
+    }
+
+    #[test]
+    fn bad_entries_name_file_and_line() {
+        for bad in [
+            "not a domain",
+            "localhost",
+            "foo",
+            "http://",
+            "-bad-.com",
+            "ex ample.com",
+            "a..b",
+        ] {
+            let err = IocSet::from_texts(&[("l.txt".into(), format!("good.example\n{bad}\n"))])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("l.txt:2"), "{bad}: {err}");
+        }
+        assert!(set("").is_empty());
+        assert!(!set("").any(b"anything"));
+        assert!(set("1.2.3.4\nexample.com:8080/x").len() == 2);
+    }
+}

@@ -1,0 +1,762 @@
+//! Detectors that need more than one line: script drift, exposure, IOC
+//! lists, look-alike hosts, and the timeline.
+//!
+//! The scan loop asks [`DetectState::wants`] (a cheap byte test) for each
+//! line, parses the ones wanted — out-of-window lines too, for baselines —
+//! and calls [`DetectState::observe`], which returns immediate findings
+//! (IOC and look-alike hits, in the window only) and keeps the rest as
+//! state. States are per chunk and merged in file order, so results do not
+//! depend on the thread count; [`finish`] turns the merged state into
+//! findings and report sections.
+
+pub mod drift;
+pub mod exposure;
+pub mod ioc;
+pub mod lookalike;
+pub mod timeline;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aho_corasick::AhoCorasick;
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use jiff::Timestamp;
+use regex::bytes::RegexSet;
+use serde::Serialize;
+
+use crate::card;
+use crate::level::{Category, Level};
+use crate::record::{Family, Record};
+use crate::report::Finding;
+use crate::window::Window;
+
+use drift::{DriftState, Obs, Phase, UaClass};
+use exposure::{Exposure, ExposureState, Interval};
+use ioc::{IocError, IocSet};
+use lookalike::Lookalikes;
+
+/// Rule ids of detector findings.
+pub const DRIFT: &str = "skimhunt.drift";
+pub const DRIFT_VERSION: &str = "skimhunt.drift.version";
+pub const DRIFT_CONDITIONAL: &str = "skimhunt.drift.conditional";
+pub const IOC: &str = "skimhunt.ioc";
+pub const LOOKALIKE: &str = "skimhunt.lookalike";
+
+/// The default `--payment-path`: checkout, payment, billing, cart and
+/// basket pages (as a path segment, optionally with an extension).
+pub const DEFAULT_PAYMENT_PATH: &str = r#"(?i)/(checkout|one-?page-?checkout|payments?|billing|cart|basket|shopping-?cart)([/._?;\s"-]|$)"#;
+
+/// Errors building the detectors (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    #[error(transparent)]
+    Ioc(#[from] IocError),
+    #[error("--asset {glob:?}: {msg}")]
+    Asset { glob: String, msg: String },
+    #[error("--payment-path {re:?}: {msg}")]
+    PaymentPath { re: String, msg: String },
+    #[error("{0}")]
+    OwnDomain(String),
+}
+
+/// Detector settings from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct DetectOptions {
+    /// Extra static-asset globs (matched against the request path).
+    pub assets: Vec<String>,
+    /// Payment-page regexes (matched against paths); empty = the default.
+    pub payment_paths: Vec<String>,
+    pub iocs: Vec<PathBuf>,
+    /// IOC lists given as (name, text), e.g. referenced from rule files.
+    pub ioc_texts: Vec<(String, String)>,
+    pub own_domains: Vec<String>,
+}
+
+/// Immutable detector configuration shared by every chunk.
+#[derive(Debug)]
+pub struct Detectors {
+    window: Window,
+    assets: GlobSet,
+    /// Literal parts of the asset globs, for the cheap line test.
+    asset_literals: Option<AhoCorasick>,
+    payment: RegexSet,
+    pub iocs: IocSet,
+    pub lookalikes: Lookalikes,
+}
+
+/// Where a record is: file, 1-based line, byte offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loc {
+    pub path: Arc<str>,
+    /// The path relative to the scan root (for finding fingerprints).
+    pub relative: Arc<str>,
+    pub line: u64,
+    pub offset: u64,
+}
+
+/// Longest literal run in a glob (for the prefilter).
+fn glob_literal(g: &str) -> String {
+    g.split(['*', '?', '[', ']', '{', '}', ','])
+        .max_by_key(|s| s.len())
+        .unwrap_or("")
+        .to_string()
+}
+
+impl Detectors {
+    pub fn new(window: Window, o: &DetectOptions) -> Result<Detectors, DetectError> {
+        let mut gb = GlobSetBuilder::new();
+        let mut lits = Vec::new();
+        for g in &o.assets {
+            let glob = GlobBuilder::new(g)
+                .case_insensitive(true)
+                .literal_separator(false)
+                .build()
+                .map_err(|e| DetectError::Asset {
+                    glob: g.clone(),
+                    msg: e.kind().to_string(),
+                })?;
+            gb.add(glob);
+            let lit = glob_literal(g);
+            // A glob without a usable literal (`*`) makes every line a candidate.
+            lits.push(if lit.len() >= 2 { lit } else { String::new() });
+        }
+        let assets = gb.build().map_err(|e| DetectError::Asset {
+            glob: o.assets.join(" "),
+            msg: e.to_string(),
+        })?;
+        let asset_literals = if lits.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&lits)
+                    .map_err(|e| DetectError::Asset {
+                        glob: o.assets.join(" "),
+                        msg: e.to_string(),
+                    })?,
+            )
+        };
+        let pats: Vec<String> = if o.payment_paths.is_empty() {
+            vec![DEFAULT_PAYMENT_PATH.to_string()]
+        } else {
+            o.payment_paths.clone()
+        };
+        let payment = RegexSet::new(&pats).map_err(|e| DetectError::PaymentPath {
+            re: pats.join(" "),
+            msg: e.to_string(),
+        })?;
+        let mut iocs_in = Vec::new();
+        for p in &o.iocs {
+            let text = std::fs::read(p).map_err(|source| IocError::Io {
+                path: p.display().to_string(),
+                source,
+            })?;
+            iocs_in.push((
+                p.display().to_string(),
+                String::from_utf8_lossy(&text).into_owned(),
+            ));
+        }
+        iocs_in.extend(o.ioc_texts.iter().cloned());
+        Ok(Detectors {
+            window,
+            assets,
+            asset_literals,
+            payment,
+            iocs: IocSet::from_texts(&iocs_in)?,
+            lookalikes: Lookalikes::new(&o.own_domains).map_err(DetectError::OwnDomain)?,
+        })
+    }
+
+    /// Cheap test for out-of-window lines: only baselines need them.
+    pub fn wants_baseline(&self, line: &[u8]) -> bool {
+        memchr::memmem::find(line, b".js").is_some()
+            || self
+                .asset_literals
+                .as_ref()
+                .is_some_and(|a| a.is_match(line))
+    }
+
+    fn is_payment(&self, path: &str) -> bool {
+        !path.is_empty() && self.payment.is_match(path.as_bytes())
+    }
+
+    fn is_asset(&self, path: &str) -> bool {
+        let p = path.split(['?', '#']).next().unwrap_or("");
+        p.len() > 3 && p[p.len() - 3..].eq_ignore_ascii_case(".js")
+            || (!self.assets.is_empty() && self.assets.is_match(p))
+    }
+
+    fn phase(&self, t: Timestamp, in_window: bool) -> Phase {
+        if in_window {
+            Phase::During
+        } else if self.window.since.is_some_and(|s| t < s) {
+            Phase::Before
+        } else {
+            Phase::After
+        }
+    }
+}
+
+/// The path of a URL (or of a bare path), without query or fragment.
+fn url_path(u: &str) -> &str {
+    let rest = match u.find("://") {
+        Some(i) => {
+            let r = &u[i + 3..];
+            r.find('/').map_or("", |j| &r[j..])
+        }
+        None => u,
+    };
+    rest.split(['?', '#']).next().unwrap_or("")
+}
+
+/// `host/path` of a URL, host lower-cased, without query or fragment.
+fn url_key(u: &str) -> Option<String> {
+    let i = u.find("://")?;
+    let r = &u[i + 3..];
+    let host_end = r.find(['/', '?', '#']).unwrap_or(r.len());
+    let host = r[..host_end].to_ascii_lowercase();
+    Some(format!("{host}{}", url_path(u)))
+}
+
+/// Hosts of URLs in a raw line (`scheme://host`, JSON-escaped `:\/\/` and
+/// URL-encoded `%3A%2F%2F`), at most `MAX_HOSTS`.
+fn raw_hosts(line: &[u8], out: &mut Vec<String>) {
+    const MAX_HOSTS: usize = 32;
+    const SEPS: [&[u8]; 3] = [b"://", b":\\/\\/", b"%3a%2f%2f"];
+    let lower_needed = memchr::memchr(b'%', line).is_some();
+    for sep in SEPS {
+        let is_enc = sep[0] == b'%';
+        if is_enc && !lower_needed {
+            continue;
+        }
+        let mut start = 0;
+        while start < line.len() && out.len() < MAX_HOSTS {
+            let hay = &line[start..];
+            let found = if is_enc {
+                hay.windows(sep.len())
+                    .position(|w| w.eq_ignore_ascii_case(sep))
+            } else {
+                memchr::memmem::find(hay, sep)
+            };
+            let Some(i) = found else { break };
+            let mut j = start + i + sep.len();
+            let mut h0 = j;
+            while j < line.len() {
+                let b = line[j];
+                if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_' || b >= 0x80 {
+                    j += 1;
+                } else if b == b'@' {
+                    // userinfo@host: the host follows.
+                    j += 1;
+                    h0 = j;
+                } else {
+                    break;
+                }
+            }
+            if j > h0 && j - h0 <= 253 {
+                let h = String::from_utf8_lossy(&line[h0..j]).to_lowercase();
+                if !out.contains(&h) {
+                    out.push(h);
+                }
+            }
+            start = j.max(start + i + 1);
+        }
+    }
+}
+
+/// Detector state of one chunk, file or run.
+#[derive(Debug, Default)]
+pub struct DetectState {
+    pub drift: DriftState,
+    pub exposure: ExposureState,
+    cache: lookalike::Cache,
+    hosts: Vec<String>,
+}
+
+fn field_last<'r>(rec: &'r Record, names: &[&str]) -> Option<&'r str> {
+    rec.fields.iter().find_map(|(k, v)| {
+        let last = k.rsplit('.').next().unwrap_or(k);
+        names
+            .iter()
+            .any(|n| last.eq_ignore_ascii_case(n))
+            .then_some(v.as_str())
+    })
+}
+
+const BUILD_KEYS: [&str; 11] = [
+    "version",
+    "widget_version",
+    "ver",
+    "hash",
+    "sha256",
+    "sha384",
+    "sha1",
+    "md5",
+    "integrity",
+    "etag",
+    "checksum",
+];
+
+impl DetectState {
+    /// Cheap byte test for an in-window line: scripts, payment paths, IOC
+    /// literals, and URLs whose host is a look-alike.
+    pub fn wants(&mut self, d: &Detectors, line: &[u8]) -> bool {
+        if d.wants_baseline(line) || d.iocs.any(line) || d.payment.is_match(line) {
+            return true;
+        }
+        self.hosts.clear();
+        raw_hosts(line, &mut self.hosts);
+        let hosts = std::mem::take(&mut self.hosts);
+        let hit = hosts
+            .iter()
+            .any(|h| self.cache.check(&d.lookalikes, h).is_some());
+        self.hosts = hosts;
+        hit
+    }
+
+    /// Observes one parsed record. Returns the immediate findings (IOC and
+    /// look-alike hits of in-window records).
+    pub fn observe(
+        &mut self,
+        d: &Detectors,
+        rec: &Record,
+        time: Option<Timestamp>,
+        in_window: bool,
+        loc: &Loc,
+    ) -> Vec<Finding> {
+        let mut out = Vec::new();
+        if let Some(t) = time {
+            match rec.family {
+                Family::Web => self.web(d, rec, t, in_window, loc),
+                Family::Chat | Family::Json => self.widget(d, rec, t, in_window, loc),
+                _ => {}
+            }
+        }
+        if in_window {
+            self.iocs(d, rec, time, loc, &mut out);
+            self.lookalikes(d, rec, time, loc, &mut out);
+        }
+        out
+    }
+
+    fn web(&mut self, d: &Detectors, rec: &Record, t: Timestamp, in_window: bool, loc: &Loc) {
+        let stem = rec
+            .get("cs-uri-stem")
+            .or_else(|| rec.get("cs-uri").map(url_path))
+            .unwrap_or("");
+        let referer = rec.get("cs-referer").unwrap_or("");
+        let payment_ref = referer != "-" && d.is_payment(url_path(referer));
+        let ua = rec.get("cs-user-agent").unwrap_or("");
+        let ip = rec.get("c-ip").unwrap_or("");
+        let status = rec.get("sc-status").unwrap_or("");
+        let method = rec.get("cs-method").unwrap_or("GET");
+        let key = || match rec.get("cs-host").filter(|h| !h.is_empty() && *h != "-") {
+            Some(h) => format!("{}{stem}", h.to_ascii_lowercase()),
+            None => stem.to_string(),
+        };
+        if d.is_asset(stem) {
+            let bytes = rec
+                .get("sc-bytes")
+                .and_then(|b| b.parse::<u64>().ok())
+                .unwrap_or(0);
+            // Only complete successful GETs teach sizes: never 206, 304 or HEAD.
+            if status == "200" && bytes > 0 && method.eq_ignore_ascii_case("GET") {
+                let obs = Obs {
+                    phase: d.phase(t, in_window),
+                    t,
+                    ua: UaClass::of(ua),
+                    payment: payment_ref,
+                    loc: loc.clone(),
+                };
+                self.drift.size(&key(), bytes, &obs);
+            }
+            if in_window && payment_ref {
+                self.exposure.asset_from_payment(t, ip, ua, &key());
+            }
+        }
+        let ok = status.parse::<u16>().map_or(true, |s| s < 400);
+        if in_window && ok && d.is_payment(stem) {
+            self.exposure.payment_page(t, ip, ua);
+        }
+    }
+
+    /// Chat-service and other JSON events naming a script URL with a
+    /// version or hash (widget loads).
+    fn widget(&mut self, d: &Detectors, rec: &Record, t: Timestamp, in_window: bool, loc: &Loc) {
+        let script = rec.fields.iter().find_map(|(k, v)| {
+            let last = k.rsplit('.').next().unwrap_or(k);
+            let named = [
+                "src",
+                "script",
+                "script_url",
+                "script_src",
+                "widget_url",
+                "url",
+            ]
+            .iter()
+            .any(|n| last.eq_ignore_ascii_case(n));
+            (named && v.contains("://") && d.is_asset(url_path(v))).then_some((k, v))
+        });
+        let Some((skey, surl)) = script else { return };
+        let parent = skey.rsplit_once('.').map_or("", |(p, _)| p);
+        let mut parts: Vec<String> = rec
+            .fields
+            .iter()
+            .filter(|(k, _)| {
+                let (p, last) = k.rsplit_once('.').unwrap_or(("", k));
+                p == parent && BUILD_KEYS.iter().any(|n| last.eq_ignore_ascii_case(n))
+            })
+            .map(|(k, v)| format!("{}={}", k.rsplit('.').next().unwrap_or(k), v))
+            .collect();
+        let Some(url) = url_key(surl) else { return };
+        let page = field_last(
+            rec,
+            &["page_url", "page", "document_url", "referer", "referrer"],
+        )
+        .unwrap_or("");
+        let payment = d.is_payment(url_path(page));
+        let sid = field_last(
+            rec,
+            &[
+                "session_id",
+                "sessionid",
+                "chat_session_id",
+                "chat_id",
+                "conversation_id",
+            ],
+        );
+        if let Some(sid) = sid.filter(|_| rec.family == Family::Chat && in_window) {
+            self.exposure.chat_load(t, sid);
+        }
+        if parts.is_empty() {
+            return;
+        }
+        parts.sort();
+        parts.dedup();
+        let obs = Obs {
+            phase: d.phase(t, in_window),
+            t,
+            ua: UaClass::of(field_last(rec, &["user_agent", "useragent", "ua"]).unwrap_or("")),
+            payment,
+            loc: loc.clone(),
+        };
+        let build: String = card::mask_text(&parts.join(" "))
+            .chars()
+            .take(512)
+            .collect();
+        self.drift.build(&url, &build, &obs);
+    }
+
+    fn iocs(
+        &mut self,
+        d: &Detectors,
+        rec: &Record,
+        time: Option<Timestamp>,
+        loc: &Loc,
+        out: &mut Vec<Finding>,
+    ) {
+        if d.iocs.is_empty() {
+            return;
+        }
+        let mut ids = Vec::new();
+        let mut seen: BTreeMap<usize, &str> = BTreeMap::new();
+        if rec.fields.is_empty() {
+            d.iocs.matches(rec.raw, &mut ids);
+            for id in ids.drain(..) {
+                seen.entry(id).or_insert("line");
+            }
+        }
+        for (k, v) in &rec.fields {
+            d.iocs.matches(v.as_bytes(), &mut ids);
+            for id in ids.drain(..) {
+                seen.entry(id).or_insert(k.as_str());
+            }
+        }
+        for (id, field) in seen {
+            let e = d.iocs.entry(id);
+            let mut fields = BTreeMap::new();
+            fields.insert("ioc.list".to_string(), e.list.clone());
+            fields.insert("ioc.entry".to_string(), e.entry.clone());
+            fields.insert("ioc.field".to_string(), field.to_string());
+            out.push(finding(
+                IOC,
+                format!("IOC list match: {} ({}:{})", e.entry, e.list, e.line),
+                Level::High,
+                Category::CardSkimming,
+                loc,
+                time,
+                fields,
+                rec.raw,
+                Some(
+                    e.entry
+                        .trim_start_matches("https://")
+                        .trim_start_matches("http://"),
+                ),
+            ));
+        }
+    }
+
+    fn lookalikes(
+        &mut self,
+        d: &Detectors,
+        rec: &Record,
+        time: Option<Timestamp>,
+        loc: &Loc,
+        out: &mut Vec<Finding>,
+    ) {
+        self.hosts.clear();
+        raw_hosts(rec.raw, &mut self.hosts);
+        if let Some(h) = rec.get("cs-host") {
+            let h = h.to_ascii_lowercase();
+            if !self.hosts.contains(&h) {
+                self.hosts.push(h);
+            }
+        }
+        let hosts = std::mem::take(&mut self.hosts);
+        for h in &hosts {
+            let Some(v) = self.cache.check(&d.lookalikes, h) else {
+                continue;
+            };
+            let mut fields = BTreeMap::new();
+            fields.insert("lookalike.host".to_string(), h.clone());
+            fields.insert("lookalike.imitates".to_string(), v.imitates.clone());
+            fields.insert(
+                "lookalike.method".to_string(),
+                v.method.as_str().to_string(),
+            );
+            out.push(finding(
+                LOOKALIKE,
+                format!(
+                    "Look-alike host {h} imitates {} ({})",
+                    v.imitates,
+                    v.method.as_str()
+                ),
+                Level::High,
+                Category::InjectedScript,
+                loc,
+                time,
+                fields,
+                rec.raw,
+                Some(h),
+            ));
+        }
+        self.hosts = hosts;
+    }
+
+    /// Appends the state of later lines or files.
+    pub fn merge(&mut self, o: DetectState) {
+        self.drift.merge(o.drift);
+        self.exposure.merge(o.exposure);
+    }
+
+    /// Adds `base` to stored line numbers (chunk-relative → file lines).
+    pub fn shift_lines(&mut self, base: u64) {
+        self.drift.shift_lines(base);
+    }
+}
+
+/// Evidence excerpt of a raw line: at most this many bytes, masked.
+const EVIDENCE_MAX: usize = 512;
+
+#[allow(clippy::too_many_arguments)]
+fn finding(
+    id: &str,
+    title: String,
+    level: Level,
+    category: Category,
+    loc: &Loc,
+    time: Option<Timestamp>,
+    fields: BTreeMap<String, String>,
+    raw: &[u8],
+    needle: Option<&str>,
+) -> Finding {
+    // Centre the excerpt on what matched (`needle`), so the host is shown.
+    let at = needle
+        .filter(|n| !n.is_empty())
+        .and_then(|n| {
+            let lower = raw.to_ascii_lowercase();
+            memchr::memmem::find(&lower, n.to_ascii_lowercase().as_bytes())
+        })
+        .unwrap_or(0);
+    let start = at.saturating_sub(EVIDENCE_MAX / 4);
+    let end = (start + EVIDENCE_MAX).min(raw.len());
+    let mut ev = String::from_utf8_lossy(&raw[start..end]).into_owned();
+    if start > 0 {
+        // Never start or end inside a digit run a mask could miss.
+        let trimmed = ev.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ' || c == '-');
+        ev = format!("…{trimmed}");
+    }
+    if end < raw.len() {
+        while ev.ends_with(|c: char| c.is_ascii_digit() || c == ' ' || c == '-') {
+            ev.pop();
+        }
+        ev.push('…');
+    }
+    let evidence = card::mask_text(&ev).into_owned();
+    Finding {
+        fingerprint: crate::report::fingerprint(id, &loc.relative, &evidence),
+        decoded: Vec::new(),
+        decoded_evidence: None,
+        rule_id: id.to_string(),
+        rule_title: card::mask_text(&title).into_owned(),
+        level,
+        category,
+        path: loc.path.to_string(),
+        line: loc.line,
+        byte_offset: loc.offset,
+        timestamp: time,
+        fields: fields
+            .into_iter()
+            .map(|(k, v)| (k, card::mask_text(&v).into_owned()))
+            .collect(),
+        evidence,
+        pan: None,
+    }
+}
+
+/// The report's `drift` section.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftSection {
+    /// Out-of-window records before the window used for baselines.
+    pub baseline_records: u64,
+    /// Out-of-window records after the window used for `reverted_at`.
+    pub after_window_records: u64,
+    /// Script assets and widget URLs tracked.
+    pub assets_tracked: usize,
+    /// Assets served with too many distinct sizes (or builds) to judge
+    /// drift: more than 4 in the baseline or new in the window. At most
+    /// 50 are listed; `unstable_count` has them all.
+    pub unstable: Vec<String>,
+    pub unstable_count: usize,
+    pub truncated: bool,
+    pub items: Vec<drift::Item>,
+}
+
+/// Report sections computed at the end of a scan.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportSections {
+    pub drift: DriftSection,
+    pub exposure: Exposure,
+    pub timeline: timeline::Timeline,
+}
+
+/// What [`finish`] computes.
+pub struct DetectReport {
+    /// Drift findings (the immediate ones were returned by `observe`).
+    pub findings: Vec<Finding>,
+    pub drift: DriftSection,
+    pub exposure: Exposure,
+}
+
+fn drift_finding(i: &drift::Item) -> Finding {
+    let (id, title) = match i.kind {
+        drift::Kind::Size => (
+            DRIFT,
+            "Script served with a size outside its baseline (drift)",
+        ),
+        drift::Kind::Version => (
+            DRIFT_VERSION,
+            "Script version or hash first seen inside the window",
+        ),
+        drift::Kind::Conditional => (
+            DRIFT_CONDITIONAL,
+            "Script served differently by client class (conditional serving)",
+        ),
+    };
+    let what = match (i.size, &i.build, i.split_by) {
+        (Some(s), _, _) => format!("size {s}"),
+        (_, Some(b), _) => b.clone(),
+        (_, _, Some(by)) => format!(
+            "split by {by}: {:?}",
+            i.sizes_by_class.clone().unwrap_or_default()
+        ),
+        _ => String::new(),
+    };
+    let evidence = format!(
+        "{} served with {what}; baseline ({}) {}; {} requests {} .. {}; {:.0}% from payment pages; {}",
+        i.asset,
+        i.baseline,
+        i.baseline_values.join(", "),
+        i.requests,
+        i.first_seen,
+        i.last_seen,
+        i.payment_referer_share * 100.0,
+        i.reverted_at
+            .map_or("not reverted".to_string(), |t| format!("reverted at {t}"))
+    );
+    let mut fields = BTreeMap::new();
+    fields.insert("drift.asset".to_string(), i.asset.clone());
+    fields.insert("drift.baseline".to_string(), i.baseline.to_string());
+    fields.insert("drift.value".to_string(), what);
+    // Counts and times grow with the log: the fingerprint keeps to what
+    // drifted, so baselines do not churn.
+    let key = format!("{} {}", i.asset, fields["drift.value"]);
+    Finding {
+        fingerprint: crate::report::fingerprint(id, &i.relative, &key),
+        decoded: Vec::new(),
+        decoded_evidence: None,
+        rule_id: id.to_string(),
+        rule_title: title.to_string(),
+        level: i.level,
+        category: Category::InjectedScript,
+        path: i.path.clone(),
+        line: i.line,
+        byte_offset: i.byte_offset,
+        timestamp: Some(i.first_seen),
+        fields: fields
+            .into_iter()
+            .map(|(k, v)| (k, card::mask_text(&v).into_owned()))
+            .collect(),
+        evidence: card::mask_text(&evidence).into_owned(),
+        pan: None,
+    }
+}
+
+/// Turns the merged state into drift findings and the drift and exposure
+/// sections.
+pub fn finish(d: &Detectors, state: &DetectState) -> DetectReport {
+    let drift::Analysis { items, unstable } = drift::analyse(&state.drift);
+    let findings = items.iter().map(drift_finding).collect();
+    // Exposure follows the drift found against a real history; without
+    // one it covers the window.
+    let real: Vec<&drift::Item> = items
+        .iter()
+        .filter(|i| i.baseline == "history" && i.kind != drift::Kind::Conditional)
+        .collect();
+    let interval = if real.is_empty() {
+        Interval {
+            since: d.window.since,
+            until: d.window.until,
+            basis: "window",
+        }
+    } else {
+        Interval {
+            since: real.iter().map(|i| i.first_seen).min(),
+            until: real.iter().map(|i| i.last_seen).max(),
+            basis: "drift",
+        }
+    };
+    let drifted: BTreeSet<String> = items
+        .iter()
+        .filter(|i| i.kind == drift::Kind::Size)
+        .map(|i| i.asset.clone())
+        .collect();
+    DetectReport {
+        findings,
+        drift: DriftSection {
+            baseline_records: state.drift.baseline_records,
+            after_window_records: state.drift.after_records,
+            assets_tracked: state.drift.assets_tracked(),
+            unstable_count: unstable.len(),
+            unstable: unstable.into_iter().take(50).collect(),
+            truncated: state.drift.truncated,
+            items,
+        },
+        exposure: exposure::analyse(&state.exposure, interval, &drifted),
+    }
+}
+
+#[cfg(test)]
+mod tests;

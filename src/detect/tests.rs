@@ -1,0 +1,275 @@
+//! Detector tests over parsed records, independent of the scan loop.
+
+use super::*;
+use crate::format::{LineParser, LogFormat, ParseOptions};
+use jiff::tz::TimeZone;
+
+fn window() -> Window {
+    Window::new(Some("2017-09-26"), Some("2017-10-12"), &TimeZone::UTC, None).unwrap()
+}
+
+fn det(o: &DetectOptions) -> Detectors {
+    Detectors::new(window(), o).unwrap()
+}
+
+fn parser(f: LogFormat) -> LineParser {
+    LineParser::new(
+        f,
+        ParseOptions {
+            tz: TimeZone::UTC,
+            year: 2017,
+        },
+    )
+}
+
+/// Feeds lines as the scan loop does; returns the immediate findings.
+fn feed(d: &Detectors, st: &mut DetectState, f: LogFormat, lines: &[&str]) -> Vec<Finding> {
+    let p = parser(f);
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let line = l.as_bytes();
+        let time = p.time(line);
+        let inside = time.is_some_and(|t| d.window.contains(t));
+        let wanted = if inside {
+            st.wants(d, line)
+        } else {
+            time.is_some() && d.wants_baseline(line)
+        };
+        if !wanted {
+            continue;
+        }
+        let rec = p.record(line);
+        let loc = Loc {
+            path: "t.log".into(),
+            relative: "t.log".into(),
+            line: i as u64 + 1,
+            offset: 0,
+        };
+        out.extend(st.observe(d, &rec, time, inside, &loc));
+    }
+    out
+}
+
+fn web(day: &str, path: &str, status: u16, size: u64, referer: &str, ua: &str) -> String {
+    format!(
+        r#"192.0.2.{} - - [{day}:10:00:00 +0000] "GET {path} HTTP/1.1" {status} {size} "{referer}" "{ua}""#,
+        size % 200 + 1
+    )
+}
+
+const PAY: &str = "https://shop.example/checkout/payment";
+const DESK: &str = "Mozilla/5.0 (Windows NT 10.0)";
+
+#[test]
+fn drift_end_to_end_with_exposure() {
+    let d = det(&DetectOptions::default());
+    let mut st = DetectState::default();
+    let mut lines = Vec::new();
+    for day in ["01/Sep/2017", "02/Sep/2017", "03/Sep/2017"] {
+        lines.push(web(day, "/js/widget.js", 200, 1000, PAY, DESK));
+        // Never baseline: partial, not-modified, empty.
+        lines.push(web(day, "/js/widget.js", 206, 77, PAY, DESK));
+        lines.push(web(day, "/js/widget.js", 304, 0, PAY, DESK));
+    }
+    for day in ["27/Sep/2017", "28/Sep/2017"] {
+        lines.push(web(day, "/js/widget.js", 200, 1500, PAY, DESK));
+        lines.push(web(day, "/checkout/payment", 200, 5000, "-", DESK));
+    }
+    lines.push(web("14/Oct/2017", "/js/widget.js", 200, 1000, "-", DESK));
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    assert!(feed(&d, &mut st, LogFormat::Combined, &refs).is_empty());
+    let rep = finish(&d, &st);
+    assert_eq!(rep.drift.baseline_records, 3);
+    assert_eq!(rep.drift.after_window_records, 1);
+    assert_eq!(rep.findings.len(), 1, "{:#?}", rep.drift.items);
+    let f = &rep.findings[0];
+    assert_eq!((f.rule_id.as_str(), f.level), (DRIFT, Level::High));
+    let i = &rep.drift.items[0];
+    assert_eq!(
+        (i.size, i.requests, i.payment_referer_share),
+        (Some(1500), 2, 1.0)
+    );
+    assert_eq!(i.reverted_at, Some("2017-10-14T10:00:00Z".parse().unwrap()));
+    let e = &rep.exposure;
+    assert_eq!(e.interval.basis, "drift");
+    assert_eq!(
+        e.interval.since,
+        Some("2017-09-27T10:00:00Z".parse().unwrap())
+    );
+    // Payment pages and drifted-asset loads from payment pages, per day.
+    assert_eq!(e.requests, 4);
+    assert_eq!(e.by_day.len(), 2);
+    assert!(e.by_day.contains_key("2017-09-27"));
+}
+
+#[test]
+fn widget_versions_and_chat_sessions() {
+    let d = det(&DetectOptions::default());
+    let mut st = DetectState::default();
+    let load = |ts: &str, sid: &str, ver: &str| {
+        format!(
+            r#"{{"ts":"{ts}","service":"chat","event":"widget.load","session_id":"{sid}","user_agent":"{DESK}","page_url":"https://shop.example/checkout","widget":{{"src":"https://cdn.vendor.example/w/chat.js?x=1","version":"{ver}","sha256":"ab"}}}}"#
+        )
+    };
+    let lines = [
+        load("2017-09-01T00:00:00Z", "s-0", "1.0"),
+        load("2017-09-27T00:00:00Z", "s-1", "1.0"),
+        load("2017-09-28T00:00:00Z", "s-2", "1.1"),
+        load("2017-09-29T00:00:00Z", "s-2", "1.1"),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    feed(&d, &mut st, LogFormat::Jsonl, &refs);
+    let rep = finish(&d, &st);
+    assert_eq!(rep.findings.len(), 1, "{:#?}", rep.drift.items);
+    assert_eq!(rep.findings[0].rule_id, DRIFT_VERSION);
+    let i = &rep.drift.items[0];
+    assert_eq!(i.asset, "cdn.vendor.example/w/chat.js");
+    assert_eq!(i.build.as_deref(), Some("sha256=ab version=1.1"));
+    assert_eq!((i.requests, i.line), (2, 3));
+    // Exposure follows the drift interval (28th..29th): only s-2.
+    assert_eq!(rep.exposure.interval.basis, "drift");
+    assert_eq!(rep.exposure.chat_sessions, 1);
+}
+
+#[test]
+fn ioc_and_lookalike_findings_in_window_only() {
+    let o = DetectOptions {
+        ioc_texts: vec![("list.txt".into(), "# drops\nskim.example\n".into())],
+        ..DetectOptions::default()
+    };
+    let d = det(&o);
+    let mut st = DetectState::default();
+    let lines = [
+        web("01/Sep/2017", "/a", 200, 10, "https://skim.example/x", DESK),
+        web("27/Sep/2017", "/a", 200, 10, "https://skim.example/x", DESK),
+        web(
+            "27/Sep/2017",
+            "/b",
+            200,
+            10,
+            "https://www.google-anaiytics.com/",
+            DESK,
+        ),
+        web(
+            "27/Sep/2017",
+            "/c",
+            200,
+            10,
+            "https://www.google-analytics.com/",
+            DESK,
+        ),
+        web(
+            "27/Sep/2017",
+            "/d",
+            200,
+            10,
+            "https://notskim.example/",
+            DESK,
+        ),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let f = feed(&d, &mut st, LogFormat::Combined, &refs);
+    let got: Vec<(&str, u64)> = f.iter().map(|f| (f.rule_id.as_str(), f.line)).collect();
+    assert_eq!(got, [(IOC, 2), (LOOKALIKE, 3)]);
+    assert_eq!(f[0].fields["ioc.entry"], "skim.example");
+    assert_eq!(f[0].fields["ioc.field"], "cs-referer");
+    assert_eq!(f[1].fields["lookalike.imitates"], "google-analytics");
+}
+
+#[test]
+fn asset_globs_and_payment_paths() {
+    let o = DetectOptions {
+        assets: vec!["/static/*.mjs".into()],
+        payment_paths: vec!["^/pay-now".into()],
+        ..DetectOptions::default()
+    };
+    let d = det(&o);
+    assert!(d.is_asset("/static/app.mjs"));
+    assert!(d.is_asset("/x/y.JS?v=1"));
+    assert!(!d.is_asset("/x/y.json"));
+    assert!(d.wants_baseline(b"GET /static/app.mjs"));
+    assert!(d.is_payment("/pay-now/step2"));
+    assert!(!d.is_payment("/checkout"));
+    let d = det(&DetectOptions::default());
+    for p in [
+        "/checkout",
+        "/checkout/",
+        "/booking/payment",
+        "/billing.php",
+        "/cart",
+        "/basket/view",
+        "/onepage-checkout",
+    ] {
+        assert!(d.is_payment(p), "{p}");
+    }
+    for p in [
+        "/help/cvv-explained",
+        "/cartoons",
+        "/paymentsystems-blog",
+        "/",
+    ] {
+        assert!(!d.is_payment(p), "{p}");
+    }
+    assert!(
+        Detectors::new(
+            window(),
+            &DetectOptions {
+                payment_paths: vec!["(".into()],
+                ..Default::default()
+            }
+        )
+        .is_err()
+    );
+    assert!(
+        Detectors::new(
+            window(),
+            &DetectOptions {
+                assets: vec!["[".into()],
+                ..Default::default()
+            }
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn raw_host_extraction_is_bounded_and_decodes() {
+    let mut h = Vec::new();
+    raw_hosts(
+        br#"a https://User@Evil.Example:8/x "https:\/\/b.example\/" u=http%3A%2F%2Fc.example%2F"#,
+        &mut h,
+    );
+    assert_eq!(h, ["evil.example", "b.example", "c.example"]);
+    let long = "http://a.b/ ".repeat(10_000);
+    h.clear();
+    raw_hosts(long.as_bytes(), &mut h);
+    assert_eq!(h.len(), 1);
+    h.clear();
+    raw_hosts(&[0xff, b':', b'/', b'/', 0xfe, 0x80], &mut h);
+    assert!(h.len() <= 1);
+}
+
+#[test]
+fn merge_is_order_stable() {
+    let d = det(&DetectOptions::default());
+    let lines: Vec<String> = ["01/Sep/2017", "27/Sep/2017", "28/Sep/2017"]
+        .iter()
+        .zip([10u64, 20, 30])
+        .map(|(day, s)| web(day, "/w.js", 200, s, "-", DESK))
+        .collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let mut whole = DetectState::default();
+    feed(&d, &mut whole, LogFormat::Combined, &refs);
+    let mut a = DetectState::default();
+    feed(&d, &mut a, LogFormat::Combined, &refs[..2]);
+    let mut b = DetectState::default();
+    feed(&d, &mut b, LogFormat::Combined, &refs[2..]);
+    b.shift_lines(2);
+    a.merge(b);
+    let (x, y) = (finish(&d, &whole), finish(&d, &a));
+    assert_eq!(
+        serde_json::to_string(&x.drift).unwrap(),
+        serde_json::to_string(&y.drift).unwrap()
+    );
+    assert_eq!(x.findings.len(), 2);
+}
