@@ -491,6 +491,28 @@ fn section_timeline(d: &ReportData, out: &mut String) {
             day_label(lo + i as i64 * width_days)
         );
     }
+    // Drift intervals: when each tampered script (or new widget build) was
+    // served, as a band along the top of the plot, so the analyst sees the
+    // compromise against the window and the findings.
+    if let Some(sec) = d.sections {
+        for (k, item) in sec.drift.items.iter().enumerate() {
+            let (a, b) = (day_of(item.first_seen), day_of(item.last_seen));
+            if b < lo || a > hi {
+                continue;
+            }
+            let (a, b) = (a.max(lo) as f64, b.min(hi) as f64 + 1.0);
+            let y = top + 2.0 + (k % 6) as f64 * 7.0;
+            let _ = writeln!(
+                out,
+                "<rect class=\"drift\" x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"5\" fill=\"#212529\" opacity=\"0.75\"><title>drift: {} ({} .. {})</title></rect>",
+                x_of_day(a),
+                (x_of_day(b) - x_of_day(a)).max(2.0),
+                escape(&item.asset),
+                item.first_seen,
+                item.last_seen
+            );
+        }
+    }
     out.push_str("</svg>\n<div class=\"legend\">");
     for c in CATEGORIES {
         let _ = write!(
@@ -500,7 +522,13 @@ fn section_timeline(d: &ReportData, out: &mut String) {
             c.as_str()
         );
     }
-    out.push_str("<span><i style=\"background:#ffe8cc\"></i>incident window</span></div>\n");
+    out.push_str("<span><i style=\"background:#ffe8cc\"></i>incident window</span>");
+    if d.sections.is_some_and(|s| !s.drift.items.is_empty()) {
+        out.push_str(
+            "<span><i style=\"background:#212529\"></i>script drift (served tampered)</span>",
+        );
+    }
+    out.push_str("</div>\n");
 }
 
 fn section_top_rules(d: &ReportData, out: &mut String) {
