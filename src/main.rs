@@ -49,7 +49,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!(
                 "skimhunt: error: {}",
-                skimhunt::text::sanitize(&format!("{e:#}"))
+                skimhunt::text::sanitize(&format!("{e}"))
             );
             ExitCode::from(2)
         }

@@ -582,3 +582,30 @@ fn include_exclude_and_forced_format() {
     );
     assert_eq!(r["summary"]["files"]["skipped"], 2);
 }
+
+/// Found by the `rules` fuzz target: nested counted repetitions made the
+/// regex compiler work for seconds before its size limit refused them.
+#[test]
+fn nested_repetition_regex_is_refused_before_compiling() {
+    let d = tempfile::tempdir().unwrap();
+    let rule = write(
+        d.path(),
+        "huge.yml",
+        b"title: Huge regex\nid: huge-regex\ndetection:\n    selection:\n        cs-uri-query|re: '(?:\\w{500}){500}'\n    condi=ion: selection\n",
+    );
+    let o = run(&[
+        "rules",
+        "list",
+        "--no-default-rules",
+        "--rules",
+        rule.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("{}:5:26: regex too large", rule.display())),
+        "{err}"
+    );
+    // The message is printed once, not repeated by the error chain.
+    assert_eq!(err.matches("regex too large").count(), 1, "{err}");
+}

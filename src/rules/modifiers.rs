@@ -284,8 +284,46 @@ pub(crate) fn glob_match(toks: &[Tok], s: &str) -> Option<usize> {
     }
 }
 
+/// Rough number of NFA states a regex expands to above which it is refused
+/// before compiling: the compiler's own size limit is only hit after it has
+/// spent its time expanding nested counted repetitions (`(?:\w{500}){500}`).
+const REGEX_EXPANSION_LIMIT: u64 = 2_000_000;
+
+/// An upper estimate of the states `hir` expands to: counted repetitions
+/// multiply, classes weigh by their ranges.
+fn expansion(hir: &regex_syntax::hir::Hir) -> u64 {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => 1,
+        HirKind::Literal(l) => l.0.len() as u64,
+        HirKind::Class(Class::Unicode(c)) => c.ranges().len() as u64 * 4,
+        HirKind::Class(Class::Bytes(c)) => c.ranges().len() as u64,
+        HirKind::Repetition(r) => {
+            let n = u64::from(r.max.unwrap_or(r.min).max(1));
+            n.saturating_mul(expansion(&r.sub))
+        }
+        HirKind::Capture(c) => expansion(&c.sub),
+        HirKind::Concat(xs) | HirKind::Alternation(xs) => {
+            xs.iter().fold(0u64, |a, x| a.saturating_add(expansion(x)))
+        }
+    }
+}
+
 /// Builds a size-limited regex with the Sigma sub-flags.
 pub(crate) fn compile_regex(pattern: &str, m: &Modifiers) -> Result<Regex, String> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(m.re_i)
+        .multi_line(m.re_m)
+        .dot_matches_new_line(m.re_s)
+        .build()
+        .parse(pattern)
+        .map_err(|e| format!("invalid regex: {e}"))?;
+    let size = expansion(&hir);
+    if size > REGEX_EXPANSION_LIMIT {
+        return Err(format!(
+            "regex too large: it expands to about {size} states (limit {REGEX_EXPANSION_LIMIT}); bound its repetitions"
+        ));
+    }
     RegexBuilder::new(pattern)
         .case_insensitive(m.re_i)
         .multi_line(m.re_m)
