@@ -104,6 +104,26 @@ struct Counts {
 }
 
 impl Counts {
+    /// Counts one record by its time and says whether it is kept (in the
+    /// window, or undated and undated records are scanned).
+    fn classify(&mut self, cfg: &ScanConfig, time: Option<Timestamp>) -> bool {
+        self.records += 1;
+        match time {
+            Some(t) if cfg.window.contains(t) => {
+                self.in_window += 1;
+                true
+            }
+            Some(_) => {
+                self.out_of_window += 1;
+                false
+            }
+            None => {
+                self.undated += 1;
+                cfg.include_undated
+            }
+        }
+    }
+
     fn add(&mut self, o: &Counts) {
         self.records += o.records;
         self.in_window += o.in_window;
@@ -514,6 +534,24 @@ fn scan_stream(
 
 /// Scans a run of whole lines starting at `offset` in the file. Line numbers
 /// in the findings are relative to the run (1-based); callers add the base.
+/// The detectors, when they want this line. They see out-of-window lines
+/// too (baselines), without rules running on them.
+fn detector_for<'d>(
+    ctx: &FileCtx<'d>,
+    state: &mut DetectState,
+    line: &[u8],
+    time: Option<Timestamp>,
+    keep: bool,
+) -> Option<&'d Detectors> {
+    ctx.cfg.detect.as_deref().filter(|d| {
+        if keep {
+            state.wants(d, line)
+        } else {
+            time.is_some() && d.wants_baseline(line)
+        }
+    })
+}
+
 fn scan_lines(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -> ChunkOut {
     // Formats whose field values are slices of the raw line (W3C rewrites
     // `+`, JSON unescapes), which the regex gate needs.
@@ -567,30 +605,9 @@ fn scan_lines_fast(
         let keep = if parser.directive(line) {
             false
         } else {
-            out.counts.records += 1;
             let time = parser.time(line);
-            let keep = match time {
-                Some(t) if ctx.cfg.window.contains(t) => {
-                    out.counts.in_window += 1;
-                    true
-                }
-                Some(_) => {
-                    out.counts.out_of_window += 1;
-                    false
-                }
-                None => {
-                    out.counts.undated += 1;
-                    ctx.cfg.include_undated
-                }
-            };
-            // Detectors see out-of-window lines too (baselines), without rules.
-            let det = ctx.cfg.detect.as_deref().filter(|d| {
-                if keep {
-                    out.detect.wants(d, line)
-                } else {
-                    time.is_some() && d.wants_baseline(line)
-                }
-            });
+            let keep = out.counts.classify(ctx.cfg, time);
+            let det = detector_for(ctx, &mut out.detect, line, time, keep);
             if let Some(d) = det {
                 let rec = parser.record(line);
                 let loc = Loc {
@@ -738,30 +755,9 @@ fn scan_lines_each(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u
         if parser.directive(line) {
             continue;
         }
-        out.counts.records += 1;
         let time = parser.time(line);
-        let keep = match time {
-            Some(t) if ctx.cfg.window.contains(t) => {
-                out.counts.in_window += 1;
-                true
-            }
-            Some(_) => {
-                out.counts.out_of_window += 1;
-                false
-            }
-            None => {
-                out.counts.undated += 1;
-                ctx.cfg.include_undated
-            }
-        };
-        // Detectors see out-of-window lines too (baselines), without rules.
-        let det = ctx.cfg.detect.as_deref().filter(|d| {
-            if keep {
-                out.detect.wants(d, line)
-            } else {
-                time.is_some() && d.wants_baseline(line)
-            }
-        });
+        let keep = out.counts.classify(ctx.cfg, time);
+        let det = detector_for(ctx, &mut out.detect, line, time, keep);
         if !keep && det.is_none() {
             continue;
         }
