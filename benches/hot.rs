@@ -94,7 +94,7 @@ fn matching(c: &mut Criterion) {
                 let mut f = Finder::new();
                 let mut n = 0usize;
                 let mut at = 0;
-                while let Some(p) = engine.next_candidate(hay, at, &mut f) {
+                while let Some(p) = engine.next_candidate(hay, at, true, &mut f) {
                     n += 1;
                     at = memchr::memchr(b'\n', &hay[p..]).map_or(hay.len(), |i| p + i + 1);
                     if at >= hay.len() {

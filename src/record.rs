@@ -7,6 +7,8 @@
 //! (`csp-report.blocked-uri`). Values are strings: numbers keep their textual
 //! form so comparisons (`gt`, `lt`, …) parse them when needed.
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
 
 /// The family of a record decides which rules apply to it
@@ -26,6 +28,11 @@ pub enum Family {
     Plain,
 }
 
+/// A field name and value, borrowed from the line (or the format's static
+/// names) where no unescaping or lossy decoding was needed: most records
+/// are parsed without allocating.
+pub type Field<'a> = (Cow<'a, str>, Cow<'a, str>);
+
 /// One parsed log record. Borrowed from the scanned buffer where possible.
 #[derive(Clone, Debug)]
 pub struct Record<'a> {
@@ -36,7 +43,7 @@ pub struct Record<'a> {
     pub family: Family,
     /// Normalised fields in source order. A name may repeat (JSON arrays
     /// give the same dotted path once per element).
-    pub fields: Vec<(String, String)>,
+    pub fields: Vec<Field<'a>>,
 }
 
 impl<'a> Record<'a> {
@@ -55,7 +62,7 @@ impl<'a> Record<'a> {
         self.fields
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     /// Every value of a field, by exact name.
@@ -63,7 +70,7 @@ impl<'a> Record<'a> {
         self.fields
             .iter()
             .filter(move |(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     pub fn has(&self, name: &str) -> bool {

@@ -11,7 +11,7 @@ use jiff::tz::TimeZone;
 use rayon::prelude::*;
 
 use crate::card::{self, Fingerprinter};
-use crate::detect::{DetectState, Detectors, Loc};
+use crate::detect::{Cursor, DetectState, Detectors, Loc};
 use crate::discover::{Disposition, Entry, io_reason};
 use crate::format::{self, LineParser, LogFormat, ParseOptions};
 use crate::input::{self, Compression, Opened};
@@ -536,18 +536,21 @@ fn scan_stream(
 /// in the findings are relative to the run (1-based); callers add the base.
 /// The detectors, when they want this line. They see out-of-window lines
 /// too (baselines), without rules running on them.
+/// `buf[ls..le]` is the line; `cur` carries the detectors' buffer-wide
+/// searches over `buf` between calls for later lines.
 fn detector_for<'d>(
     ctx: &FileCtx<'d>,
     state: &mut DetectState,
-    line: &[u8],
+    cur: &mut Cursor,
+    (buf, ls, le): (&[u8], usize, usize),
     time: Option<Timestamp>,
     keep: bool,
 ) -> Option<&'d Detectors> {
     ctx.cfg.detect.as_deref().filter(|d| {
         if keep {
-            state.wants(d, line)
+            state.wants_at(d, cur, buf, ls, le)
         } else {
-            time.is_some() && d.wants_baseline(line)
+            time.is_some() && d.wants_baseline_at(cur, buf, ls, le)
         }
     })
 }
@@ -595,6 +598,7 @@ fn scan_lines_fast(
     let mut det_hits: std::collections::VecDeque<Finding> = std::collections::VecDeque::new();
     // Start byte and lines before it, of the current stretch of kept lines.
     let mut stretch: Option<(usize, u64)> = None;
+    let mut cursor = Cursor::default();
     let mut pos = 0usize;
     while pos < buf.len() {
         let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
@@ -607,7 +611,8 @@ fn scan_lines_fast(
         } else {
             let time = parser.time(line);
             let keep = out.counts.classify(ctx.cfg, time);
-            let det = detector_for(ctx, &mut out.detect, line, time, keep);
+            let span = (buf, pos, pos + line.len());
+            let det = detector_for(ctx, &mut out.detect, &mut cursor, span, time, keep);
             if let Some(d) = det {
                 let rec = parser.record(line);
                 let loc = Loc {
@@ -685,7 +690,10 @@ impl Stretch<'_> {
         let mut finder = Finder::new();
         let mut cur = 0usize;
         let mut line_no = self.lines_before;
-        while let Some(p) = ctx.engine.next_candidate(hay, cur, &mut finder) {
+        while let Some(p) = ctx
+            .engine
+            .next_candidate(hay, cur, self.raw_fields, &mut finder)
+        {
             let ls = memchr::memrchr(b'\n', &hay[cur..p]).map_or(cur, |i| cur + i + 1);
             line_no += memchr::memchr_iter(b'\n', &hay[cur..ls]).count() as u64 + 1;
             let le = memchr::memchr(b'\n', &hay[p..]).map_or(hay.len(), |i| p + i);
@@ -741,6 +749,7 @@ fn scan_lines_each(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u
     let display: std::sync::Arc<str> = ctx.display.into();
     let relative: std::sync::Arc<str> = ctx.relative.into();
     let mut hits: Vec<Finding> = Vec::new();
+    let mut cursor = Cursor::default();
     let mut pos = 0usize;
     while pos < buf.len() {
         let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
@@ -751,13 +760,14 @@ fn scan_lines_each(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u
         out.lines += 1;
         let line_no = out.lines;
         let line_off = offset + pos as u64;
+        let span = (buf, pos, pos + line.len());
         pos = end + 1;
         if parser.directive(line) {
             continue;
         }
         let time = parser.time(line);
         let keep = out.counts.classify(ctx.cfg, time);
-        let det = detector_for(ctx, &mut out.detect, line, time, keep);
+        let det = detector_for(ctx, &mut out.detect, &mut cursor, span, time, keep);
         if !keep && det.is_none() {
             continue;
         }
@@ -838,11 +848,11 @@ fn report_fields(rec: &Record) -> BTreeMap<String, String> {
         if m.len() >= FIELDS_MAX {
             break;
         }
-        if m.contains_key(k) {
+        if m.contains_key(&**k) {
             continue;
         }
         m.insert(
-            k.clone(),
+            k.to_string(),
             card::mask_text(&cut_chars(v, FIELD_MAX_CHARS)).into_owned(),
         );
     }

@@ -258,7 +258,12 @@ fn fast_path_equals_reference_on_every_builtin_rule() {
 
 #[test]
 fn fast_path_equals_reference_on_a_pattern_list() {
-    let list = std::fs::read_to_string(common::root().join("benches/patterns50.txt")).unwrap();
+    let mut list = std::fs::read_to_string(common::root().join("benches/patterns50.txt")).unwrap();
+    // Gates that stand in for literal-free regexes: a Unicode-digit card
+    // regex (a run of digit-or-non-ASCII bytes) and punctuation literals.
+    list.push_str("\\b(?:4\\d{3}|5[1-5]\\d{2})[ -]?\\d{4}[ -]?\\d{4}[ -]?\\d{4}\\b\n");
+    list.push_str("window\\.name\n");
+    list.push_str("^10\\.0\\.0\\.3 .*\"$\n");
     let rules =
         skimhunt::patterns::from_str(&list, "patterns50.txt", skimhunt::Category::InjectedScript)
             .unwrap();
@@ -277,6 +282,22 @@ fn fast_path_equals_reference_on_a_pattern_list() {
                 "10.0.0.1 - - [{}] \"GET /x?{} HTTP/1.1\" 200 1 \"-\" \"-\"",
                 clf_date(&mut rng),
                 plain
+            ),
+        );
+    }
+    for extra in [
+        // Arabic-Indic and ASCII digits in a card-number shape.
+        "d=\u{664}\u{661}\u{661}\u{661} \u{661}\u{661}\u{661}\u{661} \u{661}\u{661}\u{661}\u{661} \u{661}\u{661}\u{661}\u{661}",
+        "d=4111%201111%201111%201111",
+        "d=4111-1111-1111-1111&w=window.name",
+        "w=Windows%20NT&n=window%2Ename",
+    ] {
+        let at = rng.below(lines.len());
+        lines.insert(
+            at,
+            format!(
+                "10.0.0.3 - - [{}] \"GET /x?{extra} HTTP/1.1\" 200 1 \"-\" \"-\"",
+                clf_date(&mut rng)
             ),
         );
     }

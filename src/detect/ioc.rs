@@ -190,6 +190,13 @@ impl IocSet {
         self.entries.len()
     }
 
+    /// Where the first entry occurring in `hay[from..]` starts.
+    pub fn find_from(&self, hay: &[u8], from: usize) -> Option<usize> {
+        let ac = self.ac.as_ref()?;
+        ac.find(aho_corasick::Input::new(hay).span(from..hay.len()))
+            .map(|m| m.start())
+    }
+
     /// Cheap test: does any entry occur anywhere in `line`?
     pub fn any(&self, line: &[u8]) -> bool {
         self.ac.as_ref().is_some_and(|ac| ac.is_match(line))

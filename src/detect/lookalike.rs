@@ -421,6 +421,9 @@ fn extends(label: &str, name: &str, k: usize) -> bool {
 #[derive(Debug, Default)]
 pub struct Cache {
     map: HashMap<String, Option<Verdict>>,
+    /// Verdicts by the raw bytes of a host as written in a line, for the
+    /// per-line test (no allocation on a hit).
+    raw: HashMap<Vec<u8>, bool>,
 }
 
 /// Hosts remembered per cache before it is cleared (bounds memory on logs
@@ -428,6 +431,21 @@ pub struct Cache {
 const CACHE_MAX: usize = 1 << 16;
 
 impl Cache {
+    /// Whether a host, as its raw bytes in a line, is a look-alike.
+    pub fn is_lookalike(&mut self, l: &Lookalikes, raw: &[u8]) -> bool {
+        if let Some(&v) = self.raw.get(raw) {
+            return v;
+        }
+        let v = self
+            .check(l, &String::from_utf8_lossy(raw).to_lowercase())
+            .is_some();
+        if self.raw.len() >= CACHE_MAX {
+            self.raw.clear();
+        }
+        self.raw.insert(raw.to_vec(), v);
+        v
+    }
+
     pub fn check(&mut self, l: &Lookalikes, host: &str) -> Option<Verdict> {
         if let Some(v) = self.map.get(host) {
             return v.clone();

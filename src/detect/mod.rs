@@ -81,6 +81,9 @@ pub struct Detectors {
     /// Literal parts of the asset globs, for the cheap line test.
     asset_literals: Option<AhoCorasick>,
     payment: RegexSet,
+    /// The payment patterns as one regex over whole buffers, multi-line
+    /// and CRLF-aware so a per-line match is also a match here.
+    payment_any: regex::bytes::Regex,
     pub iocs: IocSet,
     pub lookalikes: Lookalikes,
 }
@@ -147,6 +150,24 @@ impl Detectors {
             re: pats.join(" "),
             msg: e.to_string(),
         })?;
+        // `\A`/`\z` mean line ends per line but buffer ends here: such a
+        // list makes every line a candidate for the per-line test.
+        let any = if pats.iter().any(|p| p.contains("\\A") || p.contains("\\z")) {
+            "(?s).".to_string()
+        } else {
+            pats.iter()
+                .map(|p| format!("(?:{p})"))
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        let payment_any = regex::bytes::RegexBuilder::new(&any)
+            .multi_line(true)
+            .crlf(true)
+            .build()
+            .map_err(|e| DetectError::PaymentPath {
+                re: pats.join(" "),
+                msg: e.to_string(),
+            })?;
         let mut iocs_in = Vec::new();
         for p in &o.iocs {
             let text = std::fs::read(p).map_err(|source| IocError::Io {
@@ -164,14 +185,21 @@ impl Detectors {
             assets,
             asset_literals,
             payment,
+            payment_any,
             iocs: IocSet::from_texts(&iocs_in)?,
             lookalikes: Lookalikes::new(&o.own_domains).map_err(DetectError::OwnDomain)?,
         })
     }
 
+    /// [`Detectors::wants_baseline`] for the line `buf[ls..le]` (see
+    /// [`DetectState::wants_at`]).
+    pub fn wants_baseline_at(&self, cur: &mut Cursor, buf: &[u8], ls: usize, le: usize) -> bool {
+        cur.baseline(self, buf, ls, le)
+    }
+
     /// Cheap test for out-of-window lines: only baselines need them.
     pub fn wants_baseline(&self, line: &[u8]) -> bool {
-        memchr::memmem::find(line, b".js").is_some()
+        JS.find(line).is_some()
             || self
                 .asset_literals
                 .as_ref()
@@ -220,28 +248,51 @@ fn url_key(u: &str) -> Option<String> {
     Some(format!("{host}{}", url_path(u)))
 }
 
-/// Hosts of URLs in a raw line (`scheme://host`, JSON-escaped `:\/\/` and
-/// URL-encoded `%3A%2F%2F`), at most `MAX_HOSTS`.
-fn raw_hosts(line: &[u8], out: &mut Vec<String>) {
-    const MAX_HOSTS: usize = 32;
-    const SEPS: [&[u8]; 3] = [b"://", b":\\/\\/", b"%3a%2f%2f"];
-    let lower_needed = memchr::memchr(b'%', line).is_some();
-    for sep in SEPS {
-        let is_enc = sep[0] == b'%';
-        if is_enc && !lower_needed {
+/// Most distinct host spellings looked at in one line (bounds the work on
+/// hostile lines).
+const MAX_HOSTS: usize = 32;
+
+static SEP_PLAIN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"://"));
+static SEP_JSON: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b":\\/\\/"));
+static SEP_PCT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"%3"));
+static JS: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b".js"));
+
+/// Calls `f` with the raw bytes of each host of a URL in a raw line
+/// (`scheme://host`, JSON-escaped `:\/\/` and URL-encoded `%3A%2F%2F`),
+/// at most [`MAX_HOSTS`] distinct spellings; stops when `f` returns false.
+/// Prebuilt finders: this runs on every line.
+fn each_raw_host(line: &[u8], mut f: impl FnMut(&[u8]) -> bool) {
+    let mut seen: [&[u8]; MAX_HOSTS] = [&[]; MAX_HOSTS];
+    let mut n = 0;
+    let has_pct = memchr::memchr(b'%', line).is_some();
+    for (finder, enc) in [(&*SEP_PLAIN, false), (&*SEP_JSON, false), (&*SEP_PCT, true)] {
+        if enc && !has_pct {
             continue;
         }
         let mut start = 0;
-        while start < line.len() && out.len() < MAX_HOSTS {
-            let hay = &line[start..];
-            let found = if is_enc {
-                hay.windows(sep.len())
-                    .position(|w| w.eq_ignore_ascii_case(sep))
-            } else {
-                memchr::memmem::find(hay, sep)
+        while start < line.len() && n < MAX_HOSTS {
+            let Some(i) = finder.find(&line[start..]) else {
+                break;
             };
-            let Some(i) = found else { break };
-            let mut j = start + i + sep.len();
+            let at = start + i;
+            let sep_len = if enc {
+                const PCT: &[u8] = b"%3a%2f%2f";
+                if !line
+                    .get(at..at + PCT.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(PCT))
+                {
+                    start = at + 1;
+                    continue;
+                }
+                PCT.len()
+            } else {
+                finder.needle().len()
+            };
+            let mut j = at + sep_len;
             let mut h0 = j;
             while j < line.len() {
                 let b = line[j];
@@ -256,14 +307,29 @@ fn raw_hosts(line: &[u8], out: &mut Vec<String>) {
                 }
             }
             if j > h0 && j - h0 <= 253 {
-                let h = String::from_utf8_lossy(&line[h0..j]).to_lowercase();
-                if !out.contains(&h) {
-                    out.push(h);
+                let h = &line[h0..j];
+                if !seen[..n].contains(&h) {
+                    seen[n] = h;
+                    n += 1;
+                    if !f(h) {
+                        return;
+                    }
                 }
             }
-            start = j.max(start + i + 1);
+            start = j.max(at + 1);
         }
     }
+}
+
+/// Hosts of URLs in a raw line (see [`each_raw_host`]), lowercased, each once.
+fn raw_hosts(line: &[u8], out: &mut Vec<String>) {
+    each_raw_host(line, |h| {
+        let h = String::from_utf8_lossy(h).to_lowercase();
+        if !out.contains(&h) {
+            out.push(h);
+        }
+        true
+    });
 }
 
 /// Detector state of one chunk, file or run.
@@ -281,7 +347,7 @@ fn field_last<'r>(rec: &'r Record, names: &[&str]) -> Option<&'r str> {
         names
             .iter()
             .any(|n| last.eq_ignore_ascii_case(n))
-            .then_some(v.as_str())
+            .then_some(v.as_ref())
     })
 }
 
@@ -299,21 +365,90 @@ const BUILD_KEYS: [&str; 11] = [
     "checksum",
 ];
 
+/// The next hit of one buffer-wide search, refreshed only when the scan
+/// has passed it: a chunk is searched once per test, not once per line.
+#[derive(Default, Clone, Copy)]
+struct Slot {
+    searched: bool,
+    at: Option<usize>,
+}
+
+impl Slot {
+    /// Whether the next hit at or after `ls` starts before `le`.
+    fn hit(&mut self, ls: usize, le: usize, search: impl FnOnce(usize) -> Option<usize>) -> bool {
+        if !self.searched || self.at.is_some_and(|p| p < ls) {
+            self.at = search(ls);
+            self.searched = true;
+        }
+        self.at.is_some_and(|p| p < le)
+    }
+}
+
+/// Buffer-wide state of the detectors' cheap line tests over one chunk
+/// (lines given by increasing byte ranges). A hit in a line's range is
+/// confirmed on the line itself, so the answers are exactly those of the
+/// per-line tests; the buffer searches only skip lines faster.
+#[derive(Default)]
+pub struct Cursor {
+    js: Slot,
+    asset: Slot,
+    ioc: Slot,
+    pay: Slot,
+}
+
+impl Cursor {
+    fn baseline(&mut self, d: &Detectors, buf: &[u8], ls: usize, le: usize) -> bool {
+        let line = &buf[ls..le];
+        self.js.hit(ls, le, |f| JS.find(&buf[f..]).map(|i| f + i)) && JS.find(line).is_some()
+            || d.asset_literals.as_ref().is_some_and(|a| {
+                self.asset.hit(ls, le, |f| {
+                    a.find(aho_corasick::Input::new(buf).span(f..buf.len()))
+                        .map(|m| m.start())
+                }) && a.is_match(line)
+            })
+    }
+}
+
 impl DetectState {
+    /// [`DetectState::wants`] for the line `buf[ls..le]`, with buffer-wide
+    /// searches kept in `cur` (one per chunk, lines in order).
+    pub fn wants_at(
+        &mut self,
+        d: &Detectors,
+        cur: &mut Cursor,
+        buf: &[u8],
+        ls: usize,
+        le: usize,
+    ) -> bool {
+        let line = &buf[ls..le];
+        if cur.baseline(d, buf, ls, le)
+            || cur.ioc.hit(ls, le, |f| d.iocs.find_from(buf, f)) && d.iocs.any(line)
+            || cur
+                .pay
+                .hit(ls, le, |f| d.payment_any.find_at(buf, f).map(|m| m.start()))
+                && d.payment.is_match(line)
+        {
+            return true;
+        }
+        self.lookalike_host(d, line)
+    }
+
+    fn lookalike_host(&mut self, d: &Detectors, line: &[u8]) -> bool {
+        let mut hit = false;
+        each_raw_host(line, |h| {
+            hit = self.cache.is_lookalike(&d.lookalikes, h);
+            !hit
+        });
+        hit
+    }
+
     /// Cheap byte test for an in-window line: scripts, payment paths, IOC
     /// literals, and URLs whose host is a look-alike.
     pub fn wants(&mut self, d: &Detectors, line: &[u8]) -> bool {
         if d.wants_baseline(line) || d.iocs.any(line) || d.payment.is_match(line) {
             return true;
         }
-        self.hosts.clear();
-        raw_hosts(line, &mut self.hosts);
-        let hosts = std::mem::take(&mut self.hosts);
-        let hit = hosts
-            .iter()
-            .any(|h| self.cache.check(&d.lookalikes, h).is_some());
-        self.hosts = hosts;
-        hit
+        self.lookalike_host(d, line)
     }
 
     /// Observes one parsed record. Returns the immediate findings (IOC and
@@ -471,7 +606,7 @@ impl DetectState {
         for (k, v) in &rec.fields {
             d.iocs.matches(v.as_bytes(), &mut ids);
             for id in ids.drain(..) {
-                seen.entry(id).or_insert(k.as_str());
+                seen.entry(id).or_insert(k.as_ref());
             }
         }
         for (id, field) in seen {

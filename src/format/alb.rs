@@ -133,7 +133,7 @@ pub(super) fn record<'a>(line: &'a [u8], opts: &ParseOptions) -> Record<'a> {
     let get = |i: usize| toks.get(base + i).copied();
     for (i, name) in NAMES.iter().enumerate() {
         if let Some(v) = get(i) {
-            push(fields, name, v);
+            push(fields, *name, v);
         }
     }
     if let Some(client) = get(2) {

@@ -68,7 +68,7 @@ pub(super) fn record(line: &[u8]) -> Record<'_> {
         [vhost, ip, _ident, user @ ..] => {
             push(fields, "cs-host", super::strip_port(vhost));
             push(fields, "c-ip", ip);
-            push(fields, "cs-username", &user.join(&b' '));
+            super::push_owned(fields, "cs-username", &user.join(&b' '));
         }
     }
 

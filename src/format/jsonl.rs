@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value};
 
 use super::{ParseOptions, push_request, push_uri};
-use crate::record::{Family, Record};
+use crate::record::{Family, Field, Record};
 use crate::time::{parse_epoch, parse_epoch_f64, parse_time_text};
 
 /// Time keys, most preferred first.
@@ -219,13 +219,13 @@ pub(super) fn record<'a>(line: &'a [u8], opts: &ParseOptions) -> Record<'a> {
 }
 
 /// Flattens values into `(dotted.path, text)` within fixed bounds.
-struct Flattener<'o> {
-    out: &'o mut Vec<(String, String)>,
+struct Flattener<'o, 'a> {
+    out: &'o mut Vec<Field<'a>>,
     /// Bytes of path + value text still allowed.
     budget: usize,
 }
 
-impl Flattener<'_> {
+impl Flattener<'_, '_> {
     fn object(&mut self, obj: &Map<String, Value>, path: &mut String, depth: usize) {
         for (k, v) in obj {
             let len = path.len();
@@ -261,7 +261,7 @@ impl Flattener<'_> {
             return;
         }
         self.budget -= cost;
-        self.out.push((path.clone(), text));
+        self.out.push((path.clone().into(), text.into()));
     }
 }
 
@@ -299,7 +299,7 @@ fn is_chat(obj: &Map<String, Value>) -> bool {
 }
 
 /// Adds `csp.*` aliases for both report shapes.
-fn add_csp_aliases(obj: &Map<String, Value>, fields: &mut Vec<(String, String)>) {
+fn add_csp_aliases(obj: &Map<String, Value>, fields: &mut Vec<Field<'_>>) {
     let (body, names): (&Map<String, Value>, [&[&str]; 7]) =
         match obj.get("csp-report").and_then(Value::as_object) {
             Some(r) => (
@@ -341,14 +341,14 @@ fn add_csp_aliases(obj: &Map<String, Value>, fields: &mut Vec<(String, String)>)
     ];
     for (alias, keys) in aliases.iter().zip(names) {
         if let Some(v) = keys.iter().find_map(|k| scalar(body, k)) {
-            fields.push((alias.to_string(), v));
+            fields.push((alias.to_string().into(), v.into()));
         }
     }
 }
 
 /// Adds Sigma webserver names for nginx JSON and Cloudflare objects;
 /// returns whether the object is an HTTP request record.
-fn add_web_fields(obj: &Map<String, Value>, fields: &mut Vec<(String, String)>) -> bool {
+fn add_web_fields(obj: &Map<String, Value>, fields: &mut Vec<Field<'_>>) -> bool {
     const NGINX: [&str; 11] = [
         "remote_addr",
         "request",
@@ -379,7 +379,7 @@ fn add_web_fields(obj: &Map<String, Value>, fields: &mut Vec<(String, String)>) 
     }
     let mut add = |name: &str, keys: &[&str]| {
         if let Some(v) = keys.iter().find_map(|k| scalar(obj, k)) {
-            fields.push((name.to_string(), v));
+            fields.push((name.to_string().into(), v.into()));
         }
     };
     add("c-ip", &["remote_addr", "ClientIP"]);
@@ -402,24 +402,28 @@ fn add_web_fields(obj: &Map<String, Value>, fields: &mut Vec<(String, String)>) 
     add("cs-version", &["server_protocol", "ClientRequestProtocol"]);
     // The URI: a full request URI, else uri + args, else the request line.
     let mut uri_fields = Vec::new();
+    let target;
     if let Some(u) = scalar(obj, "request_uri").or_else(|| scalar(obj, "ClientRequestURI")) {
-        push_uri(&mut uri_fields, u.as_bytes(), false);
+        target = u;
+        push_uri(&mut uri_fields, target.as_bytes(), false);
     } else if let Some(u) = scalar(obj, "uri") {
         let mut full = u;
         if let Some(a) = scalar(obj, "args") {
             full.push('?');
             full.push_str(&a);
         }
-        push_uri(&mut uri_fields, full.as_bytes(), false);
+        target = full;
+        push_uri(&mut uri_fields, target.as_bytes(), false);
     } else if let Some(r) = scalar(obj, "request") {
-        push_request(&mut uri_fields, r.as_bytes(), false);
+        target = r;
+        push_request(&mut uri_fields, target.as_bytes(), false);
     }
     // The request line may repeat method/version already taken from keys.
     for (k, v) in uri_fields {
         if (k == "cs-method" || k == "cs-version") && fields.iter().any(|(n, _)| *n == k) {
             continue;
         }
-        fields.push((k, v));
+        fields.push(super::owned((k, v)));
     }
     true
 }

@@ -7,13 +7,14 @@
 //! JSON lines produce dotted paths. Nothing here panics on hostile bytes, and
 //! a line that does not parse still becomes a (bare) record.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use crate::record::Record;
+use crate::record::{Field, Record};
 
 mod alb;
 mod combined;
@@ -240,25 +241,37 @@ fn trim_eol(line: &[u8]) -> &[u8] {
 }
 
 /// A field value as text; `-` and empty mean absent.
-fn value(b: &[u8]) -> Option<String> {
+fn value(b: &[u8]) -> Option<Cow<'_, str>> {
     if b.is_empty() || b == b"-" {
         None
     } else {
-        Some(String::from_utf8_lossy(b).into_owned())
+        Some(String::from_utf8_lossy(b))
     }
 }
 
 /// Pushes `name` = `b` unless the value is absent.
-fn push(fields: &mut Vec<(String, String)>, name: &str, b: &[u8]) {
+fn push<'a>(fields: &mut Vec<Field<'a>>, name: impl Into<Cow<'a, str>>, b: &'a [u8]) {
     if let Some(v) = value(b) {
-        fields.push((name.to_string(), v));
+        fields.push((name.into(), v));
     }
+}
+
+/// Pushes `name` = an owned copy of `b` (a value built in a temporary).
+fn push_owned<'a>(fields: &mut Vec<Field<'a>>, name: impl Into<Cow<'a, str>>, b: &[u8]) {
+    if let Some(v) = value(b) {
+        fields.push((name.into(), Cow::Owned(v.into_owned())));
+    }
+}
+
+/// A field that owns its text (to outlive the buffer it was built in).
+fn owned(f: Field<'_>) -> Field<'static> {
+    (Cow::Owned(f.0.into_owned()), Cow::Owned(f.1.into_owned()))
 }
 
 /// Splits a request target into `cs-uri-stem`, `cs-uri-query` (without '?')
 /// and `cs-uri`. Absolute URLs (`https://host:443/p?q`) also give `cs-host`
 /// when `host_from_url` is set.
-fn push_uri(fields: &mut Vec<(String, String)>, uri: &[u8], host_from_url: bool) {
+fn push_uri<'a>(fields: &mut Vec<Field<'a>>, uri: &'a [u8], host_from_url: bool) {
     if uri.is_empty() || uri == b"-" {
         return;
     }
@@ -296,7 +309,7 @@ fn push_uri(fields: &mut Vec<(String, String)>, uri: &[u8], host_from_url: bool)
             let mut full = String::from_utf8_lossy(stem).into_owned();
             full.push('?');
             full.push_str(&String::from_utf8_lossy(q));
-            fields.push(("cs-uri".to_string(), full));
+            fields.push(("cs-uri".into(), full.into()));
         }
         None => push(fields, "cs-uri", stem),
     }
@@ -322,7 +335,7 @@ fn strip_port(authority: &[u8]) -> &[u8] {
 
 /// Splits an HTTP request line `METHOD target VERSION` (the target may
 /// contain raw spaces) into `cs-method`, the URI fields and `cs-version`.
-fn push_request(fields: &mut Vec<(String, String)>, req: &[u8], host_from_url: bool) {
+fn push_request<'a>(fields: &mut Vec<Field<'a>>, req: &'a [u8], host_from_url: bool) {
     let req = req.trim_ascii();
     if req.is_empty() || req == b"-" {
         return;
@@ -472,7 +485,7 @@ mod tests {
             b"GET https://shop.example.com:443/p/a?q=1 HTTP/1.1",
             true,
         );
-        let get = |n: &str| f.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        let get = |n: &str| f.iter().find(|(k, _)| k == n).map(|(_, v)| &**v);
         assert_eq!(get("cs-method"), Some("GET"));
         assert_eq!(get("cs-host"), Some("shop.example.com"));
         assert_eq!(get("cs-uri-stem"), Some("/p/a"));

@@ -142,7 +142,7 @@ impl State {
             let Some(name) = layout.names.get(i) else {
                 break;
             };
-            push(&mut rec.fields, name, col);
+            push(&mut rec.fields, name.clone(), col);
             match layout.sigma.get(i).copied().flatten() {
                 Some("cs-uri-stem") => stem = Some(col),
                 Some("cs-uri-query") => query = Some(col),
@@ -152,7 +152,7 @@ impl State {
                         .iter()
                         .map(|&b| if b == b'+' { b' ' } else { b })
                         .collect();
-                    push(&mut rec.fields, s, &decoded);
+                    super::push_owned(&mut rec.fields, s, &decoded);
                 }
                 Some(s) if s != name.as_str() => push(&mut rec.fields, s, col),
                 _ => {}
@@ -174,7 +174,7 @@ impl State {
             for (k, v) in tmp {
                 let dup = (k == "cs-uri-stem" && stem_has) || (k == "cs-uri-query" && query_has);
                 if !dup {
-                    rec.fields.push((k, v));
+                    rec.fields.push(super::owned((k, v)));
                 }
             }
         }

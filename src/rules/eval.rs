@@ -36,7 +36,8 @@ pub(crate) struct FieldCond {
     /// `exists: true/false` instead of values.
     pub exists: Option<bool>,
     /// Value patterns with their prefilter literals.
-    pub pats: Vec<(Pat, Lits)>,
+    /// Each value's pattern with its safe and raw literal sets.
+    pub pats: Vec<(Pat, Lits, Lits)>,
 }
 
 /// The outside functions evaluation needs; swapped out in tests so the
@@ -117,7 +118,7 @@ impl<'r> Ctx<'r> {
     fn field(&self, i: usize) -> Option<&Text<'r>> {
         let cell = self.fields.get(i)?;
         let (_, v) = self.rec.fields.get(i)?;
-        Some(cell.get_or_init(|| Text::new(Cow::Borrowed(v.as_str()))))
+        Some(cell.get_or_init(|| Text::new(Cow::Borrowed(&**v))))
     }
 
     /// The decoded variants of a text (none when decoding is off or changes
@@ -137,7 +138,7 @@ impl<'r> Ctx<'r> {
         cell.get_or_init(|| {
             let text: &str = match src {
                 Src::Raw => &self.raw().s,
-                Src::Field(i) => self.rec.fields.get(i).map_or("", |(_, v)| v.as_str()),
+                Src::Field(i) => self.rec.fields.get(i).map_or("", |(_, v)| &**v),
             };
             (self.hooks.decode)(text, self.opts)
                 .into_iter()
@@ -190,7 +191,7 @@ impl<'r> Ctx<'r> {
                     None,
                     m.start.filter(|_| !decoded && self.raw_offsets_valid()),
                 ),
-                Src::Field(i) => (self.rec.fields.get(i).map(|(k, _)| k.clone()), None),
+                Src::Field(i) => (self.rec.fields.get(i).map(|(k, _)| k.to_string()), None),
             };
             Hit {
                 field,
@@ -238,7 +239,7 @@ impl<'r> Ctx<'r> {
                     .collect();
                 if srcs.is_empty() {
                     // A missing field only satisfies `null`.
-                    let is_null = |p: &(Pat, Lits)| matches!(p.0, Pat::Null);
+                    let is_null = |p: &(Pat, Lits, Lits)| matches!(p.0, Pat::Null);
                     let ok = if fc.all {
                         fc.pats.iter().all(is_null)
                     } else {
@@ -256,7 +257,7 @@ impl<'r> Ctx<'r> {
                 .collect(),
         };
         let mut witness: Option<Hit> = None;
-        for (pat, _) in &fc.pats {
+        for (pat, _, _) in &fc.pats {
             match (self.match_sources(pat, &srcs), fc.all) {
                 (Some(h), false) => return Some(h),
                 (None, true) => return None,

@@ -2,9 +2,14 @@
 //! any record the rule matches has one of them in its ASCII-lowercased raw
 //! line (or `None` when no such set can be derived).
 //!
-//! Only runs of ASCII `[a-z0-9_]` are used, so the set stays valid when the
-//! raw text URL-encodes, `+`-encodes or JSON-escapes the punctuation around a
-//! literal.
+//! Two kinds are derived. *Safe* literals are runs of ASCII `[a-z0-9_]`
+//! only, so the set stays valid when the raw text URL-encodes, `+`-encodes
+//! or JSON-escapes the punctuation around a literal (W3C and JSON formats,
+//! rules that decode). *Raw* literals keep the punctuation (`window.name`,
+//! not `window`, which every `Windows NT` user agent holds): valid where
+//! field values are byte slices of the raw line and the rule does not
+//! decode. They stop at `"`, `\` and non-ASCII bytes, which a parser may
+//! unescape or replace.
 
 use super::condition::Cond;
 use super::eval::{Detection, FieldCond, Selection};
@@ -24,12 +29,26 @@ fn best_run(s: &[u8]) -> Option<Vec<u8>> {
         .map(|r| r.to_ascii_lowercase())
 }
 
-/// Literal for a wildcard value: the best run over its literal pieces.
-pub(crate) fn glob_lits(toks: &[Tok]) -> Lits {
+/// The longest piece of `s` that may serve as a raw literal (see the
+/// module doc), ASCII-lowercased.
+fn best_raw_piece(s: &[u8]) -> Option<Vec<u8>> {
+    s.split(|&b| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b))
+        .max_by_key(|r| r.len())
+        .filter(|r| r.len() >= MIN_RUN)
+        .map(|r| r.to_ascii_lowercase())
+}
+
+/// The best literal piece of `s`: a raw piece or a `[a-z0-9_]` run.
+fn best_piece(s: &[u8], raw: bool) -> Option<Vec<u8>> {
+    if raw { best_raw_piece(s) } else { best_run(s) }
+}
+
+/// Literal for a wildcard value: the best piece over its literal pieces.
+pub(crate) fn glob_lits(toks: &[Tok], raw: bool) -> Lits {
     let best = toks
         .iter()
         .filter_map(|t| match t {
-            Tok::Lit(l) => best_run(l.as_bytes()),
+            Tok::Lit(l) => best_piece(l.as_bytes(), raw),
             _ => None,
         })
         .max_by_key(|r| r.len())?;
@@ -41,7 +60,7 @@ pub(crate) fn glob_lits(toks: &[Tok]) -> Lits {
 /// such as `eval` in `(?:^|[^a-z])(?:eval|atob)\(` count, not only
 /// prefixes), reduced to their longest `[a-z0-9_]` runs. `None` when no set
 /// with a usable run exists for every member.
-pub(crate) fn regex_lits(pattern: &str, m: &Modifiers) -> Lits {
+pub(crate) fn regex_lits(pattern: &str, m: &Modifiers, raw: bool) -> Lits {
     let hir = regex_syntax::ParserBuilder::new()
         .case_insensitive(m.re_i)
         .multi_line(m.re_m)
@@ -49,11 +68,11 @@ pub(crate) fn regex_lits(pattern: &str, m: &Modifiers) -> Lits {
         .build()
         .parse(pattern)
         .ok()?;
-    let info = necessary(&hir, 0);
-    let set = info.best()?;
+    let info = necessary(&hir, 0, raw);
+    let set = info.best(raw)?;
     let mut out = Vec::with_capacity(set.len());
     for l in &set {
-        out.push(best_run(l).or_else(|| first_non_ascii(l))?);
+        out.push(best_piece(l, raw).or_else(|| first_non_ascii(l))?);
     }
     Some(dedup(out))
 }
@@ -86,12 +105,12 @@ struct Info {
     req: Option<Vec<Vec<u8>>>,
 }
 
-/// How useful a necessary set is as a prefilter: the shortest `[a-z0-9_]`
-/// run over its members (0 when some member has none), then fewer members.
-fn score(set: &[Vec<u8>]) -> (usize, std::cmp::Reverse<usize>) {
+/// How useful a necessary set is as a prefilter: the shortest literal
+/// piece over its members (0 when some member has none), then fewer members.
+fn score(set: &[Vec<u8>], raw: bool) -> (usize, std::cmp::Reverse<usize>) {
     let shortest = set
         .iter()
-        .map(|l| match best_run(l) {
+        .map(|l| match best_piece(l, raw) {
             Some(r) => r.len().min(8),
             None => first_non_ascii(l).map_or(0, |_| MIN_RUN),
         })
@@ -100,9 +119,13 @@ fn score(set: &[Vec<u8>]) -> (usize, std::cmp::Reverse<usize>) {
     (shortest, std::cmp::Reverse(set.len()))
 }
 
-fn better(a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
+fn better(a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>, raw: bool) -> Option<Vec<Vec<u8>>> {
     match (a, b) {
-        (Some(x), Some(y)) => Some(if score(&y) > score(&x) { y } else { x }),
+        (Some(x), Some(y)) => Some(if score(&y, raw) > score(&x, raw) {
+            y
+        } else {
+            x
+        }),
         (x, None) => x,
         (None, y) => y,
     }
@@ -117,12 +140,12 @@ impl Info {
     }
 
     /// The most useful necessary set (an exact set is one too).
-    fn best(&self) -> Option<Vec<Vec<u8>>> {
+    fn best(&self, raw: bool) -> Option<Vec<Vec<u8>>> {
         let ex = self
             .exact
             .clone()
             .filter(|s| s.iter().all(|l| !l.is_empty()));
-        better(ex, self.req.clone())
+        better(ex, self.req.clone(), raw)
     }
 }
 
@@ -178,7 +201,7 @@ fn class_strings(class: &regex_syntax::hir::Class) -> Option<Vec<Vec<u8>>> {
 }
 
 /// Necessary-substring analysis of one node.
-fn necessary(h: &regex_syntax::hir::Hir, depth: usize) -> Info {
+fn necessary(h: &regex_syntax::hir::Hir, depth: usize, raw: bool) -> Info {
     use regex_syntax::hir::HirKind;
     if depth > MAX_DEPTH {
         return Info::default();
@@ -190,9 +213,9 @@ fn necessary(h: &regex_syntax::hir::Hir, depth: usize) -> Info {
             exact: class_strings(c),
             req: None,
         },
-        HirKind::Capture(c) => necessary(&c.sub, depth + 1),
+        HirKind::Capture(c) => necessary(&c.sub, depth + 1, raw),
         HirKind::Repetition(r) => {
-            let sub = necessary(&r.sub, depth + 1);
+            let sub = necessary(&r.sub, depth + 1, raw);
             if r.min == 0 {
                 // May match nothing: only `x?` keeps an exact set.
                 let exact = match (&sub.exact, r.max) {
@@ -224,7 +247,7 @@ fn necessary(h: &regex_syntax::hir::Hir, depth: usize) -> Info {
             };
             Info {
                 exact,
-                req: sub.best(),
+                req: sub.best(raw),
             }
         }
         HirKind::Concat(items) => {
@@ -232,8 +255,8 @@ fn necessary(h: &regex_syntax::hir::Hir, depth: usize) -> Info {
             let mut run: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
             let mut best: Option<Vec<Vec<u8>>> = None;
             for it in items {
-                let info = necessary(it, depth + 1);
-                best = better(best, info.req.clone());
+                let info = necessary(it, depth + 1, raw);
+                best = better(best, info.req.clone(), raw);
                 whole = match (&whole, &info.exact) {
                     (Some(w), Some(e)) => cross(w, e),
                     _ => None,
@@ -246,25 +269,25 @@ fn necessary(h: &regex_syntax::hir::Hir, depth: usize) -> Info {
                             None => {
                                 // Too many or too long: keep what was built
                                 // and start again from this item.
-                                best = better(best, run.take());
+                                best = better(best, run.take(), raw);
                                 run = Some(e.clone());
                             }
                         }
                     }
                     None => {
-                        best = better(best, run.take());
+                        best = better(best, run.take(), raw);
                         run = Some(vec![Vec::new()]);
                     }
                 }
             }
-            best = better(best, run);
+            best = better(best, run, raw);
             Info {
                 exact: whole,
                 req: best.filter(|s| s.iter().all(|l| !l.is_empty())),
             }
         }
         HirKind::Alternation(items) => {
-            let infos: Vec<Info> = items.iter().map(|i| necessary(i, depth + 1)).collect();
+            let infos: Vec<Info> = items.iter().map(|i| necessary(i, depth + 1, raw)).collect();
             let exact = infos
                 .iter()
                 .map(|i| i.exact.clone())
@@ -274,7 +297,7 @@ fn necessary(h: &regex_syntax::hir::Hir, depth: usize) -> Info {
                 .map(dedup);
             let req = infos
                 .iter()
-                .map(Info::best)
+                .map(|i| i.best(raw))
                 .collect::<Option<Vec<_>>>()
                 .map(|v| dedup(v.concat()));
             Info { exact, req }
@@ -309,7 +332,7 @@ fn field_cond(fc: &FieldCond) -> Lits {
     if fc.exists.is_some() {
         return None;
     }
-    let each = fc.pats.iter().map(|(_, l)| l.clone());
+    let each = fc.pats.iter().map(|(_, l, _)| l.clone());
     if fc.all {
         most_selective(each)
     } else {
@@ -343,29 +366,193 @@ pub(crate) fn detection(det: &Detection) -> Lits {
 /// the matcher over whole buffers before any line is parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Gate {
-    /// The ASCII-lowercased line contains this `[a-z0-9_]` run.
+    /// The ASCII-lowercased line contains this literal (a `[a-z0-9_]` run,
+    /// or a raw piece for raw gates, see the module doc).
     Lit(Vec<u8>),
     /// The line holds a card-number-shaped digit sequence (see
     /// `matcher::digit_run_at`).
     Digits,
+    /// The line holds this many bytes in a row of `[0-9 +-]` or non-ASCII
+    /// bytes (a Unicode-digit card regex).
+    DigitBytes(usize),
     /// The line matches this regex (ASCII-case-insensitive superset of a
     /// rule regex with its anchors and look-arounds removed). Sound only
     /// where field values are substrings of the raw line.
     Regex(String),
 }
 
+/// Fewest digits in a card-number-shaped run (see `matcher::digit_run_at`).
+const PAN_RUN: usize = 13;
+
+/// What a regex node matches, as far as digit runs are concerned.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Only ASCII digit strings of at least this many (≥ 1) digits.
+    Digits(usize),
+    /// Only the empty string or one separator (space, `-` or `+`).
+    Sep,
+    /// Only the empty string (anchors, word boundaries).
+    Empty,
+    Other,
+}
+
+/// `wide`: non-ASCII characters count as digits too (Unicode `\\d`), and
+/// lengths are counted in bytes (each such character is at least one).
+fn shape(h: &regex_syntax::hir::Hir, depth: usize, wide: bool) -> Shape {
+    use regex_syntax::hir::{Class, HirKind};
+    if depth > MAX_DEPTH {
+        return Shape::Other;
+    }
+    let is_digit = |c: u32| (0x30..=0x39).contains(&c) || wide && c >= 0x80;
+    let is_sep = |c: u32| c == 0x20 || c == 0x2d || c == 0x2b;
+    let class_all = |c: &Class, f: &dyn Fn(u32) -> bool| match c {
+        Class::Unicode(u) => u
+            .ranges()
+            .iter()
+            .all(|r| (r.start() as u32..=r.end() as u32).all(f)),
+        Class::Bytes(b) => b
+            .ranges()
+            .iter()
+            .all(|r| (u32::from(r.start())..=u32::from(r.end())).all(f)),
+    };
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => Shape::Empty,
+        HirKind::Literal(l) if l.0.iter().all(|&b| is_digit(u32::from(b))) => {
+            Shape::Digits(l.0.len())
+        }
+        HirKind::Literal(l) if l.0.len() == 1 && is_sep(u32::from(l.0[0])) => Shape::Sep,
+        HirKind::Class(c) if class_all(c, &is_digit) => Shape::Digits(1),
+        HirKind::Class(c) if class_all(c, &is_sep) => Shape::Sep,
+        HirKind::Capture(c) => shape(&c.sub, depth + 1, wide),
+        HirKind::Repetition(r) => match shape(&r.sub, depth + 1, wide) {
+            Shape::Digits(n) if r.min >= 1 => Shape::Digits(n.saturating_mul(r.min as usize)),
+            Shape::Sep if r.max == Some(1) => Shape::Sep,
+            Shape::Empty => Shape::Empty,
+            _ => Shape::Other,
+        },
+        HirKind::Concat(items) => {
+            let mut digits = 0usize;
+            for it in items {
+                match shape(it, depth + 1, wide) {
+                    Shape::Digits(n) => digits = digits.saturating_add(n),
+                    Shape::Empty => {}
+                    _ => return Shape::Other,
+                }
+            }
+            if digits > 0 {
+                Shape::Digits(digits)
+            } else {
+                Shape::Empty
+            }
+        }
+        HirKind::Alternation(items) => {
+            let shapes: Vec<Shape> = items.iter().map(|i| shape(i, depth + 1, wide)).collect();
+            if let Some(min) = shapes
+                .iter()
+                .map(|s| match s {
+                    Shape::Digits(n) => Some(*n),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .and_then(|v| v.into_iter().min())
+            {
+                Shape::Digits(min)
+            } else if shapes
+                .iter()
+                .all(|s| matches!(s, Shape::Sep | Shape::Empty))
+            {
+                Shape::Sep
+            } else {
+                Shape::Other
+            }
+        }
+        _ => Shape::Other,
+    }
+}
+
+/// Most digits in a run of digit groups joined by single optional
+/// separators that every match of `h` contains.
+fn required_digits(h: &regex_syntax::hir::Hir, depth: usize, wide: bool) -> usize {
+    use regex_syntax::hir::HirKind;
+    if depth > MAX_DEPTH {
+        return 0;
+    }
+    match shape(h, depth, wide) {
+        Shape::Digits(n) => return n,
+        Shape::Sep | Shape::Empty => return 0,
+        Shape::Other => {}
+    }
+    match h.kind() {
+        HirKind::Capture(c) => required_digits(&c.sub, depth + 1, wide),
+        HirKind::Repetition(r) if r.min >= 1 => required_digits(&r.sub, depth + 1, wide),
+        HirKind::Alternation(items) => items
+            .iter()
+            .map(|i| required_digits(i, depth + 1, wide))
+            .min()
+            .unwrap_or(0),
+        HirKind::Concat(items) => {
+            // Runs of digit groups; a separator may only sit between two
+            // groups (two in a row end the run in the matcher's scan).
+            let mut best = 0;
+            let mut run = 0usize;
+            let mut after_sep = false;
+            for it in items {
+                match shape(it, depth + 1, wide) {
+                    Shape::Digits(n) => {
+                        run = run.saturating_add(n);
+                        after_sep = false;
+                    }
+                    Shape::Empty => {}
+                    Shape::Sep if !after_sep && run > 0 => after_sep = true,
+                    _ => {
+                        best = best.max(run).max(required_digits(it, depth + 1, wide));
+                        run = 0;
+                        after_sep = false;
+                    }
+                }
+            }
+            best.max(run)
+        }
+        _ => 0,
+    }
+}
+
+/// Whether every match of `pattern` holds a card-number-shaped digit run,
+/// so the cheap digit scanner can gate a regex without literals.
+pub(crate) fn regex_needs_digit_run(pattern: &str) -> bool {
+    regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(pattern)
+        .is_ok_and(|h| required_digits(&h, 0, false) >= PAN_RUN)
+}
+
+/// Like [`regex_needs_digit_run`] for Unicode digits (`\\d`): every match
+/// holds [`PAN_RUN`] bytes in a row of `[0-9 +-]` or non-ASCII bytes.
+pub(crate) fn regex_needs_wide_digit_run(pattern: &str) -> bool {
+    regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(pattern)
+        .is_ok_and(|h| required_digits(&h, 0, true) >= PAN_RUN)
+}
+
 /// Gates of one pattern: literals when known, else a digit or regex gate.
-fn pat_gates(pat: &Pat, lits: &Lits) -> Option<Vec<Gate>> {
+/// Digit-run gates stand in for regexes only in `raw` mode, where the
+/// digits of a field are digits of the raw line too.
+fn pat_gates(pat: &Pat, lits: &Lits, raw: bool) -> Option<Vec<Gate>> {
     if let Some(l) = lits {
         return Some(l.iter().cloned().map(Gate::Lit).collect());
     }
     match pat {
         Pat::Pan => Some(vec![Gate::Digits]),
+        Pat::Re(re) if raw && regex_needs_digit_run(re.as_str()) => Some(vec![Gate::Digits]),
+        Pat::Re(re) if raw && regex_needs_wide_digit_run(re.as_str()) => {
+            Some(vec![Gate::DigitBytes(PAN_RUN)])
+        }
         Pat::Re(re) => Some(vec![Gate::Regex(re.as_str().to_string())]),
         Pat::Any(alts) => {
             let mut out = Vec::new();
             for a in alts {
-                out.extend(pat_gates(a, &None)?);
+                out.extend(pat_gates(a, &None, raw)?);
             }
             Some(out)
         }
@@ -379,7 +566,7 @@ fn gate_score(set: &[Gate]) -> usize {
     set.iter()
         .map(|g| match g {
             Gate::Lit(l) => 4 + l.len(),
-            Gate::Digits => 3,
+            Gate::Digits | Gate::DigitBytes(_) => 3,
             Gate::Regex(_) => 1,
         })
         .min()
@@ -402,11 +589,14 @@ fn gate_best(parts: impl Iterator<Item = Option<Vec<Gate>>>) -> Option<Vec<Gate>
     parts.flatten().max_by_key(|s| gate_score(s))
 }
 
-fn field_gates(fc: &FieldCond) -> Option<Vec<Gate>> {
+fn field_gates(fc: &FieldCond, raw: bool) -> Option<Vec<Gate>> {
     if fc.exists.is_some() {
         return None;
     }
-    let each = fc.pats.iter().map(|(p, l)| pat_gates(p, l));
+    let each = fc
+        .pats
+        .iter()
+        .map(|(p, safe, rl)| pat_gates(p, if raw { rl } else { safe }, raw));
     if fc.all {
         gate_best(each)
     } else {
@@ -414,25 +604,27 @@ fn field_gates(fc: &FieldCond) -> Option<Vec<Gate>> {
     }
 }
 
-fn cond_gates(det: &Detection, c: &Cond) -> Option<Vec<Gate>> {
+fn cond_gates(det: &Detection, c: &Cond, raw: bool) -> Option<Vec<Gate>> {
     match c {
         Cond::Sel(i) => gate_union(
             det.selections
                 .get(*i)?
                 .alts
                 .iter()
-                .map(|alt| gate_best(alt.iter().map(field_gates))),
+                .map(|alt| gate_best(alt.iter().map(|fc| field_gates(fc, raw)))),
         ),
         Cond::Not(_) => None,
-        Cond::And(items) => gate_best(items.iter().map(|c| cond_gates(det, c))),
-        Cond::Or(items) => gate_union(items.iter().map(|c| cond_gates(det, c))),
+        Cond::And(items) => gate_best(items.iter().map(|c| cond_gates(det, c, raw))),
+        Cond::Or(items) => gate_union(items.iter().map(|c| cond_gates(det, c, raw))),
     }
 }
 
 /// The gate set of a detection (any member may hold), like [`detection`]
 /// but falling back to digit and regex gates where no literal exists.
-pub(crate) fn gates(det: &Detection) -> Option<Vec<Gate>> {
-    cond_gates(det, &det.cond)
+/// `raw`: use raw literals (sound only where field values are slices of
+/// the raw line and the rule does not decode).
+pub(crate) fn gates(det: &Detection, raw: bool) -> Option<Vec<Gate>> {
+    cond_gates(det, &det.cond, raw)
 }
 
 #[cfg(test)]
@@ -445,10 +637,10 @@ mod tests {
         assert_eq!(best_run(b"=%3Cscript%3E"), Some(b"3cscript".to_vec()));
         assert_eq!(best_run(b"<a>"), None);
         assert_eq!(
-            glob_lits(&glob_tokens("*/wp-admin/*.PHP", true)),
+            glob_lits(&glob_tokens("*/wp-admin/*.PHP", true), false),
             Some(vec![b"admin".to_vec()])
         );
-        assert_eq!(glob_lits(&glob_tokens("ab*cd", true)), None);
+        assert_eq!(glob_lits(&glob_tokens("ab*cd", true), false), None);
     }
 
     #[test]
@@ -458,12 +650,12 @@ mod tests {
             ..Modifiers::default()
         };
         assert_eq!(
-            regex_lits("<script src=", &m),
+            regex_lits("<script src=", &m, false),
             Some(vec![b"script".to_vec()])
         );
-        assert_eq!(regex_lits(".{150}", &m), None);
+        assert_eq!(regex_lits(".{150}", &m, false), None);
         assert_eq!(
-            regex_lits("(foo|barbaz)x", &m),
+            regex_lits("(foo|barbaz)x", &m, false),
             Some(vec![b"barbazx".to_vec(), b"foox".to_vec()])
         );
         let mi = Modifiers {
@@ -471,8 +663,30 @@ mod tests {
             re_i: true,
             ..Modifiers::default()
         };
-        let l = regex_lits("eval\\(", &mi);
+        let l = regex_lits("eval\\(", &mi, false);
         assert!(l.is_none() || l == Some(vec![b"eval".to_vec()]));
+    }
+
+    #[test]
+    fn digit_run_regexes() {
+        let card = r"\b(?:4[0-9]{3}|5[1-5][0-9]{2}|3[47][0-9]{2})[ -]?[0-9]{4}[ -]?[0-9]{4}[ -]?[0-9]{1,4}\b";
+        assert!(regex_needs_digit_run(card));
+        // Unicode `\d` holds more than ASCII digits.
+        let unicode = r"\b(?:4\d{3}|5[1-5]\d{2})[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}\b";
+        assert!(!regex_needs_digit_run(unicode));
+        assert!(regex_needs_wide_digit_run(unicode));
+        assert!(!regex_needs_wide_digit_run(r"\d{12}"));
+        assert!(regex_needs_digit_run(r"(?-u:\d){16}"));
+        assert!(regex_needs_digit_run(r"x=([0-9]{13,19})&"));
+        assert!(regex_needs_digit_run(
+            r"[0-9]{13}|[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{4}"
+        ));
+        // Too few digits, two separators in a row, or digits that may be absent.
+        assert!(!regex_needs_digit_run(r"[0-9]{12}"));
+        assert!(!regex_needs_digit_run(r"[0-9]{6}[ -]?[ -]?[0-9]{7}"));
+        assert!(!regex_needs_digit_run(r"[0-9]{6}[0-9]*x?[0-9]{7}"));
+        assert!(!regex_needs_digit_run(r"[0-9]{6}(?:a|[0-9]{7})"));
+        assert!(!regex_needs_digit_run(r"[0-9]{6}.[0-9]{7}"));
     }
 
     #[test]

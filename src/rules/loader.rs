@@ -528,11 +528,11 @@ fn value_pat(
     mods: &Modifiers,
     keyword: bool,
     v: &Node,
-) -> Result<(Pat, Lits), RuleError> {
+) -> Result<(Pat, Lits, Lits), RuleError> {
     let text = v.as_str().unwrap_or("");
     if mods.pan {
         return match v.as_bool() {
-            Some(true) => Ok((Pat::Pan, None)),
+            Some(true) => Ok((Pat::Pan, None, None)),
             _ => Err(cx.at(v, "pan takes the value true")),
         };
     }
@@ -540,22 +540,26 @@ fn value_pat(
         if keyword {
             return Err(cx.at(v, "null is not a valid keyword"));
         }
-        return Ok((Pat::Null, None));
+        return Ok((Pat::Null, None, None));
     }
     if mods.re {
         let re = compile_regex(text, mods).map_err(|e| cx.at(v, e))?;
-        return Ok((Pat::Re(re), regex_lits(text, mods)));
+        return Ok((
+            Pat::Re(re),
+            regex_lits(text, mods, false),
+            regex_lits(text, mods, true),
+        ));
     }
     if let Some(op) = mods.num {
         let n: f64 = text
             .trim()
             .parse()
             .map_err(|_| cx.at(v, format!("'{text}' is not a number")))?;
-        return Ok((Pat::Num(op, n), None));
+        return Ok((Pat::Num(op, n), None, None));
     }
     if mods.cidr {
         let (net, prefix) = parse_cidr(text).map_err(|e| cx.at(v, e))?;
-        return Ok((Pat::Cidr(net, prefix), None));
+        return Ok((Pat::Cidr(net, prefix), None, None));
     }
     let pos = mods.position.unwrap_or(if keyword {
         Position::Contains
@@ -575,7 +579,7 @@ fn value_pat(
         let mut lits = Some(Vec::new());
         for e in encs {
             let toks = position_tokens(glob_tokens(&e, false), pos);
-            lits = match (lits, glob_lits(&toks)) {
+            lits = match (lits, glob_lits(&toks, false)) {
                 (Some(mut a), Some(b)) => {
                     a.extend(b);
                     Some(a)
@@ -592,7 +596,7 @@ fn value_pat(
         } else {
             Pat::Any(alts)
         };
-        return Ok((pat, lits));
+        return Ok((pat, lits.clone(), lits));
     }
     let mut toks = position_tokens(glob_tokens(text, true), pos);
     if !mods.cased {
@@ -602,12 +606,14 @@ fn value_pat(
             }
         }
     }
-    let lits = glob_lits(&toks);
+    let lits = glob_lits(&toks, false);
+    let raw = glob_lits(&toks, true);
     Ok((
         Pat::Glob {
             toks,
             cased: mods.cased,
         },
         lits,
+        raw,
     ))
 }

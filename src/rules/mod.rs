@@ -175,7 +175,17 @@ impl Rule {
     /// [`Gate`]). `None` when the rule must see every line. The same caveat
     /// about `decode` applies.
     pub fn gates(&self) -> Option<Vec<Gate>> {
-        literals::gates(&self.detection)
+        literals::gates(&self.detection, false)
+    }
+
+    /// Like [`Rule::gates`] with raw literals, which keep punctuation: sound
+    /// only for formats whose field values are slices of the raw line, and
+    /// only for rules that do not decode.
+    pub fn raw_gates(&self) -> Option<Vec<Gate>> {
+        if self.decode.any() {
+            return self.gates();
+        }
+        literals::gates(&self.detection, true)
     }
 
     /// Runs the rule's test samples: `parse(line, format)` turns a sample

@@ -121,7 +121,7 @@ fn web<'a>(raw: &'a str, fields: &[(&str, &str)]) -> Record<'a> {
         family: Family::Web,
         fields: fields
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string().into(), v.to_string().into()))
             .collect(),
     }
 }
@@ -149,7 +149,8 @@ fn req<'a>(
             ("cs-user-agent", ua),
         ],
     );
-    r.fields.push(("cs-uri".into(), format!("{stem}?{query}")));
+    r.fields
+        .push(("cs-uri".into(), format!("{stem}?{query}").into()));
     r
 }
 
@@ -983,7 +984,7 @@ fn parse<'a>(line: &'a [u8], fmt: Option<&str>) -> Record<'a> {
     let text = String::from_utf8_lossy(line).into_owned();
     let stem = text.split(' ').nth(1).unwrap_or("").to_string();
     let mut rec = Record::bare(line, None, Family::Web);
-    rec.fields.push(("cs-uri-stem".into(), stem));
+    rec.fields.push(("cs-uri-stem".into(), stem.into()));
     rec
 }
 
