@@ -678,6 +678,17 @@ fn hex_decode(run: &[u8], max: usize) -> Option<Vec<u8>> {
 /// [`MIN_PRINTABLE`] of the characters of their lossy UTF-8 reading are
 /// neither control characters (other than tab and line ends) nor U+FFFD.
 fn as_text(bytes: Vec<u8>) -> Option<String> {
+    // Cheap bound first (most blobs in URLs are paths and ids that decode
+    // to noise): every ASCII control byte other than tab and line ends is
+    // one rejected character, and the rest can at best be one accepted
+    // character per byte.
+    let ctrl = bytes
+        .iter()
+        .filter(|&&b| b.is_ascii_control() && !matches!(b, b'\t' | b'\n' | b'\r'))
+        .count();
+    if bytes.is_empty() || ((bytes.len() - ctrl) as f64) < MIN_PRINTABLE * bytes.len() as f64 {
+        return None;
+    }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),

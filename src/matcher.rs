@@ -11,7 +11,7 @@ use regex_syntax::hir::{Hir, HirKind};
 
 use crate::decode;
 use crate::record::{Family, Record};
-use crate::rules::{Gate, Hit, RecordCtx, Rule};
+use crate::rules::{Gate, Hit, RecordCtx, Rule, required_punct};
 
 /// Lazy-DFA cache for the literal-free regex gate: the 2 MiB default
 /// thrashes on dozens of patterns.
@@ -56,9 +56,52 @@ struct GateSet {
     /// Regex gates that need a long run of one class (`[A-Za-z0-9+/]{200,}`),
     /// found by a skip-scanner instead of a DFA.
     runs: Vec<ClassRun>,
+    /// Punctuation-count gates of decoding rules' literal-free regexes.
+    counts: Vec<CountGate>,
     /// Rules that decode base64/hex blobs: a literal can hide inside a blob,
     /// so a line with a long base64-alphabet run is a candidate for them.
     blob: Option<ClassRun>,
+}
+
+/// A gate: some line holds `min` bytes of a set (see `Gate::Count`).
+struct CountGate {
+    set: [bool; 256],
+    min: usize,
+    rules: Vec<usize>,
+}
+
+impl CountGate {
+    fn line_hits(&self, line: &[u8]) -> bool {
+        let mut n = 0;
+        for &b in line {
+            if self.set[usize::from(b)] {
+                n += 1;
+                if n >= self.min {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// The start of the first line at or after `from` (a line start) that
+    /// holds `min` bytes of the set.
+    fn find(&self, hay: &[u8], from: usize) -> Option<usize> {
+        let mut ls = from;
+        let mut n = 0;
+        for (i, &b) in hay.iter().enumerate().skip(from) {
+            if b == b'\n' {
+                ls = i + 1;
+                n = 0;
+            } else if self.set[usize::from(b)] {
+                n += 1;
+                if n >= self.min {
+                    return Some(ls);
+                }
+            }
+        }
+        None
+    }
 }
 
 /// A literal-free regex gate and the rules it admits.
@@ -73,6 +116,10 @@ struct ClassRun {
     min: usize,
     rules: Vec<usize>,
 }
+
+/// Fewest required punctuation bytes worth a count gate (fewer would admit
+/// most lines).
+const MIN_PUNCT_COUNT: usize = 4;
 
 /// Shortest repetition worth a skip-scanner of its own.
 const MIN_CLASS_RUN: usize = 24;
@@ -155,6 +202,7 @@ pub struct Finder {
     blob: Option<Option<usize>>,
     ac: Option<Option<usize>>,
     regex: Vec<Option<Option<usize>>>,
+    counts: Vec<Option<Option<usize>>>,
     digits: Option<Option<usize>>,
     escape: Option<Option<usize>>,
 }
@@ -366,6 +414,7 @@ impl GateSet {
         let mut regex_rules = Vec::new();
         let mut regex_pats: Vec<(String, Vec<usize>)> = Vec::new();
         let mut runs: Vec<ClassRun> = Vec::new();
+        let mut counts: Vec<CountGate> = Vec::new();
         let mut blob: Option<ClassRun> = None;
         let mut add = |lit: &[u8], rule: usize, patterns: &mut Vec<Vec<u8>>| {
             let lit = lit.to_ascii_lowercase();
@@ -383,13 +432,26 @@ impl GateSet {
         };
         for (i, r) in rules.iter().enumerate() {
             let gates = if raw { r.raw_gates() } else { r.gates() };
+            // A decoding rule's regex is no gate (its decoded text is not a
+            // substring of the line); a punctuation count can stand in.
+            let gates = gates.map(|gs| {
+                gs.into_iter()
+                    .map(|g| match g {
+                        Gate::Regex(p) if r.decode.any() => match required_punct(&p) {
+                            Some((c, n)) if n >= MIN_PUNCT_COUNT => Gate::Count(c, n),
+                            _ => Gate::Regex(p),
+                        },
+                        g => g,
+                    })
+                    .collect::<Vec<_>>()
+            });
             let gates = gates.filter(|g| {
                 !g.is_empty()
                     && g.iter().all(|g| match g {
                         Gate::Lit(l) => !l.is_empty(),
                         // Decoded text is not a substring of the raw line.
                         Gate::Regex(_) | Gate::DigitBytes(_) => !r.decode.any(),
-                        Gate::Digits => true,
+                        Gate::Digits | Gate::Count(..) => true,
                     })
             });
             let Some(gates) = gates else {
@@ -402,6 +464,23 @@ impl GateSet {
                     Gate::Digits => {
                         if !digit_rules.contains(&i) {
                             digit_rules.push(i)
+                        }
+                    }
+                    Gate::Count(c, min) => {
+                        let set: [bool; 256] = std::array::from_fn(|b| {
+                            let b = b as u8;
+                            b == *c || matches!(b, b'%' | b'&' | b'\\')
+                        });
+                        match counts
+                            .iter_mut()
+                            .find(|g: &&mut CountGate| g.set == set && g.min == *min)
+                        {
+                            Some(g) => g.rules.push(i),
+                            None => counts.push(CountGate {
+                                set,
+                                min: *min,
+                                rules: vec![i],
+                            }),
                         }
                     }
                     Gate::DigitBytes(min) => {
@@ -459,6 +538,10 @@ impl GateSet {
                 b.rules.push(i);
             }
         }
+        for g in &mut counts {
+            g.rules.sort_unstable();
+            g.rules.dedup();
+        }
         let mut regex_gates = Vec::new();
         for (p, rs) in regex_pats {
             match build_regex_gate(std::slice::from_ref(&p)) {
@@ -509,6 +592,7 @@ impl GateSet {
             escape_rules,
             regex_rules,
             regex_gates,
+            counts,
             runs,
             blob,
         }
@@ -518,6 +602,19 @@ impl GateSet {
 impl Engine {
     pub fn new(rules: Vec<Rule>) -> Engine {
         let raw = GateSet::new(&rules, true);
+        if std::env::var_os("SK_DBG").is_some() {
+            for &i in &raw.always {
+                eprintln!(
+                    "ALWAYS {} {} {:?}",
+                    rules[i].id,
+                    rules[i].title,
+                    rules[i].raw_gates()
+                );
+            }
+            for c in &raw.counts {
+                eprintln!("COUNT {} {:?}", c.min, c.rules);
+            }
+        }
         let safe = GateSet::new(&rules, false);
         Engine { rules, raw, safe }
     }
@@ -610,6 +707,12 @@ impl Engine {
         if let Some(b) = &g.blob {
             take(refresh(&mut f.blob, from, || b.find(hay, from)));
         }
+        if f.counts.len() < g.counts.len() {
+            f.counts.resize(g.counts.len(), None);
+        }
+        for (c, slot) in g.counts.iter().zip(f.counts.iter_mut()) {
+            take(refresh(slot, from, || c.find(hay, from)));
+        }
         if !g.digit_rules.is_empty() {
             take(refresh(&mut f.digits, from, || find_digit_run(hay, from)));
         }
@@ -665,6 +768,11 @@ impl Engine {
             && b.find(line, 0).is_some()
         {
             extend(&b.rules);
+        }
+        for c in &g.counts {
+            if c.line_hits(line) {
+                extend(&c.rules);
+            }
         }
         if !g.digit_rules.is_empty() && has_digit_run(line) {
             extend(&g.digit_rules);

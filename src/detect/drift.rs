@@ -75,14 +75,15 @@ impl Split {
     }
 }
 
-/// One in-window observation.
+/// One in-window observation. Its location is kept only when it may be
+/// reported (see `Series::locs`): millions of script requests would
+/// otherwise each hold one.
 #[derive(Debug, Clone)]
 struct Event<V> {
     t: Timestamp,
     value: V,
     ua: UaClass,
     payment: bool,
-    loc: Loc,
 }
 
 /// Everything seen for one asset (sizes) or script URL (builds).
@@ -90,8 +91,30 @@ struct Event<V> {
 struct Series<V: Ord> {
     before: BTreeMap<V, Split>,
     during: Vec<Event<V>>,
+    /// Locations of the events (by index in `during`) that were the
+    /// earliest of their value when added. The earliest event of a value
+    /// overall (ties: the first in file order), the one a finding names, is
+    /// always among them.
+    locs: Vec<(usize, Loc)>,
+    /// Earliest time of each value in `during`.
+    earliest: BTreeMap<V, Timestamp>,
     /// First time each value was served after the window.
     after: BTreeMap<V, Timestamp>,
+}
+
+impl<V: Ord> Series<V> {
+    fn loc(&self, i: usize) -> Loc {
+        match self.locs.binary_search_by_key(&i, |(j, _)| *j) {
+            Ok(k) => self.locs[k].1.clone(),
+            // Not reached (see `locs`); a finding without a line beats a panic.
+            Err(_) => Loc {
+                path: "".into(),
+                relative: "".into(),
+                line: 0,
+                offset: 0,
+            },
+        }
+    }
 }
 
 impl<V: Ord> Default for Series<V> {
@@ -99,6 +122,8 @@ impl<V: Ord> Default for Series<V> {
         Series {
             before: BTreeMap::new(),
             during: Vec::new(),
+            locs: Vec::new(),
+            earliest: BTreeMap::new(),
             after: BTreeMap::new(),
         }
     }
@@ -130,7 +155,6 @@ impl Obs {
             value,
             ua: self.ua,
             payment: self.payment,
-            loc: self.loc.clone(),
         }
     }
 }
@@ -158,6 +182,7 @@ fn record<V: Ord + Clone>(
     truncated: &mut bool,
     phase: Phase,
     ev: Event<V>,
+    loc: &Loc,
 ) {
     match phase {
         Phase::Before => {
@@ -174,6 +199,20 @@ fn record<V: Ord + Clone>(
                 *truncated = true;
             } else {
                 *events += 1;
+                let new_min = match s.earliest.get_mut(&ev.value) {
+                    Some(t) if *t <= ev.t => false,
+                    Some(t) => {
+                        *t = ev.t;
+                        true
+                    }
+                    None => {
+                        s.earliest.insert(ev.value.clone(), ev.t);
+                        true
+                    }
+                };
+                if new_min {
+                    s.locs.push((s.during.len(), loc.clone()));
+                }
                 s.during.push(ev);
             }
         }
@@ -193,6 +232,13 @@ fn merge_series<V: Ord + Clone>(
         let e = a.after.entry(k).or_insert(t);
         *e = (*e).min(t);
     }
+    let base = a.during.len();
+    for (k, t) in b.earliest {
+        let e = a.earliest.entry(k).or_insert(t);
+        *e = (*e).min(t);
+    }
+    a.locs
+        .extend(b.locs.into_iter().map(|(i, l)| (base + i, l)));
     for ev in b.during {
         if *events >= MAX_EVENTS {
             *truncated = true;
@@ -214,6 +260,7 @@ impl DriftState {
             &mut self.truncated,
             o.phase,
             o.event(size),
+            &o.loc,
         );
     }
 
@@ -227,6 +274,7 @@ impl DriftState {
             &mut self.truncated,
             o.phase,
             o.event(build.to_string()),
+            &o.loc,
         );
     }
 
@@ -263,13 +311,13 @@ impl DriftState {
             return;
         }
         for s in self.sizes.values_mut() {
-            for e in &mut s.during {
-                e.loc.line += base;
+            for (_, l) in &mut s.locs {
+                l.line += base;
             }
         }
         for s in self.builds.values_mut() {
-            for e in &mut s.during {
-                e.loc.line += base;
+            for (_, l) in &mut s.locs {
+                l.line += base;
             }
         }
     }
@@ -380,14 +428,16 @@ fn analyse_series<V: Ord + Clone + ToString>(
     out: &mut Vec<Item>,
     unstable: &mut Vec<String>,
 ) {
-    let mut during: Vec<&Event<V>> = s.during.iter().collect();
+    let mut during: Vec<(usize, &Event<V>)> = s.during.iter().enumerate().collect();
     // Stable: equal times keep file order.
-    during.sort_by_key(|e| e.t);
-    let Some(first) = during.first() else { return };
+    during.sort_by_key(|(_, e)| e.t);
+    let Some(&(_, first)) = during.first() else {
+        return;
+    };
     let history = !s.before.is_empty();
     let new_values: BTreeSet<&V> = during
         .iter()
-        .map(|e| &e.value)
+        .map(|(_, e)| &e.value)
         .filter(|v| !s.before.contains_key(v))
         .collect();
     let all_once = s.before.len() >= 2 && s.before.values().all(|sp| sp.total() == 1);
@@ -402,17 +452,19 @@ fn analyse_series<V: Ord + Clone + ToString>(
     };
     struct Agg<'a, V> {
         first: &'a Event<V>,
+        first_at: usize,
         last: Timestamp,
         n: u64,
         pay: u64,
     }
     let mut groups: BTreeMap<&V, Agg<V>> = BTreeMap::new();
-    for e in &during {
+    for &(i, e) in &during {
         if baseline.contains(&e.value) {
             continue;
         }
         let g = groups.entry(&e.value).or_insert(Agg {
             first: e,
+            first_at: i,
             last: e.t,
             n: 0,
             pay: 0,
@@ -424,8 +476,8 @@ fn analyse_series<V: Ord + Clone + ToString>(
     for (v, g) in groups {
         let back_in = during
             .iter()
-            .filter(|e| e.t > g.last && baseline.contains(&e.value))
-            .map(|e| e.t)
+            .filter(|(_, e)| e.t > g.last && baseline.contains(&e.value))
+            .map(|(_, e)| e.t)
             .next();
         let back_after = s
             .after
@@ -466,10 +518,10 @@ fn analyse_series<V: Ord + Clone + ToString>(
             reverted_at,
             split_by: None,
             sizes_by_class: None,
-            path: g.first.loc.path.to_string(),
-            relative: g.first.loc.relative.to_string(),
-            line: g.first.loc.line,
-            byte_offset: g.first.loc.offset,
+            path: s.loc(g.first_at).path.to_string(),
+            relative: s.loc(g.first_at).relative.to_string(),
+            line: s.loc(g.first_at).line,
+            byte_offset: s.loc(g.first_at).offset,
         });
     }
 }
@@ -507,9 +559,9 @@ fn conditional(asset: &str, s: &Series<u64>, out: &mut Vec<Item>) {
             }
         }
         let mut win: Classes = (0..n).map(|i| (name(i), BTreeMap::new())).collect();
-        let mut during: Vec<&Event<u64>> = s.during.iter().collect();
-        during.sort_by_key(|e| e.t);
-        for e in &during {
+        let mut during: Vec<(usize, &Event<u64>)> = s.during.iter().enumerate().collect();
+        during.sort_by_key(|(_, e)| e.t);
+        for (_, e) in &during {
             let i = if dim == "user-agent" {
                 e.ua as usize
             } else {
@@ -520,8 +572,9 @@ fn conditional(asset: &str, s: &Series<u64>, out: &mut Vec<Item>) {
         if !has_split(&win) || has_split(&base) {
             continue;
         }
-        let (first, last) = (during[0], during[during.len() - 1]);
-        let pay = during.iter().filter(|e| e.payment).count() as u64;
+        let ((first_at, first), (_, last)) = (during[0], during[during.len() - 1]);
+        let first_loc = s.loc(first_at);
+        let pay = during.iter().filter(|(_, e)| e.payment).count() as u64;
         out.push(Item {
             kind: Kind::Conditional,
             level: Level::Medium,
@@ -547,10 +600,10 @@ fn conditional(asset: &str, s: &Series<u64>, out: &mut Vec<Item>) {
                     .map(|(k, m)| (*k, m.keys().copied().collect()))
                     .collect(),
             ),
-            path: first.loc.path.to_string(),
-            relative: first.loc.relative.to_string(),
-            line: first.loc.line,
-            byte_offset: first.loc.offset,
+            path: first_loc.path.to_string(),
+            relative: first_loc.relative.to_string(),
+            line: first_loc.line,
+            byte_offset: first_loc.offset,
         });
     }
 }

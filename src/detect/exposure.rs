@@ -2,8 +2,9 @@
 //! merchant's notification duty. Only client address, user agent, chat
 //! session id and times are kept; never card data.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -20,16 +21,18 @@ enum What {
     PaymentPage,
     /// A request for a script asset whose referer is a payment page;
     /// counts only when that asset drifted.
-    AssetFromPayment(String),
+    AssetFromPayment(Arc<str>),
     /// A chat-service event that loaded the widget.
-    ChatLoad(String),
+    ChatLoad(Arc<str>),
 }
 
+/// Strings are shared: a few thousand clients and user agents make
+/// millions of events.
 #[derive(Debug, Clone)]
 struct Event {
     t: Timestamp,
-    ip: String,
-    ua: String,
+    ip: Arc<str>,
+    ua: Arc<str>,
     what: What,
 }
 
@@ -38,9 +41,25 @@ struct Event {
 pub struct ExposureState {
     events: Vec<Event>,
     pub truncated: bool,
+    names: HashSet<Arc<str>>,
 }
 
+/// Distinct strings an interner keeps before it starts again.
+const NAMES_MAX: usize = 1 << 16;
+
 impl ExposureState {
+    fn name(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.names.get(s) {
+            return a.clone();
+        }
+        if self.names.len() >= NAMES_MAX {
+            self.names.clear();
+        }
+        let a: Arc<str> = s.into();
+        self.names.insert(a.clone());
+        a
+    }
+
     fn push(&mut self, e: Event) {
         if self.events.len() >= MAX_EVENTS {
             self.truncated = true;
@@ -50,28 +69,31 @@ impl ExposureState {
     }
 
     pub fn payment_page(&mut self, t: Timestamp, ip: &str, ua: &str) {
+        let (ip, ua) = (self.name(ip), self.name(ua));
         self.push(Event {
             t,
-            ip: ip.into(),
-            ua: ua.into(),
+            ip,
+            ua,
             what: What::PaymentPage,
         });
     }
 
     pub fn asset_from_payment(&mut self, t: Timestamp, ip: &str, ua: &str, asset: &str) {
+        let (ip, ua, asset) = (self.name(ip), self.name(ua), self.name(asset));
         self.push(Event {
             t,
-            ip: ip.into(),
-            ua: ua.into(),
-            what: What::AssetFromPayment(asset.into()),
+            ip,
+            ua,
+            what: What::AssetFromPayment(asset),
         });
     }
 
     pub fn chat_load(&mut self, t: Timestamp, session: &str) {
+        let none = self.name("");
         self.push(Event {
             t,
-            ip: String::new(),
-            ua: String::new(),
+            ip: none.clone(),
+            ua: none,
             what: What::ChatLoad(session.into()),
         });
     }
@@ -165,13 +187,13 @@ pub fn analyse(state: &ExposureState, interval: Interval, drifted: &BTreeSet<Str
                 }
                 continue;
             }
-            What::AssetFromPayment(a) if !drifted.contains(a) => continue,
+            What::AssetFromPayment(a) if !drifted.contains(&**a) => continue,
             _ => {}
         }
         requests += 1;
         let s = sessions.entry((&e.ip, &e.ua)).or_insert_with(|| Session {
-            client_ip: e.ip.clone(),
-            user_agent: e.ua.clone(),
+            client_ip: e.ip.to_string(),
+            user_agent: e.ua.to_string(),
             first_seen: e.t,
             last_seen: e.t,
             requests: 0,
@@ -338,8 +360,8 @@ mod tests {
             MAX_EVENTS,
             Event {
                 t: t("2017-09-26T10:00:00Z"),
-                ip: String::new(),
-                ua: String::new(),
+                ip: "".into(),
+                ua: "".into(),
                 what: What::PaymentPage,
             },
         );

@@ -339,6 +339,35 @@ pub struct DetectState {
     pub exposure: ExposureState,
     cache: lookalike::Cache,
     hosts: Vec<String>,
+    /// Verdicts for values that recur on most lines (user agents, page
+    /// paths), so a script request costs hash lookups, not regex runs.
+    memo: Memo,
+}
+
+/// Bounded per-chunk caches of pure functions of a string.
+#[derive(Debug, Default)]
+struct Memo {
+    ua: std::collections::HashMap<String, UaClass>,
+    payment: std::collections::HashMap<String, bool>,
+}
+
+/// Entries per memo before it is cleared (bounds memory).
+const MEMO_MAX: usize = 4096;
+
+fn memo<V: Copy>(
+    map: &mut std::collections::HashMap<String, V>,
+    key: &str,
+    f: impl FnOnce(&str) -> V,
+) -> V {
+    if let Some(&v) = map.get(key) {
+        return v;
+    }
+    let v = f(key);
+    if map.len() >= MEMO_MAX {
+        map.clear();
+    }
+    map.insert(key.to_string(), v);
+    v
 }
 
 fn field_last<'r>(rec: &'r Record, names: &[&str]) -> Option<&'r str> {
@@ -482,7 +511,10 @@ impl DetectState {
             .or_else(|| rec.get("cs-uri").map(url_path))
             .unwrap_or("");
         let referer = rec.get("cs-referer").unwrap_or("");
-        let payment_ref = referer != "-" && d.is_payment(url_path(referer));
+        let payment_ref = referer != "-"
+            && memo(&mut self.memo.payment, url_path(referer), |p| {
+                d.is_payment(p)
+            });
         let ua = rec.get("cs-user-agent").unwrap_or("");
         let ip = rec.get("c-ip").unwrap_or("");
         let status = rec.get("sc-status").unwrap_or("");
@@ -501,7 +533,7 @@ impl DetectState {
                 let obs = Obs {
                     phase: d.phase(t, in_window),
                     t,
-                    ua: UaClass::of(ua),
+                    ua: memo(&mut self.memo.ua, ua, UaClass::of),
                     payment: payment_ref,
                     loc: loc.clone(),
                 };
@@ -512,7 +544,7 @@ impl DetectState {
             }
         }
         let ok = status.parse::<u16>().map_or(true, |s| s < 400);
-        if in_window && ok && d.is_payment(stem) {
+        if in_window && ok && memo(&mut self.memo.payment, stem, |p| d.is_payment(p)) {
             self.exposure.payment_page(t, ip, ua);
         }
     }

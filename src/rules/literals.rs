@@ -375,6 +375,10 @@ pub enum Gate {
     /// The line holds this many bytes in a row of `[0-9 +-]` or non-ASCII
     /// bytes (a Unicode-digit card regex).
     DigitBytes(usize),
+    /// The line holds at least this many bytes that are the given byte or
+    /// an escape character (`%`, `&`, `\\`): a decoding rule's regex that
+    /// needs that many of the byte (see [`required_punct`]).
+    Count(u8, usize),
     /// The line matches this regex (ASCII-case-insensitive superset of a
     /// rule regex with its anchors and look-arounds removed). Sound only
     /// where field values are substrings of the raw line.
@@ -535,6 +539,52 @@ pub(crate) fn regex_needs_wide_digit_run(pattern: &str) -> bool {
         .is_ok_and(|h| required_digits(&h, 0, true) >= PAN_RUN)
 }
 
+/// Fewest occurrences of the byte `c` in any match of `h`.
+fn min_count(h: &regex_syntax::hir::Hir, c: u8, depth: usize) -> usize {
+    use regex_syntax::hir::{Class, HirKind};
+    if depth > MAX_DEPTH {
+        return 0;
+    }
+    match h.kind() {
+        HirKind::Literal(l) => l.0.iter().filter(|&&b| b == c).count(),
+        HirKind::Class(Class::Unicode(u)) => {
+            let r = u.ranges();
+            usize::from(r.len() == 1 && r[0].start() == r[0].end() && r[0].start() == char::from(c))
+        }
+        HirKind::Class(Class::Bytes(b)) => {
+            let r = b.ranges();
+            usize::from(r.len() == 1 && r[0].start() == c && r[0].end() == c)
+        }
+        HirKind::Capture(cap) => min_count(&cap.sub, c, depth + 1),
+        HirKind::Repetition(r) => (r.min as usize).saturating_mul(min_count(&r.sub, c, depth + 1)),
+        HirKind::Concat(items) => items
+            .iter()
+            .fold(0usize, |a, i| a.saturating_add(min_count(i, c, depth + 1))),
+        HirKind::Alternation(items) => items
+            .iter()
+            .map(|i| min_count(i, c, depth + 1))
+            .min()
+            .unwrap_or(0),
+        HirKind::Empty | HirKind::Look(_) => 0,
+    }
+}
+
+/// The ASCII punctuation byte that every match of `pattern` holds most
+/// often, with that count. A rule that decodes can use it as a gate: each
+/// such byte of the decoded text is that byte in the raw line or comes
+/// from one escape (`%`, `&`, `\\`) or a blob.
+pub fn required_punct(pattern: &str) -> Option<(u8, usize)> {
+    let h = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(pattern)
+        .ok()?;
+    (0x21u8..0x7f)
+        .filter(u8::is_ascii_punctuation)
+        .map(|c| (c, min_count(&h, c, 0)))
+        .filter(|&(_, n)| n > 0)
+        .max_by_key(|&(c, n)| (n, std::cmp::Reverse(c)))
+}
+
 /// Gates of one pattern: literals when known, else a digit or regex gate.
 /// Digit-run gates stand in for regexes only in `raw` mode, where the
 /// digits of a field are digits of the raw line too.
@@ -566,7 +616,7 @@ fn gate_score(set: &[Gate]) -> usize {
     set.iter()
         .map(|g| match g {
             Gate::Lit(l) => 4 + l.len(),
-            Gate::Digits | Gate::DigitBytes(_) => 3,
+            Gate::Digits | Gate::DigitBytes(_) | Gate::Count(..) => 3,
             Gate::Regex(_) => 1,
         })
         .min()
@@ -687,6 +737,17 @@ mod tests {
         assert!(!regex_needs_digit_run(r"[0-9]{6}[0-9]*x?[0-9]{7}"));
         assert!(!regex_needs_digit_run(r"[0-9]{6}(?:a|[0-9]{7})"));
         assert!(!regex_needs_digit_run(r"[0-9]{6}.[0-9]{7}"));
+    }
+
+    #[test]
+    fn punctuation_counts() {
+        let charcodes = r"(?:^|[^0-9])(?:(?:3[2-9]|[4-9][0-9]|1[01][0-9]|12[0-6])\s*,\s*){15,}(?:3[2-9]|[4-9][0-9])";
+        assert_eq!(required_punct(charcodes), Some((b',', 15)));
+        assert_eq!(required_punct(r"(?:\\x[0-9a-f]{2}){8,}"), Some((b'\\', 8)));
+        // Each byte is absent from one alternative.
+        assert_eq!(required_punct(r"a(?:,,|;)b"), None);
+        assert_eq!(required_punct(r"abc"), None);
+        assert_eq!(required_punct(r"(?:<<<|>>)"), None);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::level::{Category, Level};
 use crate::record::{Family, Record};
 
 pub use eval::RecordCtx;
-pub use literals::Gate;
+pub use literals::{Gate, required_punct};
 pub use loader::{check_unique_ids, lint, load_path, load_str};
 
 /// One loaded rule.
