@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use rayon::prelude::*;
 
 use crate::card::Fingerprinter;
 use crate::cli::{FailOn, ListFormat, OutputFormat, RuleSourceArgs, ScanArgs, Undated};
@@ -333,19 +332,36 @@ pub fn scan_all(
 ) -> io::Result<()> {
     let (tx, rx) = mpsc::channel::<(usize, FileOutcome)>();
     let cancelled = AtomicBool::new(false);
+    // Files are taken in order, one per worker at a time, so outcomes
+    // arrive nearly in order and at most about one per worker waits for an
+    // earlier file: a parallel iterator would split the list in halves and
+    // hold every outcome of the second half (findings, detector state)
+    // until the first half is done. Chunks of one file still spread over
+    // the pool.
+    let next_entry = AtomicUsize::new(0);
     std::thread::scope(|s| {
         let cancelled = &cancelled;
+        let next_entry = &next_entry;
         s.spawn(move || {
             pool.install(|| {
-                entries
-                    .par_iter()
-                    .enumerate()
-                    .for_each_with(tx, |tx, (i, e)| {
-                        if cancelled.load(Ordering::Relaxed) {
-                            return;
-                        }
-                        let _ = tx.send((i, scan::scan_entry(e, engine, cfg, progress)));
-                    })
+                rayon::scope(|sc| {
+                    for _ in 0..rayon::current_num_threads() {
+                        let tx = tx.clone();
+                        sc.spawn(move |_| {
+                            loop {
+                                let i = next_entry.fetch_add(1, Ordering::Relaxed);
+                                if i >= entries.len() || cancelled.load(Ordering::Relaxed) {
+                                    return;
+                                }
+                                let o = scan::scan_entry(&entries[i], engine, cfg, progress);
+                                if tx.send((i, o)).is_err() {
+                                    return;
+                                }
+                            }
+                        });
+                    }
+                    drop(tx);
+                })
             })
         });
         let mut pending = BTreeMap::new();

@@ -71,6 +71,8 @@ impl ScanConfig {
 }
 
 pub const DEFAULT_CHUNK: usize = 16 << 20;
+/// Chunks per worker thread in one parallel batch of a file.
+const CHUNKS_PER_THREAD: usize = 4;
 /// 64 GiB decoded from one stream: far beyond any single rotated log.
 pub const DEFAULT_MAX_DECODED: u64 = 64 << 30;
 /// Text logs compress 5–30×; deflate's ceiling is about 1032×.
@@ -347,29 +349,34 @@ fn scan_plain(
     } else {
         line_chunks(data, ctx.cfg.chunk_size)
     };
-    let outs: Vec<ChunkOut> = chunks
-        .par_iter()
-        .map(|&(s, e)| {
-            let mut p = parser.clone();
-            let o = scan_lines(ctx, &mut p, &data[s..e], s as u64);
-            release(s, e - s);
-            progress.bytes((e - s) as u64);
-            progress.findings(o.findings.len());
-            o
-        })
-        .collect();
     let mut counts = Counts::default();
     let mut findings = Findings::new();
     let mut line_base = 0u64;
     let mut replay_error = None;
-    for mut o in outs {
-        if let Err(e) = findings.append(o.findings, line_base) {
-            replay_error.get_or_insert(e);
+    // Chunks run in parallel a batch at a time and are merged in order, so
+    // only a few chunks' findings and detector states are held at once.
+    let batch = rayon::current_num_threads().max(1) * CHUNKS_PER_THREAD;
+    for group in chunks.chunks(batch) {
+        let outs: Vec<ChunkOut> = group
+            .par_iter()
+            .map(|&(s, e)| {
+                let mut p = parser.clone();
+                let o = scan_lines(ctx, &mut p, &data[s..e], s as u64);
+                release(s, e - s);
+                progress.bytes((e - s) as u64);
+                progress.findings(o.findings.len());
+                o
+            })
+            .collect();
+        for mut o in outs {
+            if let Err(e) = findings.append(o.findings, line_base) {
+                replay_error.get_or_insert(e);
+            }
+            o.detect.shift_lines(line_base);
+            detect.merge(o.detect);
+            line_base += o.lines;
+            counts.add(&o.counts);
         }
-        o.detect.shift_lines(line_base);
-        detect.merge(o.detect);
-        line_base += o.lines;
-        counts.add(&o.counts);
     }
     apply_counts(file, &counts);
     if let Some(e) = replay_error {
