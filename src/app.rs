@@ -410,6 +410,23 @@ impl Output {
                 writer: BufWriter::with_capacity(1 << 16, Box::new(io::stdout())),
                 target: None,
             }),
+            // A device, FIFO or socket (`-o /dev/null`, `-o /dev/stdout`) is
+            // written in place: renaming over it would replace the device
+            // node with a regular file (it did, and broke /dev/null for every
+            // later process on the machine).
+            Some(p) if fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir()) => {
+                let f = fs::OpenOptions::new()
+                    .write(true)
+                    .open(p)
+                    .map_err(|source| Error::Io {
+                        what: format!("opening {}", p.display()),
+                        source,
+                    })?;
+                Ok(Output {
+                    writer: BufWriter::with_capacity(1 << 16, Box::new(f)),
+                    target: None,
+                })
+            }
             Some(p) => {
                 let dir = p
                     .parent()

@@ -338,6 +338,32 @@ fn output_file_is_atomic_and_never_scanned() {
 }
 
 #[test]
+fn output_to_a_device_is_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let d = tempfile::tempdir().unwrap();
+    let rules = rule_file(d.path());
+    write(
+        d.path(),
+        "a.log",
+        clf("27/Sep/2017:10:00:00 +0000", "/x?INDICATOR").as_bytes(),
+    );
+    let o = run(&[
+        "scan",
+        d.path().join("a.log").to_str().unwrap(),
+        "--no-default-rules",
+        "--rules",
+        &rules,
+        "--quiet",
+        "-o",
+        "/dev/null",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    // The atomic rename must never replace a device node with a file.
+    let t = std::fs::metadata("/dev/null").unwrap().file_type();
+    assert!(t.is_char_device(), "/dev/null is no longer a device");
+}
+
+#[test]
 fn rules_test_command_reports_failures() {
     let d = tempfile::tempdir().unwrap();
     let rule = KEYWORD_RULE.to_string()
