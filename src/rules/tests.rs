@@ -1121,7 +1121,10 @@ fn combined(line: &str) -> Record<'_> {
     else {
         return rec;
     };
-    let mut push = |k: &str, v: &str| rec.fields.push((k.to_string(), v.to_string()));
+    let mut push = |k: &str, v: &str| {
+        rec.fields
+            .push((k.to_string().into(), v.to_string().into()))
+    };
     if let Some(ip) = head.split(' ').next() {
         push("c-ip", ip);
     }
