@@ -143,6 +143,18 @@ impl ClassRun {
     }
 }
 
+/// Adds `rule` to the run gate of `class` and `min`, creating it if new.
+fn add_run(runs: &mut Vec<ClassRun>, class: [bool; 256], min: usize, rule: usize) {
+    match runs.iter_mut().find(|r| r.class == class && r.min == min) {
+        Some(r) => r.rules.push(rule),
+        None => runs.push(ClassRun {
+            class,
+            min,
+            rules: vec![rule],
+        }),
+    }
+}
+
 /// The class run a regex needs, when some necessary part of it is a
 /// repetition of one class at least [`MIN_CLASS_RUN`] long. Non-ASCII
 /// characters count as any byte at or above 0x80 (a superset).
@@ -488,31 +500,11 @@ impl GateSet {
                             let b = c as u8;
                             b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'+') || b >= 0x80
                         });
-                        match runs
-                            .iter_mut()
-                            .find(|r: &&mut ClassRun| r.class == class && r.min == *min)
-                        {
-                            Some(r) => r.rules.push(i),
-                            None => runs.push(ClassRun {
-                                class,
-                                min: *min,
-                                rules: vec![i],
-                            }),
-                        }
+                        add_run(&mut runs, class, *min, i);
                     }
                     Gate::Regex(p) => {
                         if let Some((class, min)) = class_run_of(p) {
-                            match runs
-                                .iter_mut()
-                                .find(|r: &&mut ClassRun| r.class == class && r.min == min)
-                            {
-                                Some(r) => r.rules.push(i),
-                                None => runs.push(ClassRun {
-                                    class,
-                                    min,
-                                    rules: vec![i],
-                                }),
-                            }
+                            add_run(&mut runs, class, min, i);
                             continue;
                         }
                         match regex_pats.iter_mut().find(|(q, _)| q == p) {

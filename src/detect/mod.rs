@@ -199,11 +199,7 @@ impl Detectors {
 
     /// Cheap test for out-of-window lines: only baselines need them.
     pub fn wants_baseline(&self, line: &[u8]) -> bool {
-        JS.find(line).is_some()
-            || self
-                .asset_literals
-                .as_ref()
-                .is_some_and(|a| a.is_match(line))
+        Cursor::default().baseline(self, line, 0, line.len())
     }
 
     fn is_payment(&self, path: &str) -> bool {
@@ -474,10 +470,7 @@ impl DetectState {
     /// Cheap byte test for an in-window line: scripts, payment paths, IOC
     /// literals, and URLs whose host is a look-alike.
     pub fn wants(&mut self, d: &Detectors, line: &[u8]) -> bool {
-        if d.wants_baseline(line) || d.iocs.any(line) || d.payment.is_match(line) {
-            return true;
-        }
-        self.lookalike_host(d, line)
+        self.wants_at(d, &mut Cursor::default(), line, 0, line.len())
     }
 
     /// Observes one parsed record. Returns the immediate findings (IOC and
