@@ -5,12 +5,12 @@
 //! Observations are kept per chunk and merged in file order; the analysis
 //! runs once, in [`analyse`], on the merged state.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::Loc;
+use super::{FastMap, Loc};
 use crate::level::Level;
 
 /// Client classes for conditional serving.
@@ -166,8 +166,8 @@ pub const MAX_EVENTS: usize = 4_000_000;
 /// Drift observations of one chunk, file or run.
 #[derive(Debug, Default)]
 pub struct DriftState {
-    sizes: HashMap<String, Series<u64>>,
-    builds: HashMap<String, Series<String>>,
+    sizes: FastMap<String, Series<u64>>,
+    builds: FastMap<String, Series<String>>,
     /// Out-of-window records that fed a baseline (before) or a revert
     /// time (after).
     pub baseline_records: u64,
@@ -253,7 +253,11 @@ impl DriftState {
     /// One successful full GET of a script asset.
     pub fn size(&mut self, asset: &str, size: u64, o: &Obs) {
         self.count(o.phase);
-        let s = self.sizes.entry(asset.to_string()).or_default();
+        // Most requests are for an asset already seen: no key allocation.
+        if !self.sizes.contains_key(asset) {
+            self.sizes.insert(asset.to_string(), Series::default());
+        }
+        let s = self.sizes.get_mut(asset).expect("inserted above");
         record(
             s,
             &mut self.events,

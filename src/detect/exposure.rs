@@ -2,7 +2,7 @@
 //! merchant's notification duty. Only client address, user agent, chat
 //! session id and times are kept; never card data.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 use std::sync::Arc;
 
@@ -41,7 +41,7 @@ struct Event {
 pub struct ExposureState {
     events: Vec<Event>,
     pub truncated: bool,
-    names: HashSet<Arc<str>>,
+    names: std::collections::HashSet<Arc<str>, foldhash::fast::RandomState>,
 }
 
 /// Distinct strings an interner keeps before it starts again.

@@ -6,8 +6,6 @@
 //! The real hosts never alert: each protected name carries the registrable
 //! domains it legitimately uses, and a host under one of them is skipped.
 
-use std::collections::HashMap;
-
 /// One protected name and the registrable domains that are really its own.
 #[derive(Debug, Clone)]
 pub struct Protected {
@@ -420,10 +418,10 @@ fn extends(label: &str, name: &str, k: usize) -> bool {
 /// A per-state memo of verdicts: log lines repeat the same few hosts.
 #[derive(Debug, Default)]
 pub struct Cache {
-    map: HashMap<String, Option<Verdict>>,
+    map: super::FastMap<String, Option<Verdict>>,
     /// Verdicts by the raw bytes of a host as written in a line, for the
     /// per-line test (no allocation on a hit).
-    raw: HashMap<Vec<u8>, bool>,
+    raw: super::FastMap<Vec<u8>, bool>,
 }
 
 /// Hosts remembered per cache before it is cleared (bounds memory on logs

@@ -328,6 +328,11 @@ fn raw_hosts(line: &[u8], out: &mut Vec<String>) {
     });
 }
 
+/// Hash map with a fast (non-DoS-resistant) hasher. The keys are hosts,
+/// paths and user agents of the logs; a hostile log can at worst slow its
+/// own scan, and every such map is bounded.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Detector state of one chunk, file or run.
 #[derive(Debug, Default)]
 pub struct DetectState {
@@ -343,18 +348,14 @@ pub struct DetectState {
 /// Bounded per-chunk caches of pure functions of a string.
 #[derive(Debug, Default)]
 struct Memo {
-    ua: std::collections::HashMap<String, UaClass>,
-    payment: std::collections::HashMap<String, bool>,
+    ua: FastMap<String, UaClass>,
+    payment: FastMap<String, bool>,
 }
 
 /// Entries per memo before it is cleared (bounds memory).
 const MEMO_MAX: usize = 4096;
 
-fn memo<V: Copy>(
-    map: &mut std::collections::HashMap<String, V>,
-    key: &str,
-    f: impl FnOnce(&str) -> V,
-) -> V {
+fn memo<V: Copy>(map: &mut FastMap<String, V>, key: &str, f: impl FnOnce(&str) -> V) -> V {
     if let Some(&v) = map.get(key) {
         return v;
     }
@@ -512,9 +513,11 @@ impl DetectState {
         let ip = rec.get("c-ip").unwrap_or("");
         let status = rec.get("sc-status").unwrap_or("");
         let method = rec.get("cs-method").unwrap_or("GET");
-        let key = || match rec.get("cs-host").filter(|h| !h.is_empty() && *h != "-") {
-            Some(h) => format!("{}{stem}", h.to_ascii_lowercase()),
-            None => stem.to_string(),
+        let key = || -> std::borrow::Cow<str> {
+            match rec.get("cs-host").filter(|h| !h.is_empty() && *h != "-") {
+                Some(h) => format!("{}{stem}", h.to_ascii_lowercase()).into(),
+                None => stem.into(),
+            }
         };
         if d.is_asset(stem) {
             let bytes = rec
@@ -666,6 +669,21 @@ impl DetectState {
         loc: &Loc,
         out: &mut Vec<Finding>,
     ) {
+        // Nearly every line names only hosts whose verdict is cached by
+        // their raw bytes: no allocation unless one is a look-alike.
+        let mut any = false;
+        each_raw_host(rec.raw, |h| {
+            any = self.cache.is_lookalike(&d.lookalikes, h);
+            !any
+        });
+        let host = rec.get("cs-host");
+        if !any
+            && host.is_none_or(|h| {
+                h.is_ascii() && !self.cache.is_lookalike(&d.lookalikes, h.as_bytes())
+            })
+        {
+            return;
+        }
         self.hosts.clear();
         raw_hosts(rec.raw, &mut self.hosts);
         if let Some(h) = rec.get("cs-host") {

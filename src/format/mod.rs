@@ -245,7 +245,11 @@ fn value(b: &[u8]) -> Option<Cow<'_, str>> {
     if b.is_empty() || b == b"-" {
         None
     } else {
-        Some(String::from_utf8_lossy(b))
+        // `from_utf8` has an ASCII fast path; the lossy decoder does not.
+        Some(match std::str::from_utf8(b) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(b),
+        })
     }
 }
 
@@ -306,10 +310,8 @@ fn push_uri<'a>(fields: &mut Vec<Field<'a>>, uri: &'a [u8], host_from_url: bool)
     match query.filter(|q| !q.is_empty()) {
         Some(q) => {
             push(fields, "cs-uri-query", q);
-            let mut full = String::from_utf8_lossy(stem).into_owned();
-            full.push('?');
-            full.push_str(&String::from_utf8_lossy(q));
-            fields.push(("cs-uri".into(), full.into()));
+            // stem `?` query is contiguous in the line: borrow it.
+            push(fields, "cs-uri", target);
         }
         None => push(fields, "cs-uri", stem),
     }
