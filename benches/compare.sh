@@ -67,8 +67,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$size_mb" ] || [ ! -d "$corpus" ]; then
     echo "$size_mb" > "$stamp"
 fi
 "$gen" --out "$work/.ioc-only" --hosts 0 --ioc "$work/ioc.txt" >/dev/null 2>&1
-# skimhunt reads regexes: the same domains with their dots escaped.
-sed 's/\./\\./g' "$work/ioc.txt" > "$work/ioc.re"
 
 shared_gen="$repo/../shared/bench/gen_corpus.py"
 shared_pat="$repo/../shared/bench/patterns50.txt"
@@ -117,7 +115,8 @@ add "rg -z gzip"              "rg ${R[*]} -z -f $own_pat $work/gz"
 add "sk one file -j1"         "$sk ${S[*]} -j 1 --no-default-rules --patterns $own_pat $work/big.log"
 add "sk one file -j$threads"  "$sk ${S[*]} $J --no-default-rules --patterns $own_pat $work/big.log"
 add "sk default pack"         "$sk ${S[*]} $J $corpus"
-add "sk ioc 1000"             "$sk ${S[*]} $J --no-default-rules --patterns $work/ioc.re $corpus"
+# The IOC detector (one automaton over hosts and values), as an analyst runs it.
+add "sk ioc 1000"             "$sk ${S[*]} $J --no-default-rules --ioc $work/ioc.txt $corpus"
 add "rg -F ioc 1000"          "rg ${R[*]} -F -f $work/ioc.txt $corpus"
 if [ -d "$work/shared" ] && [ -f "$shared_pat" ]; then
     add "sk ref-corpus patterns(ref)" "$sk ${S[*]} $J --no-default-rules --patterns $shared_pat $work/shared"

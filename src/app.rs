@@ -88,9 +88,31 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
         args.rules.patterns.as_deref(),
         args.rules.pattern_category,
     )?;
-    if loaded.rules.is_empty() {
+    // --no-default-rules drops the built-in detections too; options that
+    // only those use would silently do nothing.
+    let builtin = !args.rules.no_default_rules;
+    if !builtin {
+        let unused: Vec<&str> = [
+            ("--asset", !args.assets.is_empty()),
+            ("--payment-path", !args.payment_paths.is_empty()),
+            ("--own-domain", !args.own_domains.is_empty()),
+            ("--exposure-csv", args.exposure_csv.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect();
+        if !unused.is_empty() {
+            return Err(Error::Usage(format!(
+                "{} need the built-in detectors (drift, exposure, look-alike hosts), which \
+                 --no-default-rules turns off",
+                unused.join(", ")
+            )));
+        }
+    }
+    let ioc_rules = loaded.rules.iter().any(|r| !r.ioc_lists.is_empty());
+    if loaded.rules.is_empty() && args.iocs.is_empty() && !ioc_rules {
         return Err(Error::Usage(
-            "no rules to apply (--no-default-rules without --rules or --patterns)".into(),
+            "no rules to apply (--no-default-rules without --rules, --patterns or --ioc)".into(),
         ));
     }
     let fingerprinter = match &args.pan_key {
@@ -112,10 +134,14 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
             iocs,
             ioc_texts: Vec::new(),
             own_domains: args.own_domains.clone(),
+            iocs_only: !builtin,
         },
     )?);
     let mut cfg = ScanConfig::new(window, tz, fingerprinter);
-    cfg.detect = Some(detectors.clone());
+    // Without the built-in detections only IOC lists need the detector pass.
+    if builtin || !detectors.iocs.is_empty() {
+        cfg.detect = Some(detectors.clone());
+    }
     cfg.include_undated = args.undated == Undated::Include;
     cfg.year = args.year;
     cfg.log_format = args.log_format;
@@ -167,6 +193,7 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
                 count: engine.rules().len(),
                 sha256: loaded.sha256,
             },
+            detectors: detector_names(builtin, !detectors.iocs.is_empty()),
             host_time_zone: host_time_zone(),
         },
         window: WindowInfo {
@@ -267,7 +294,7 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
             timeline,
         };
         emitter.sections(&rep.findings, &sections).map_err(io_err)?;
-        exposure = Some(sections.exposure);
+        exposure = sections.exposure;
         let mut header = header;
         header.scan.finished = Some(Timestamp::now());
         emitter.finish(&header, &summary).map_err(io_err)
@@ -386,6 +413,18 @@ pub fn scan_all(
 }
 
 /// Writes the exposure CSV next to its target and renames it into place.
+/// The report's `scan.detectors`.
+fn detector_names(builtin: bool, iocs: bool) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if builtin {
+        v.extend(["drift", "exposure", "lookalike"]);
+    }
+    if iocs {
+        v.push("ioc");
+    }
+    v
+}
+
 fn write_exposure_csv(path: &Path, e: &detect::exposure::Exposure) -> Result<(), Error> {
     let mut out = Output::create(Some(path))?;
     e.write_csv(&mut out.writer).map_err(|source| Error::Io {

@@ -59,7 +59,10 @@ pub struct RuleSourceArgs {
     /// Add a rule file, or a directory of .yml/.yaml rule files (repeatable).
     #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
-    /// Do not load the built-in rule pack.
+    /// Do not load the built-in rule pack, nor run the built-in detectors
+    /// (script drift, exposure, look-alike hosts): only the given --rules,
+    /// --patterns and --ioc lists apply, and the report's drift and exposure
+    /// are null.
     #[arg(long)]
     pub no_default_rules: bool,
     /// Add one rule per line of FILE: each line a regex (ripgrep/grep `-f`

@@ -635,3 +635,104 @@ fn nested_repetition_regex_is_refused_before_compiling() {
     // The message is printed once, not repeated by the error chain.
     assert_eq!(err.matches("regex too large").count(), 1, "{err}");
 }
+
+/// `--no-default-rules` drops the built-in detections with the pack: a
+/// pattern-only scan reports only its patterns, says which detectors ran,
+/// and refuses options that only the built-in detectors use.
+#[test]
+fn no_default_rules_turns_off_the_built_in_detectors() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    // A look-alike host and a script from a payment page: both would be
+    // detector input with the built-in detectors on.
+    log += "203.0.113.5 - - [27/Sep/2017:10:00:00 +0000] \"GET /checkout/ HTTP/1.1\" 200 100 \"https://www.goog1e-analytics.com/x\" \"Mozilla/5.0\"\n";
+    log += &clf("27/Sep/2017:10:00:01 +0000", "/js/app.js?INDICATOR");
+    let logs = write(d.path(), "logs/access.log", log.as_bytes());
+    let pats = write(d.path(), "p.txt", b"INDICATOR\n");
+    let iocs = write(d.path(), "iocs.txt", b"goog1e-analytics.com\n");
+    let base = [
+        "scan",
+        logs.to_str().unwrap(),
+        "--no-default-rules",
+        "--quiet",
+        "--fail-on",
+        "never",
+    ];
+
+    let o = run(&[&base[..], &["--patterns", pats.to_str().unwrap()]].concat());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = stdout_json(&o);
+    assert_eq!(r["scan"]["detectors"], serde_json::json!([]));
+    assert!(r["drift"].is_null() && r["exposure"].is_null(), "{r}");
+    let ids: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["pattern:1"]);
+
+    // An IOC list alone is something to scan for; it still applies.
+    let o = run(&[&base[..], &["--ioc", iocs.to_str().unwrap()]].concat());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = stdout_json(&o);
+    assert_eq!(r["scan"]["detectors"], serde_json::json!(["ioc"]));
+    let f = &r["findings"].as_array().unwrap()[..];
+    assert_eq!(f.len(), 1, "{r}");
+    assert_eq!(f[0]["rule_id"], "skimhunt.ioc");
+    assert_eq!(f[0]["line"], 1);
+
+    // With the built-in detectors on, the same log gives their output.
+    let o = run(&[
+        "scan",
+        logs.to_str().unwrap(),
+        "--quiet",
+        "--fail-on",
+        "never",
+    ]);
+    let r = stdout_json(&o);
+    assert_eq!(
+        r["scan"]["detectors"],
+        serde_json::json!(["drift", "exposure", "lookalike"])
+    );
+    assert!(r["drift"].is_object() && r["exposure"].is_object());
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == "skimhunt.lookalike"),
+        "{r}"
+    );
+
+    // Options only the built-in detectors use are refused, not ignored.
+    let csv = d.path().join("exposed.csv");
+    let o = run(&[
+        &base[..],
+        &["--patterns", pats.to_str().unwrap()],
+        &[
+            "--exposure-csv",
+            csv.to_str().unwrap(),
+            "--own-domain",
+            "x.example",
+        ],
+    ]
+    .concat());
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--own-domain, --exposure-csv") && err.contains("--no-default-rules"),
+        "{err}"
+    );
+    assert!(!csv.exists());
+}

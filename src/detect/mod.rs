@@ -71,12 +71,17 @@ pub struct DetectOptions {
     /// IOC lists given as (name, text), e.g. referenced from rule files.
     pub ioc_texts: Vec<(String, String)>,
     pub own_domains: Vec<String>,
+    /// Only the IOC lists run: no drift, exposure or look-alike hosts
+    /// (`--no-default-rules`, which drops every built-in detection).
+    pub iocs_only: bool,
 }
 
 /// Immutable detector configuration shared by every chunk.
 #[derive(Debug)]
 pub struct Detectors {
     window: Window,
+    /// See [`DetectOptions::iocs_only`].
+    pub iocs_only: bool,
     assets: GlobSet,
     /// Literal parts of the asset globs, for the cheap line test.
     asset_literals: Option<AhoCorasick>,
@@ -182,6 +187,7 @@ impl Detectors {
         iocs_in.extend(o.ioc_texts.iter().cloned());
         Ok(Detectors {
             window,
+            iocs_only: o.iocs_only,
             assets,
             asset_literals,
             payment,
@@ -194,12 +200,12 @@ impl Detectors {
     /// [`Detectors::wants_baseline`] for the line `buf[ls..le]` (see
     /// [`DetectState::wants_at`]).
     pub fn wants_baseline_at(&self, cur: &mut Cursor, buf: &[u8], ls: usize, le: usize) -> bool {
-        cur.baseline(self, buf, ls, le)
+        !self.iocs_only && cur.baseline(self, buf, ls, le)
     }
 
     /// Cheap test for out-of-window lines: only baselines need them.
     pub fn wants_baseline(&self, line: &[u8]) -> bool {
-        Cursor::default().baseline(self, line, 0, line.len())
+        self.wants_baseline_at(&mut Cursor::default(), line, 0, line.len())
     }
 
     fn is_payment(&self, path: &str) -> bool {
@@ -447,8 +453,14 @@ impl DetectState {
         le: usize,
     ) -> bool {
         let line = &buf[ls..le];
+        let ioc = |cur: &mut Cursor| {
+            cur.ioc.hit(ls, le, |f| d.iocs.find_from(buf, f)) && d.iocs.any(line)
+        };
+        if d.iocs_only {
+            return ioc(cur);
+        }
         if cur.baseline(d, buf, ls, le)
-            || cur.ioc.hit(ls, le, |f| d.iocs.find_from(buf, f)) && d.iocs.any(line)
+            || ioc(cur)
             || cur
                 .pay
                 .hit(ls, le, |f| d.payment_any.find_at(buf, f).map(|m| m.start()))
@@ -485,6 +497,12 @@ impl DetectState {
         loc: &Loc,
     ) -> Vec<Finding> {
         let mut out = Vec::new();
+        if d.iocs_only {
+            if in_window {
+                self.iocs(d, rec, time, loc, &mut out);
+            }
+            return out;
+        }
         if let Some(t) = time {
             match rec.family {
                 Family::Web => self.web(d, rec, t, in_window, loc),
@@ -815,8 +833,9 @@ pub struct DriftSection {
 /// Report sections computed at the end of a scan.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportSections {
-    pub drift: DriftSection,
-    pub exposure: Exposure,
+    /// None (null) when the built-in detectors did not run.
+    pub drift: Option<DriftSection>,
+    pub exposure: Option<Exposure>,
     pub timeline: timeline::Timeline,
 }
 
@@ -824,8 +843,8 @@ pub struct ReportSections {
 pub struct DetectReport {
     /// Drift findings (the immediate ones were returned by `observe`).
     pub findings: Vec<Finding>,
-    pub drift: DriftSection,
-    pub exposure: Exposure,
+    pub drift: Option<DriftSection>,
+    pub exposure: Option<Exposure>,
 }
 
 fn drift_finding(i: &drift::Item) -> Finding {
@@ -895,6 +914,13 @@ fn drift_finding(i: &drift::Item) -> Finding {
 /// Turns the merged state into drift findings and the drift and exposure
 /// sections.
 pub fn finish(d: &Detectors, state: &DetectState) -> DetectReport {
+    if d.iocs_only {
+        return DetectReport {
+            findings: Vec::new(),
+            drift: None,
+            exposure: None,
+        };
+    }
     let drift::Analysis { items, unstable } = drift::analyse(&state.drift);
     let findings = items.iter().map(drift_finding).collect();
     // Exposure follows the drift found against a real history; without
@@ -923,7 +949,7 @@ pub fn finish(d: &Detectors, state: &DetectState) -> DetectReport {
         .collect();
     DetectReport {
         findings,
-        drift: DriftSection {
+        drift: Some(DriftSection {
             baseline_records: state.drift.baseline_records,
             after_window_records: state.drift.after_records,
             assets_tracked: state.drift.assets_tracked(),
@@ -931,8 +957,8 @@ pub fn finish(d: &Detectors, state: &DetectState) -> DetectReport {
             unstable: unstable.into_iter().take(50).collect(),
             truncated: state.drift.truncated,
             items,
-        },
-        exposure: exposure::analyse(&state.exposure, interval, &drifted),
+        }),
+        exposure: Some(exposure::analyse(&state.exposure, interval, &drifted)),
     }
 }
 

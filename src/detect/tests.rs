@@ -79,18 +79,23 @@ fn drift_end_to_end_with_exposure() {
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     assert!(feed(&d, &mut st, LogFormat::Combined, &refs).is_empty());
     let rep = finish(&d, &st);
-    assert_eq!(rep.drift.baseline_records, 3);
-    assert_eq!(rep.drift.after_window_records, 1);
-    assert_eq!(rep.findings.len(), 1, "{:#?}", rep.drift.items);
+    assert_eq!(rep.drift.as_ref().unwrap().baseline_records, 3);
+    assert_eq!(rep.drift.as_ref().unwrap().after_window_records, 1);
+    assert_eq!(
+        rep.findings.len(),
+        1,
+        "{:#?}",
+        rep.drift.as_ref().unwrap().items
+    );
     let f = &rep.findings[0];
     assert_eq!((f.rule_id.as_str(), f.level), (DRIFT, Level::High));
-    let i = &rep.drift.items[0];
+    let i = &rep.drift.as_ref().unwrap().items[0];
     assert_eq!(
         (i.size, i.requests, i.payment_referer_share),
         (Some(1500), 2, 1.0)
     );
     assert_eq!(i.reverted_at, Some("2017-10-14T10:00:00Z".parse().unwrap()));
-    let e = &rep.exposure;
+    let e = rep.exposure.as_ref().unwrap();
     assert_eq!(e.interval.basis, "drift");
     assert_eq!(
         e.interval.since,
@@ -120,15 +125,20 @@ fn widget_versions_and_chat_sessions() {
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     feed(&d, &mut st, LogFormat::Jsonl, &refs);
     let rep = finish(&d, &st);
-    assert_eq!(rep.findings.len(), 1, "{:#?}", rep.drift.items);
+    assert_eq!(
+        rep.findings.len(),
+        1,
+        "{:#?}",
+        rep.drift.as_ref().unwrap().items
+    );
     assert_eq!(rep.findings[0].rule_id, DRIFT_VERSION);
-    let i = &rep.drift.items[0];
+    let i = &rep.drift.as_ref().unwrap().items[0];
     assert_eq!(i.asset, "cdn.vendor.example/w/chat.js");
     assert_eq!(i.build.as_deref(), Some("sha256=ab version=1.1"));
     assert_eq!((i.requests, i.line), (2, 3));
     // Exposure follows the drift interval (28th..29th): only s-2.
-    assert_eq!(rep.exposure.interval.basis, "drift");
-    assert_eq!(rep.exposure.chat_sessions, 1);
+    assert_eq!(rep.exposure.as_ref().unwrap().interval.basis, "drift");
+    assert_eq!(rep.exposure.as_ref().unwrap().chat_sessions, 1);
 }
 
 #[test]

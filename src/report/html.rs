@@ -494,8 +494,8 @@ fn section_timeline(d: &ReportData, out: &mut String) {
     // Drift intervals: when each tampered script (or new widget build) was
     // served, as a band along the top of the plot, so the analyst sees the
     // compromise against the window and the findings.
-    if let Some(sec) = d.sections {
-        for (k, item) in sec.drift.items.iter().enumerate() {
+    if let Some(dr) = d.sections.and_then(|s| s.drift.as_ref()) {
+        for (k, item) in dr.items.iter().enumerate() {
             let (a, b) = (day_of(item.first_seen), day_of(item.last_seen));
             if b < lo || a > hi {
                 continue;
@@ -523,7 +523,10 @@ fn section_timeline(d: &ReportData, out: &mut String) {
         );
     }
     out.push_str("<span><i style=\"background:#ffe8cc\"></i>incident window</span>");
-    if d.sections.is_some_and(|s| !s.drift.items.is_empty()) {
+    if d.sections
+        .and_then(|s| s.drift.as_ref())
+        .is_some_and(|dr| !dr.items.is_empty())
+    {
         out.push_str(
             "<span><i style=\"background:#212529\"></i>script drift (served tampered)</span>",
         );
@@ -616,12 +619,15 @@ fn opt_time(t: Option<Timestamp>) -> String {
     t.map_or("-".to_string(), |t| t.to_string())
 }
 
+/// The drift and exposure sections of a scan without the built-in detectors.
+const NOT_RUN: &str =
+    "<p>Not run: the built-in detectors are off (<code>--no-default-rules</code>).</p>\n";
+
 fn section_drift(d: &ReportData, out: &mut String) {
-    let Some(s) = d.sections else {
-        out.push_str("<p>Detectors did not run.</p>\n");
+    let Some(dr) = d.sections.and_then(|s| s.drift.as_ref()) else {
+        out.push_str(NOT_RUN);
         return;
     };
-    let dr = &s.drift;
     let _ = writeln!(
         out,
         "<p>{} script assets tracked; {} out-of-window records before the window used for baselines, {} after it for reverts; {} unstable assets not judged.</p>",
@@ -663,11 +669,10 @@ fn section_drift(d: &ReportData, out: &mut String) {
 }
 
 fn section_exposure(d: &ReportData, out: &mut String) {
-    let Some(s) = d.sections else {
-        out.push_str("<p>Detectors did not run.</p>\n");
+    let Some(e) = d.sections.and_then(|s| s.exposure.as_ref()) else {
+        out.push_str(NOT_RUN);
         return;
     };
-    let e = &s.exposure;
     let _ = writeln!(
         out,
         "<p>Interval {} .. {} (from the {}): <strong>{}</strong> sessions (client IP and user agent) from {} client IPs, {} payment-page requests, {} chat sessions that loaded the widget.{}</p>",

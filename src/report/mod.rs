@@ -164,6 +164,10 @@ pub struct ScanInfo {
     pub finished: Option<Timestamp>,
     pub command_line: Vec<String>,
     pub rules: RulesInfo,
+    /// The built-in detectors that ran: `drift`, `exposure`,
+    /// `lookalike` (all off with --no-default-rules) and `ioc` (with IOC
+    /// lists).
+    pub detectors: Vec<&'static str>,
     /// The host's time zone when the scan ran (IANA name, or the fixed
     /// offset when it has none), for reading local times in the evidence.
     pub host_time_zone: String,

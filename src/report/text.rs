@@ -151,6 +151,7 @@ mod tests {
                     count: 1,
                     sha256: String::new(),
                 },
+                detectors: vec![],
                 host_time_zone: "UTC".into(),
             },
             window: WindowInfo {
