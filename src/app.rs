@@ -412,7 +412,6 @@ pub fn scan_all(
     })
 }
 
-/// Writes the exposure CSV next to its target and renames it into place.
 /// The report's `scan.detectors`.
 fn detector_names(builtin: bool, iocs: bool) -> Vec<&'static str> {
     let mut v = Vec::new();
@@ -425,6 +424,7 @@ fn detector_names(builtin: bool, iocs: bool) -> Vec<&'static str> {
     v
 }
 
+/// Writes the exposure CSV next to its target and renames it into place.
 fn write_exposure_csv(path: &Path, e: &detect::exposure::Exposure) -> Result<(), Error> {
     let mut out = Output::create(Some(path))?;
     e.write_csv(&mut out.writer).map_err(|source| Error::Io {

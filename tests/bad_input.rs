@@ -398,8 +398,8 @@ fn file_shrinking_while_scanned_is_survived() {
 }
 
 /// Many findings in one file: 15 times the in-memory threshold, so both
-/// the scan's and the JSON emitter's lists spill to disk and are replayed
-/// in order. (The full 1,000,000-finding run with its peak memory is
+/// the scan's list and the JSON emitter's rendered findings go to disk and
+/// come back in order. (The full 1,000,000-finding run with its peak memory is
 /// measured in docs/forensic-soundness.md; in a debug build it takes
 /// minutes, too long for every `cargo test`.)
 #[test]

@@ -1,19 +1,25 @@
 //! `--format json`: one report object, written at the end. Findings are
-//! kept in a spilling list (bounded memory) and streamed into the
-//! `findings` array, so a million findings still make one report.
+//! rendered as they arrive (while the scan goes on) into the text of the
+//! `findings` array, kept in memory up to [`RENDERED_IN_MEMORY`] bytes and
+//! in an unnamed temporary file past that, and copied after the rest of the
+//! report: a million findings still make one report, in bounded memory,
+//! without a serialise/parse round trip at the end.
 
-use std::io::{self, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 
 use serde::Serialize;
 
-use super::spill::Findings;
 use super::{Emitter, FileReport, Finding, Header, Summary};
 use crate::detect::ReportSections;
+
+/// Rendered findings kept in memory before they go to a temporary file.
+pub const RENDERED_IN_MEMORY: usize = 16 << 20;
 
 pub struct JsonEmitter<W: Write> {
     out: W,
     files: Vec<FileReport>,
-    findings: Findings,
+    findings: Rendered,
     sections: Option<ReportSections>,
 }
 
@@ -22,9 +28,72 @@ impl<W: Write> JsonEmitter<W> {
         JsonEmitter {
             out,
             files: Vec::new(),
-            findings: Findings::new(),
+            findings: Rendered::default(),
             sections: None,
         }
+    }
+}
+
+/// The text of the findings array's items, in order.
+#[derive(Default)]
+struct Rendered {
+    count: u64,
+    memory: Vec<u8>,
+    /// The bytes after `memory`, once it grew past the limit.
+    file: Option<BufWriter<File>>,
+    /// Set when the temporary file failed (disk full): everything after
+    /// stays in memory rather than being lost.
+    no_file: bool,
+    item: Vec<u8>,
+}
+
+impl Rendered {
+    /// Appends one finding with the layout serde_json gives a nested array
+    /// (two-space indent, items at depth two).
+    fn push(&mut self, f: &Finding) -> io::Result<()> {
+        self.item.clear();
+        self.item
+            .extend_from_slice(if self.count == 0 { b"\n" } else { b",\n" });
+        let mut body = Vec::new();
+        serde_json::to_writer_pretty(&mut body, f)?;
+        for (k, line) in body.split(|&b| b == b'\n').enumerate() {
+            if k > 0 {
+                self.item.push(b'\n');
+            }
+            self.item.extend_from_slice(b"    ");
+            self.item.extend_from_slice(line);
+        }
+        self.count += 1;
+        if self.file.is_none() && !self.no_file && self.memory.len() >= RENDERED_IN_MEMORY {
+            match tempfile::tempfile() {
+                Ok(f) => self.file = Some(BufWriter::new(f)),
+                Err(_) => self.no_file = true,
+            }
+        }
+        if let Some(file) = &mut self.file
+            && file.write_all(&self.item).is_ok()
+        {
+            return Ok(());
+        }
+        if self.file.is_some() {
+            // A partial write cannot be taken back: the report would be
+            // corrupt, so this is an error rather than a silent gap.
+            return Err(io::Error::other(
+                "could not write rendered findings to a temporary file",
+            ));
+        }
+        self.memory.extend_from_slice(&self.item);
+        Ok(())
+    }
+
+    fn copy_to(self, out: &mut impl Write) -> io::Result<()> {
+        out.write_all(&self.memory)?;
+        if let Some(w) = self.file {
+            let mut f = w.into_inner().map_err(|e| e.into_error())?;
+            f.seek(SeekFrom::Start(0))?;
+            io::copy(&mut f, out)?;
+        }
+        Ok(())
     }
 }
 
@@ -55,14 +124,14 @@ impl<W: Write> Emitter for JsonEmitter<W> {
     ) -> io::Result<()> {
         self.files.push(file.clone());
         for f in findings {
-            self.findings.push(f?);
+            self.findings.push(&f?)?;
         }
         Ok(())
     }
 
     fn sections(&mut self, findings: &[Finding], sections: &ReportSections) -> io::Result<()> {
         for f in findings {
-            self.findings.push(f.clone());
+            self.findings.push(f)?;
         }
         self.sections = Some(sections.clone());
         Ok(())
@@ -87,24 +156,12 @@ impl<W: Write> Emitter for JsonEmitter<W> {
         }
         self.out.write_all(&head)?;
         let findings = std::mem::take(&mut self.findings);
-        if findings.is_empty() {
+        if findings.count == 0 {
             self.out.write_all(b",\n  \"findings\": []\n}\n")?;
             return self.out.flush();
         }
         self.out.write_all(b",\n  \"findings\": [")?;
-        let mut buf = Vec::new();
-        for (i, f) in findings.replay()?.enumerate() {
-            buf.clear();
-            serde_json::to_writer_pretty(&mut buf, &f?)?;
-            self.out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-            for (k, line) in buf.split(|&b| b == b'\n').enumerate() {
-                if k > 0 {
-                    self.out.write_all(b"\n")?;
-                }
-                self.out.write_all(b"    ")?;
-                self.out.write_all(line)?;
-            }
-        }
+        findings.copy_to(&mut self.out)?;
         self.out.write_all(b"\n  ]\n}\n")?;
         self.out.flush()
     }
