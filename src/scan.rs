@@ -8,7 +8,6 @@ use std::io::Read;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use rayon::prelude::*;
 
 use crate::card::{self, Fingerprinter};
 use crate::detect::{Cursor, DetectState, Detectors, Loc};
@@ -353,22 +352,20 @@ fn scan_plain(
     let mut findings = Findings::new();
     let mut line_base = 0u64;
     let mut replay_error = None;
-    // Chunks run in parallel a batch at a time and are merged in order, so
-    // only a few chunks' findings and detector states are held at once.
-    let batch = rayon::current_num_threads().max(1) * CHUNKS_PER_THREAD;
-    for group in chunks.chunks(batch) {
-        let outs: Vec<ChunkOut> = group
-            .par_iter()
-            .map(|&(s, e)| {
-                let mut p = parser.clone();
-                let o = scan_lines(ctx, &mut p, &data[s..e], s as u64);
-                release(s, e - s);
-                progress.bytes((e - s) as u64);
-                progress.findings(o.findings.len());
-                o
-            })
-            .collect();
-        for mut o in outs {
+    let window = rayon::current_num_threads().max(1) * CHUNKS_PER_THREAD;
+    ordered_chunks(
+        chunks.len(),
+        window,
+        |i| {
+            let (s, e) = chunks[i];
+            let mut p = parser.clone();
+            let o = scan_lines(ctx, &mut p, &data[s..e], s as u64);
+            release(s, e - s);
+            progress.bytes((e - s) as u64);
+            progress.findings(o.findings.len());
+            o
+        },
+        |mut o: ChunkOut| {
             if let Err(e) = findings.append(o.findings, line_base) {
                 replay_error.get_or_insert(e);
             }
@@ -376,8 +373,8 @@ fn scan_plain(
             detect.merge(o.detect);
             line_base += o.lines;
             counts.add(&o.counts);
-        }
-    }
+        },
+    );
     apply_counts(file, &counts);
     if let Some(e) = replay_error {
         file.status = FileStatus::Error;
@@ -386,6 +383,94 @@ fn scan_plain(
         ));
     }
     findings
+}
+
+/// Runs `scan(i)` for every chunk index `0..n` on the current rayon pool
+/// and hands each output to `merge` in index order, as soon as its
+/// predecessors are merged. At most `window` chunks run or wait ahead of
+/// the merge (bounded memory), and no thread waits for a whole batch: a
+/// thread that finishes a chunk takes the next one.
+fn ordered_chunks<T: Send>(
+    n: usize,
+    window: usize,
+    scan: impl Fn(usize) -> T + Sync,
+    merge: impl FnMut(T) + Send,
+) {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex};
+    struct State<T, M> {
+        next: usize,
+        ready: BTreeMap<usize, T>,
+        merge: M,
+    }
+    let window = window.max(1);
+    let taken = AtomicUsize::new(0);
+    let state = Mutex::new(State {
+        next: 0,
+        ready: BTreeMap::new(),
+        merge,
+    });
+    let merged = Condvar::new();
+    // Set (under the lock) when a thread unwinds from a panic: the others
+    // stop instead of waiting for a chunk that will never be merged, and
+    // the panic propagates from the scope.
+    let aborted = AtomicBool::new(false);
+    // A poisoned lock means a merge panicked; see `aborted`.
+    let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
+    struct OnPanic<'a, F: Fn()>(&'a F);
+    impl<F: Fn()> Drop for OnPanic<'_, F> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                (self.0)();
+            }
+        }
+    }
+    let abort = || {
+        let _st = lock();
+        aborted.store(true, Ordering::Relaxed);
+        merged.notify_all();
+    };
+    let work = || {
+        let _guard = OnPanic(&abort);
+        loop {
+            let i = taken.fetch_add(1, Ordering::Relaxed);
+            if i >= n || aborted.load(Ordering::Relaxed) {
+                return;
+            }
+            {
+                // The chunk at `next` is always taken by a running thread
+                // that does not wait here, so this wait ends.
+                let mut st = lock();
+                while i >= st.next + window {
+                    if aborted.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    st = merged.wait(st).unwrap_or_else(|e| e.into_inner());
+                }
+            }
+            let out = scan(i);
+            let mut st = lock();
+            st.ready.insert(i, out);
+            loop {
+                let next = st.next;
+                let Some(o) = st.ready.remove(&next) else {
+                    break;
+                };
+                (st.merge)(o);
+                st.next += 1;
+            }
+            merged.notify_all();
+        }
+    };
+    let helpers = rayon::current_num_threads()
+        .saturating_sub(1)
+        .min(n.saturating_sub(1));
+    rayon::scope(|sc| {
+        for _ in 0..helpers {
+            sc.spawn(|_| work());
+        }
+        work();
+    });
 }
 
 fn apply_counts(file: &mut FileReport, c: &Counts) {
@@ -983,6 +1068,68 @@ fn evidence(raw: &[u8], hit: &Hit) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pool(n: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn ordered_chunks_merge_in_order_within_the_window() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        for threads in [1, 2, 4] {
+            for window in [1, 2, 7] {
+                let merged = AtomicUsize::new(0);
+                let mut order = Vec::new();
+                pool(threads).install(|| {
+                    ordered_chunks(
+                        50,
+                        window,
+                        |i| {
+                            // Uneven work, so chunks finish out of order.
+                            std::thread::sleep(std::time::Duration::from_micros(
+                                ((i * 7919) % 13) as u64 * 100,
+                            ));
+                            // A chunk only starts within the window.
+                            assert!(i < merged.load(Ordering::SeqCst) + window, "{i}");
+                            i
+                        },
+                        |i| {
+                            order.push(i);
+                            merged.fetch_add(1, Ordering::SeqCst);
+                        },
+                    )
+                });
+                assert_eq!(order, (0..50).collect::<Vec<_>>(), "{threads} {window}");
+            }
+        }
+        let mut none = Vec::new();
+        ordered_chunks(0, 4, |i| i, |i| none.push(i));
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn a_panicking_chunk_propagates_instead_of_hanging() {
+        let r = std::panic::catch_unwind(|| {
+            pool(2).install(|| {
+                ordered_chunks(
+                    40,
+                    2,
+                    |i| {
+                        if i == 0 {
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                            panic!("chunk 0");
+                        }
+                        i
+                    },
+                    |_| {},
+                )
+            })
+        });
+        assert!(r.is_err());
+    }
 
     #[test]
     fn chunks_end_on_line_ends_and_cover_everything() {
