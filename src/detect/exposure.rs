@@ -14,26 +14,52 @@ use serde::Serialize;
 /// `truncated`.
 pub const MAX_EVENTS: usize = 4_000_000;
 
-/// What made a record count.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum What {
-    /// A request for a payment page.
-    PaymentPage,
-    /// A request for a script asset whose referer is a payment page;
-    /// counts only when that asset drifted.
-    AssetFromPayment(Arc<str>),
-    /// A chat-service event that loaded the widget.
-    ChatLoad(Arc<str>),
-}
+/// What made a record count, as stored: [`PAYMENT_PAGE`], [`CHAT_LOAD`],
+/// or [`ASSET_BASE`] + the string id of the script asset requested from a
+/// payment page (counts only when that asset drifted).
+type What = u32;
+const PAYMENT_PAGE: What = 0;
+/// A chat-service event that loaded the widget; `a` is the chat session id.
+const CHAT_LOAD: What = 1;
+const ASSET_BASE: What = 2;
 
-/// Strings are shared: a few thousand clients and user agents make
-/// millions of events.
-#[derive(Debug, Clone)]
+/// One event: 32 bytes, strings by id. Millions of requests from a few
+/// thousand clients must not each hold their strings.
+#[derive(Debug, Clone, Copy)]
 struct Event {
     t: Timestamp,
-    ip: Arc<str>,
-    ua: Arc<str>,
+    /// Client IP (web) or chat session id (chat), by id.
+    a: u32,
+    /// User agent (web), by id.
+    b: u32,
     what: What,
+}
+
+/// Each distinct string once, by a dense id.
+#[derive(Debug, Default)]
+struct Strings {
+    ids: super::FastMap<Arc<str>, u32>,
+    list: Vec<Arc<str>>,
+}
+
+impl Strings {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.ids.get(s) {
+            return i;
+        }
+        self.add(s.into())
+    }
+
+    fn add(&mut self, s: Arc<str>) -> u32 {
+        let i = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
+        self.list.push(s.clone());
+        self.ids.insert(s, i);
+        i
+    }
+
+    fn get(&self, i: u32) -> &str {
+        self.list.get(i as usize).map_or("", |s| s)
+    }
 }
 
 /// In-window exposure candidates of one chunk, file or run.
@@ -41,25 +67,10 @@ struct Event {
 pub struct ExposureState {
     events: Vec<Event>,
     pub truncated: bool,
-    names: std::collections::HashSet<Arc<str>, foldhash::fast::RandomState>,
+    strings: Strings,
 }
 
-/// Distinct strings an interner keeps before it starts again.
-const NAMES_MAX: usize = 1 << 16;
-
 impl ExposureState {
-    fn name(&mut self, s: &str) -> Arc<str> {
-        if let Some(a) = self.names.get(s) {
-            return a.clone();
-        }
-        if self.names.len() >= NAMES_MAX {
-            self.names.clear();
-        }
-        let a: Arc<str> = s.into();
-        self.names.insert(a.clone());
-        a
-    }
-
     fn push(&mut self, e: Event) {
         if self.events.len() >= MAX_EVENTS {
             self.truncated = true;
@@ -68,40 +79,74 @@ impl ExposureState {
         }
     }
 
+    /// Ids are dense from 0, so a full table would overflow `What`.
+    fn room(&self) -> bool {
+        self.strings.list.len() < (u32::MAX - ASSET_BASE) as usize
+    }
+
     pub fn payment_page(&mut self, t: Timestamp, ip: &str, ua: &str) {
-        let (ip, ua) = (self.name(ip), self.name(ua));
+        if !self.room() {
+            self.truncated = true;
+            return;
+        }
+        let (a, b) = (self.strings.id(ip), self.strings.id(ua));
         self.push(Event {
             t,
-            ip,
-            ua,
-            what: What::PaymentPage,
+            a,
+            b,
+            what: PAYMENT_PAGE,
         });
     }
 
     pub fn asset_from_payment(&mut self, t: Timestamp, ip: &str, ua: &str, asset: &str) {
-        let (ip, ua, asset) = (self.name(ip), self.name(ua), self.name(asset));
-        self.push(Event {
-            t,
-            ip,
-            ua,
-            what: What::AssetFromPayment(asset),
-        });
+        if !self.room() {
+            self.truncated = true;
+            return;
+        }
+        let (a, b) = (self.strings.id(ip), self.strings.id(ua));
+        let what = ASSET_BASE + self.strings.id(asset);
+        self.push(Event { t, a, b, what });
     }
 
     pub fn chat_load(&mut self, t: Timestamp, session: &str) {
-        let none = self.name("");
+        if !self.room() {
+            self.truncated = true;
+            return;
+        }
+        let a = self.strings.id(session);
         self.push(Event {
             t,
-            ip: none.clone(),
-            ua: none,
-            what: What::ChatLoad(session.into()),
+            a,
+            b: 0,
+            what: CHAT_LOAD,
         });
     }
 
     pub fn merge(&mut self, o: ExposureState) {
         self.truncated |= o.truncated;
+        // The other state's ids, renumbered into this one's table.
+        let map: Vec<u32> = o
+            .strings
+            .list
+            .into_iter()
+            .map(|s| match self.strings.ids.get(&*s) {
+                Some(&i) => i,
+                None => self.strings.add(s),
+            })
+            .collect();
+        let re = |i: u32| map.get(i as usize).copied().unwrap_or(u32::MAX);
         for e in o.events {
-            self.push(e);
+            let what = if e.what >= ASSET_BASE {
+                ASSET_BASE.saturating_add(re(e.what - ASSET_BASE))
+            } else {
+                e.what
+            };
+            self.push(Event {
+                t: e.t,
+                a: re(e.a),
+                b: if e.what == CHAT_LOAD { 0 } else { re(e.b) },
+                what,
+            });
         }
     }
 }
@@ -147,53 +192,86 @@ pub struct Exposure {
     /// `--exposure-csv`).
     pub sample: Vec<Session>,
     pub truncated: bool,
+    /// Every session, sorted like `sample`, with strings by id into
+    /// `strings` (shared with the scan state, not copied per session).
     #[serde(skip)]
-    all: Vec<Session>,
+    all: Vec<SessionIds>,
     #[serde(skip)]
-    chat: Vec<(String, Timestamp, Timestamp)>,
+    chat: Vec<(u32, Timestamp, Timestamp)>,
+    #[serde(skip)]
+    strings: Vec<Arc<str>>,
+}
+
+/// A session of [`Exposure::all`]: client IP and user agent by string id.
+#[derive(Debug, Clone, Copy)]
+struct SessionIds {
+    ip: u32,
+    ua: u32,
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+    requests: u64,
 }
 
 /// Sessions listed in the report itself.
 pub const SAMPLE: usize = 20;
 
-fn day(t: Timestamp) -> String {
-    t.to_zoned_datetime(TimeZone::UTC).date().to_string()
+/// The UTC day number of a time (days since 1970-01-01).
+fn day(t: Timestamp) -> i64 {
+    t.as_second().div_euclid(86_400)
+}
+
+fn day_name(d: i64) -> String {
+    Timestamp::from_second(d.saturating_mul(86_400)).map_or_else(
+        |_| d.to_string(),
+        |t| t.to_zoned_datetime(TimeZone::UTC).date().to_string(),
+    )
 }
 
 /// Counts exposure inside `interval`; `drifted` are the assets whose
-/// payment-page loads count.
+/// payment-page loads count. Works on string ids: a scan can have millions
+/// of sessions, so nothing is copied per event or per session.
 pub fn analyse(state: &ExposureState, interval: Interval, drifted: &BTreeSet<String>) -> Exposure {
+    use super::FastMap;
     let inside = |t: Timestamp| {
         interval.since.is_none_or(|s| t >= s) && interval.until.is_none_or(|u| t <= u)
     };
-    let mut sessions: BTreeMap<(&str, &str), Session> = BTreeMap::new();
-    let mut chat: BTreeMap<&str, (Timestamp, Timestamp)> = BTreeMap::new();
-    let mut by_day: BTreeMap<String, Day> = BTreeMap::new();
-    let mut day_sessions: BTreeSet<(String, &str, &str)> = BTreeSet::new();
-    let mut day_chats: BTreeSet<(String, &str)> = BTreeSet::new();
+    let st = &state.strings;
+    let mut sessions: FastMap<(u32, u32), SessionIds> = FastMap::default();
+    let mut chat: FastMap<u32, (Timestamp, Timestamp)> = FastMap::default();
+    let mut by_day: BTreeMap<i64, Day> = BTreeMap::new();
+    let mut day_sessions: std::collections::HashSet<(i64, u32, u32), foldhash::fast::RandomState> =
+        Default::default();
+    let mut day_chats: std::collections::HashSet<(i64, u32), foldhash::fast::RandomState> =
+        Default::default();
+    let mut asset_counts: FastMap<u32, bool> = FastMap::default();
     let mut requests = 0u64;
     for e in &state.events {
         if !inside(e.t) {
             continue;
         }
         let d = day(e.t);
-        match &e.what {
-            What::ChatLoad(sid) => {
-                let c = chat.entry(sid).or_insert((e.t, e.t));
-                c.0 = c.0.min(e.t);
-                c.1 = c.1.max(e.t);
-                if day_chats.insert((d.clone(), sid)) {
-                    by_day.entry(d).or_default().chat_sessions += 1;
-                }
+        if e.what == CHAT_LOAD {
+            let c = chat.entry(e.a).or_insert((e.t, e.t));
+            c.0 = c.0.min(e.t);
+            c.1 = c.1.max(e.t);
+            if day_chats.insert((d, e.a)) {
+                by_day.entry(d).or_default().chat_sessions += 1;
+            }
+            continue;
+        }
+        if e.what >= ASSET_BASE {
+            let id = e.what - ASSET_BASE;
+            let counts = *asset_counts
+                .entry(id)
+                .or_insert_with(|| drifted.contains(st.get(id)));
+            if !counts {
                 continue;
             }
-            What::AssetFromPayment(a) if !drifted.contains(&**a) => continue,
-            _ => {}
         }
         requests += 1;
-        let s = sessions.entry((&e.ip, &e.ua)).or_insert_with(|| Session {
-            client_ip: e.ip.to_string(),
-            user_agent: e.ua.to_string(),
+        let s = sessions.entry((e.a, e.b)).or_insert(SessionIds {
+            ip: e.a,
+            ua: e.b,
             first_seen: e.t,
             last_seen: e.t,
             requests: 0,
@@ -201,34 +279,44 @@ pub fn analyse(state: &ExposureState, interval: Interval, drifted: &BTreeSet<Str
         s.first_seen = s.first_seen.min(e.t);
         s.last_seen = s.last_seen.max(e.t);
         s.requests += 1;
-        let dd = by_day.entry(d.clone()).or_default();
+        let dd = by_day.entry(d).or_default();
         dd.requests += 1;
-        if day_sessions.insert((d, &e.ip, &e.ua)) {
+        if day_sessions.insert((d, e.a, e.b)) {
             dd.sessions += 1;
         }
     }
-    let ips: BTreeSet<&str> = sessions.keys().map(|(ip, _)| *ip).collect();
-    let mut all: Vec<Session> = sessions.into_values().collect();
+    drop(day_sessions);
+    let ips: std::collections::HashSet<u32, foldhash::fast::RandomState> =
+        sessions.keys().map(|(ip, _)| *ip).collect();
+    let mut all: Vec<SessionIds> = sessions.into_values().collect();
     all.sort_by(|a, b| {
         a.first_seen
             .cmp(&b.first_seen)
-            .then_with(|| a.client_ip.cmp(&b.client_ip))
-            .then_with(|| a.user_agent.cmp(&b.user_agent))
+            .then_with(|| st.get(a.ip).cmp(st.get(b.ip)))
+            .then_with(|| st.get(a.ua).cmp(st.get(b.ua)))
     });
+    let session = |s: &SessionIds| Session {
+        client_ip: st.get(s.ip).to_string(),
+        user_agent: st.get(s.ua).to_string(),
+        first_seen: s.first_seen,
+        last_seen: s.last_seen,
+        requests: s.requests,
+    };
+    let mut chat: Vec<(u32, Timestamp, Timestamp)> =
+        chat.into_iter().map(|(k, (a, b))| (k, a, b)).collect();
+    chat.sort_by(|x, y| st.get(x.0).cmp(st.get(y.0)));
     Exposure {
         interval,
         client_ips: ips.len() as u64,
         sessions: all.len() as u64,
         chat_sessions: chat.len() as u64,
         requests,
-        by_day,
-        sample: all.iter().take(SAMPLE).cloned().collect(),
+        by_day: by_day.into_iter().map(|(d, c)| (day_name(d), c)).collect(),
+        sample: all.iter().take(SAMPLE).map(session).collect(),
         truncated: state.truncated,
         all,
-        chat: chat
-            .into_iter()
-            .map(|(k, (a, b))| (k.to_string(), a, b))
-            .collect(),
+        chat,
+        strings: st.list.clone(),
     }
 }
 
@@ -259,19 +347,20 @@ impl Exposure {
             out,
             "kind,client_ip,user_agent,chat_session,first_seen,last_seen,requests"
         )?;
+        let name = |i: u32| self.strings.get(i as usize).map_or("", |s| &**s);
         for s in &self.all {
             writeln!(
                 out,
                 "web,{},{},,{},{},{}",
-                csv(&s.client_ip),
-                csv(&s.user_agent),
+                csv(name(s.ip)),
+                csv(name(s.ua)),
                 s.first_seen,
                 s.last_seen,
                 s.requests
             )?;
         }
         for (sid, a, b) in &self.chat {
-            writeln!(out, "chat,,,{},{a},{b},", csv(sid))?;
+            writeln!(out, "chat,,,{},{a},{b},", csv(name(*sid)))?;
         }
         Ok(())
     }
@@ -354,15 +443,63 @@ mod tests {
     }
 
     #[test]
+    fn merged_chunk_states_count_like_one_state() {
+        let iv = || Interval {
+            since: None,
+            until: None,
+            basis: "window",
+        };
+        let drifted: BTreeSet<String> = ["/w.js".to_string()].into();
+        let whole = analyse(&state(), iv(), &drifted);
+        // The same events split over three states whose string tables
+        // number the strings differently.
+        let mut a = ExposureState::default();
+        a.chat_load(t("2017-09-26T10:00:00Z"), "s-1");
+        a.payment_page(t("2017-09-26T10:00:00Z"), "192.0.2.1", "UA-A");
+        let mut b = ExposureState::default();
+        b.asset_from_payment(t("2017-09-27T12:00:00Z"), "192.0.2.8", "UA-D", "/other.js");
+        b.payment_page(t("2017-09-26T11:00:00Z"), "192.0.2.1", "UA-A");
+        b.payment_page(t("2017-09-27T10:00:00Z"), "192.0.2.1", "UA-B");
+        b.asset_from_payment(t("2017-09-27T12:00:00Z"), "192.0.2.9", "UA-C", "/w.js");
+        let mut c = ExposureState::default();
+        c.chat_load(t("2017-09-28T10:00:00Z"), "s-2");
+        c.payment_page(t("2017-10-20T10:00:00Z"), "192.0.2.7", "UA-E");
+        c.chat_load(t("2017-09-28T10:00:00Z"), "s-1");
+        a.merge(b);
+        a.merge(c);
+        let split = analyse(&a, iv(), &drifted);
+        assert_eq!(
+            (
+                split.client_ips,
+                split.sessions,
+                split.chat_sessions,
+                split.requests
+            ),
+            (
+                whole.client_ips,
+                whole.sessions,
+                whole.chat_sessions,
+                whole.requests
+            )
+        );
+        assert_eq!(split.by_day, whole.by_day);
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        split.write_csv(&mut x).unwrap();
+        whole.write_csv(&mut y).unwrap();
+        assert_eq!(String::from_utf8(x).unwrap(), String::from_utf8(y).unwrap());
+    }
+
+    #[test]
     fn events_are_capped() {
         let mut st = ExposureState::default();
         st.events.resize(
             MAX_EVENTS,
             Event {
                 t: t("2017-09-26T10:00:00Z"),
-                ip: "".into(),
-                ua: "".into(),
-                what: What::PaymentPage,
+                a: 0,
+                b: 0,
+                what: PAYMENT_PAGE,
             },
         );
         st.payment_page(t("2017-09-26T10:00:00Z"), "a", "b");
