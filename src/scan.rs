@@ -12,7 +12,7 @@ use jiff::tz::TimeZone;
 use crate::card::{self, Fingerprinter};
 use crate::detect::{Cursor, DetectState, Detectors, Loc};
 use crate::discover::{Disposition, Entry, io_reason};
-use crate::format::{self, LineParser, LogFormat, ParseOptions};
+use crate::format::{self, LineParser, LogFormat, ParseOptions, TimeMemo};
 use crate::input::{self, Compression, Opened};
 use crate::level::Level;
 use crate::matcher::{Engine, Finder};
@@ -691,6 +691,7 @@ fn scan_lines_fast(
     // Start byte and lines before it, of the current stretch of kept lines.
     let mut stretch: Option<(usize, u64)> = None;
     let mut cursor = Cursor::default();
+    let mut memo = TimeMemo::default();
     let mut pos = 0usize;
     while pos < buf.len() {
         let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
@@ -701,7 +702,7 @@ fn scan_lines_fast(
         let keep = if parser.directive(line) {
             false
         } else {
-            let time = parser.time(line);
+            let time = parser.time_memo(line, &mut memo);
             let keep = out.counts.classify(ctx.cfg, time);
             let span = (buf, pos, pos + line.len());
             let det = detector_for(ctx, &mut out.detect, &mut cursor, span, time, keep);
@@ -841,6 +842,7 @@ fn scan_lines_each(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u
     let display: std::sync::Arc<str> = ctx.display.into();
     let relative: std::sync::Arc<str> = ctx.relative.into();
     let mut hits: Vec<Finding> = Vec::new();
+    let mut memo = TimeMemo::default();
     let mut cursor = Cursor::default();
     let mut pos = 0usize;
     while pos < buf.len() {
@@ -857,7 +859,7 @@ fn scan_lines_each(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u
         if parser.directive(line) {
             continue;
         }
-        let time = parser.time(line);
+        let time = parser.time_memo(line, &mut memo);
         let keep = out.counts.classify(ctx.cfg, time);
         let det = detector_for(ctx, &mut out.detect, &mut cursor, span, time, keep);
         if !keep && det.is_none() {

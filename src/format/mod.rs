@@ -168,6 +168,12 @@ impl Default for ParseOptions {
     }
 }
 
+/// Per-thread memo for [`LineParser::time_memo`].
+#[derive(Debug, Clone, Default)]
+pub struct TimeMemo {
+    clf: combined::ClfMemo,
+}
+
 /// Per-file line parser. Holds the format's state (W3C `#Fields:` layout);
 /// cheap to clone (the layout is shared).
 #[derive(Clone, Debug)]
@@ -215,6 +221,15 @@ impl LineParser {
             LogFormat::Alb => alb::time(line, &self.opts),
             LogFormat::Jsonl => jsonl::time(line, &self.opts),
             LogFormat::Plain => plain::time(line, &self.opts),
+        }
+    }
+
+    /// [`LineParser::time`] with a per-thread memo for the formats that
+    /// have one (combined: the date, hour and offset of the last line).
+    pub fn time_memo(&self, line: &[u8], memo: &mut TimeMemo) -> Option<Timestamp> {
+        match self.format {
+            LogFormat::Combined => combined::time_memo(trim_eol(line), &mut memo.clf),
+            _ => self.time(line),
         }
     }
 
