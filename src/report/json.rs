@@ -44,6 +44,8 @@ struct Rendered {
     /// Set when the temporary file failed (disk full): everything after
     /// stays in memory rather than being lost.
     no_file: bool,
+    /// Reused buffers: one finding pretty-printed, then indented.
+    body: Vec<u8>,
     item: Vec<u8>,
 }
 
@@ -54,9 +56,9 @@ impl Rendered {
         self.item.clear();
         self.item
             .extend_from_slice(if self.count == 0 { b"\n" } else { b",\n" });
-        let mut body = Vec::new();
-        serde_json::to_writer_pretty(&mut body, f)?;
-        for (k, line) in body.split(|&b| b == b'\n').enumerate() {
+        self.body.clear();
+        serde_json::to_writer_pretty(&mut self.body, f)?;
+        for (k, line) in self.body.split(|&b| b == b'\n').enumerate() {
             if k > 0 {
                 self.item.push(b'\n');
             }
