@@ -103,9 +103,10 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
         .collect();
         if !unused.is_empty() {
             return Err(Error::Usage(format!(
-                "{} need the built-in detectors (drift, exposure, look-alike hosts), which \
+                "{} {} the built-in detectors (drift, exposure, look-alike hosts), which \
                  --no-default-rules turns off",
-                unused.join(", ")
+                unused.join(", "),
+                if unused.len() == 1 { "needs" } else { "need" }
             )));
         }
     }
