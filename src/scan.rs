@@ -70,7 +70,8 @@ impl ScanConfig {
 }
 
 pub const DEFAULT_CHUNK: usize = 16 << 20;
-/// Chunks per worker thread in one parallel batch of a file.
+/// Chunks per worker thread that may be scanned ahead of a file's in-order
+/// merge (see `ordered_chunks`).
 const CHUNKS_PER_THREAD: usize = 4;
 /// 64 GiB decoded from one stream: far beyond any single rotated log.
 pub const DEFAULT_MAX_DECODED: u64 = 64 << 30;

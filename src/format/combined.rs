@@ -126,13 +126,12 @@ pub(super) fn record(line: &[u8]) -> Record<'_> {
         [Some(vhost), Some(ip), Some(_), Some(user)] => {
             push(fields, "cs-host", super::strip_port(vhost));
             push(fields, "c-ip", ip);
-            let more: Vec<&[u8]> = toks.collect();
-            if more.is_empty() {
-                push(fields, "cs-username", user);
-            } else {
-                let mut all = vec![user];
-                all.extend(more);
-                super::push_owned(fields, "cs-username", &all.join(&b' '));
+            match toks.next() {
+                None => push(fields, "cs-username", user),
+                Some(more) => {
+                    let all: Vec<&[u8]> = [user, more].into_iter().chain(toks).collect();
+                    super::push_owned(fields, "cs-username", &all.join(&b' '));
+                }
             }
         }
     }

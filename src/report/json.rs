@@ -72,20 +72,17 @@ impl Rendered {
                 Err(_) => self.no_file = true,
             }
         }
-        if let Some(file) = &mut self.file
-            && file.write_all(&self.item).is_ok()
-        {
-            return Ok(());
-        }
-        if self.file.is_some() {
+        match &mut self.file {
             // A partial write cannot be taken back: the report would be
             // corrupt, so this is an error rather than a silent gap.
-            return Err(io::Error::other(
-                "could not write rendered findings to a temporary file",
-            ));
+            Some(file) => file.write_all(&self.item).map_err(|_| {
+                io::Error::other("could not write rendered findings to a temporary file")
+            }),
+            None => {
+                self.memory.extend_from_slice(&self.item);
+                Ok(())
+            }
         }
-        self.memory.extend_from_slice(&self.item);
-        Ok(())
     }
 
     fn copy_to(self, out: &mut impl Write) -> io::Result<()> {
