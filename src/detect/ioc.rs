@@ -8,7 +8,9 @@
 
 use std::path::Path;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, Input, MatchKind, StartKind};
 
 /// A malformed IOC list.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +50,7 @@ pub struct Entry {
 #[derive(Debug, Clone)]
 pub struct IocSet {
     entries: Vec<Entry>,
-    ac: Option<AhoCorasick>,
+    ac: Option<DFA>,
 }
 
 /// Longest entry accepted (a URL; domains are at most 253).
@@ -171,10 +173,10 @@ impl IocSet {
         if entries.is_empty() {
             return Ok(IocSet::empty());
         }
-        let ac = AhoCorasickBuilder::new()
+        let ac = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .start_kind(StartKind::Unanchored)
             // Domains are made of common bytes: a rare-byte prefilter fires
             // so often it tripled the time of a DFA walk.
             .prefilter(false)
@@ -194,23 +196,29 @@ impl IocSet {
         self.entries.len()
     }
 
-    /// Where the first entry occurring in `hay[from..]` starts.
+    /// A byte inside the entry occurrence in `hay[from..]` that ends first
+    /// (its last byte). Entries hold no line break, so that byte lies in the
+    /// first line at or after `from` that holds an entry.
     pub fn find_from(&self, hay: &[u8], from: usize) -> Option<usize> {
-        let ac = self.ac.as_ref()?;
-        ac.find(aho_corasick::Input::new(hay).span(from..hay.len()))
-            .map(|m| m.start())
+        let dfa = self.ac.as_ref()?;
+        earliest_end(dfa, hay.get(from..)?).map(|e| from + e.max(1) - 1)
     }
 
     /// Cheap test: does any entry occur anywhere in `line`?
     pub fn any(&self, line: &[u8]) -> bool {
-        self.ac.as_ref().is_some_and(|ac| ac.is_match(line))
+        self.ac
+            .as_ref()
+            .is_some_and(|dfa| earliest_end(dfa, line).is_some())
     }
 
     /// Entries that occur in `text` at host boundaries, each once, in list
     /// order.
     pub fn matches(&self, text: &[u8], out: &mut Vec<usize>) {
         let Some(ac) = &self.ac else { return };
-        for m in ac.find_overlapping_iter(text) {
+        let Ok(iter) = ac.try_find_overlapping_iter(Input::new(text)) else {
+            return;
+        };
+        for m in iter {
             let id = m.pattern().as_usize();
             let e = &self.entries[id];
             if out.contains(&id) {
@@ -251,6 +259,84 @@ impl IocSet {
     pub fn entry(&self, id: usize) -> &Entry {
         &self.entries[id]
     }
+}
+
+/// Bytes per stream in [`earliest_end`]: long enough that the overlap and
+/// the restart after a hit are small, short enough that the streams after
+/// the first hit waste little.
+const BLOCK: usize = 1 << 15;
+
+/// End of the occurrence that ends first in `hay`, found with two walks of
+/// the automaton in lock step over neighbouring blocks. One walk is a chain
+/// of dependent table loads; two independent chains keep the CPU busy while
+/// each waits for its load (twice the bytes per second here).
+///
+/// The first stream walks its block plus `max_pattern_len - 1` bytes, so it
+/// sees every occurrence starting in its block; the second sees those
+/// starting in its own. An occurrence the first finds ends before any the
+/// second could report that starts earlier, so the first stream's hit wins.
+fn earliest_end(dfa: &DFA, hay: &[u8]) -> Option<usize> {
+    let start = dfa.start_state(Anchored::No).ok()?;
+    if dfa.is_match(start) {
+        return Some(0);
+    }
+    let over = dfa.max_pattern_len().saturating_sub(1);
+    let mut s = 0;
+    while s < hay.len() {
+        let b = s + BLOCK;
+        if b + BLOCK / 2 >= hay.len() {
+            return walk_from(dfa, start, &hay[s..], 0).map(|e| s + e);
+        }
+        let a_end = (b + over).min(hay.len());
+        let b_end = (b + BLOCK + over).min(hay.len());
+        let (ha, hb) = (&hay[s..a_end], &hay[b..b_end]);
+        let (mut sa, mut sb) = (start, start);
+        let n = ha.len().min(hb.len());
+        let mut i = 0;
+        while i < n {
+            sa = dfa.next_state(Anchored::No, sa, ha[i]);
+            sb = dfa.next_state(Anchored::No, sb, hb[i]);
+            if dfa.is_special(sa) || dfa.is_special(sb) {
+                break;
+            }
+            i += 1;
+        }
+        // Either a stream reached a match (or dead) state at `i`, or the
+        // shorter one ran out: finish them one after the other, in order.
+        let (ia, ib) = if i < n { (i + 1, i + 1) } else { (n, n) };
+        if i < n && dfa.is_match(sa) {
+            return Some(s + i + 1);
+        }
+        // (From a dead state the walk stops at once.)
+        if let Some(e) = walk_from(dfa, sa, ha, ia) {
+            return Some(s + e);
+        }
+        if i < n && dfa.is_match(sb) {
+            return Some(b + i + 1);
+        }
+        if let Some(e) = walk_from(dfa, sb, hb, ib) {
+            return Some(b + e);
+        }
+        s = b + BLOCK;
+    }
+    None
+}
+
+/// Continues a walk in state `sid` at `hay[i]`; the end of the first
+/// occurrence found.
+fn walk_from(dfa: &DFA, mut sid: StateID, hay: &[u8], i: usize) -> Option<usize> {
+    for (k, &byte) in hay.iter().enumerate().skip(i) {
+        sid = dfa.next_state(Anchored::No, sid, byte);
+        if dfa.is_special(sid) {
+            if dfa.is_match(sid) {
+                return Some(k + 1);
+            }
+            if dfa.is_dead(sid) {
+                return None;
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -299,6 +385,67 @@ mod tests {
         assert!(hits(&s, "https://evil.example/other").is_empty());
         assert!(s.any(b"GET //evil.example/gate.php"));
         assert!(!s.any(b"GET / HTTP/1.1"));
+    }
+
+    #[test]
+    fn the_two_stream_walk_finds_what_one_walk_finds() {
+        // Entries planted across block boundaries in generated text; the
+        // earliest end must equal the plain automaton's, from any start.
+        let s = set("evil.example\nmage-cdn.link\nhttps://drop.example/a/very/long/path.php\n");
+        let reference = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(s.entries.iter().map(|e| e.needle.as_bytes()))
+            .unwrap();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let words: [&[u8]; 6] = [
+            b"evil.exampl",
+            b"EVIL.EXAMPLE",
+            b"mage-cdn.link",
+            b"drop.example/a/very/long/path.php",
+            b"GET /x.js HTTP/1.1\n",
+            b"abcdefgh",
+        ];
+        for round in 0..40 {
+            let len = (rand(5 * BLOCK as u64) + 1) as usize;
+            let mut hay = vec![b'.'; len];
+            for _ in 0..rand(4) {
+                let w = words[rand(words.len() as u64) as usize];
+                let at = match rand(3) {
+                    // Straddling a block boundary.
+                    0 => (BLOCK * (1 + rand(4) as usize))
+                        .saturating_sub(rand(w.len() as u64) as usize),
+                    _ => rand(len as u64) as usize,
+                };
+                let at = at.min(len);
+                let end = (at + w.len()).min(len);
+                hay[at..end].copy_from_slice(&w[..end - at]);
+            }
+            let dfa = s.ac.as_ref().unwrap();
+            // Block boundaries are relative to `from`: 0 meets the planted
+            // straddles, the others land anywhere.
+            for k in 0..20 {
+                let from = if k == 0 {
+                    0
+                } else {
+                    rand(len as u64 + 1) as usize
+                };
+                let want = reference
+                    .find(aho_corasick::Input::new(&hay).span(from..len))
+                    .map(|m| m.end() - from);
+                assert_eq!(
+                    earliest_end(dfa, &hay[from..]),
+                    want,
+                    "round {round}, from {from}"
+                );
+                assert_eq!(s.find_from(&hay, from), want.map(|e| from + e - 1));
+            }
+        }
     }
 
     #[test]
