@@ -100,9 +100,41 @@ struct Series<V: Ord> {
     earliest: BTreeMap<V, Timestamp>,
     /// First time each value was served after the window.
     after: BTreeMap<V, Timestamp>,
+    /// Certainly unstable (see [`Series::settle`]): nothing else is kept
+    /// but whether it was served in the window (only then is it listed).
+    unstable: bool,
+    unstable_in_window: bool,
 }
 
+/// Distinct in-window values past which a series is unstable whatever its
+/// history: with at most [`UNSTABLE_VALUES`] baseline values, more than
+/// that many of these are new.
+const CERTAINLY_UNSTABLE: usize = 2 * UNSTABLE_VALUES;
+
 impl<V: Ord> Series<V> {
+    /// Marks the series unstable and drops what it kept once no analysis
+    /// can use it: more than [`UNSTABLE_VALUES`] baseline values, or more
+    /// than [`CERTAINLY_UNSTABLE`] in the window (an asset whose size varies
+    /// per response would otherwise keep every request). Returns the
+    /// in-window events dropped.
+    fn settle(&mut self) -> usize {
+        if self.before.len() > UNSTABLE_VALUES || self.earliest.len() > CERTAINLY_UNSTABLE {
+            self.make_unstable()
+        } else {
+            0
+        }
+    }
+
+    fn make_unstable(&mut self) -> usize {
+        let dropped = self.during.len();
+        *self = Series {
+            unstable: true,
+            unstable_in_window: self.unstable_in_window || dropped > 0,
+            ..Series::default()
+        };
+        dropped
+    }
+
     fn loc(&self, i: usize) -> Loc {
         match self.locs.binary_search_by_key(&i, |(j, _)| *j) {
             Ok(k) => self.locs[k].1.clone(),
@@ -125,6 +157,8 @@ impl<V: Ord> Default for Series<V> {
             locs: Vec::new(),
             earliest: BTreeMap::new(),
             after: BTreeMap::new(),
+            unstable: false,
+            unstable_in_window: false,
         }
     }
 }
@@ -184,6 +218,10 @@ fn record<V: Ord + Clone>(
     ev: Event<V>,
     loc: &Loc,
 ) {
+    if s.unstable {
+        s.unstable_in_window |= phase == Phase::During;
+        return;
+    }
     match phase {
         Phase::Before => {
             let sp = s.before.entry(ev.value).or_default();
@@ -217,6 +255,7 @@ fn record<V: Ord + Clone>(
             }
         }
     }
+    *events -= s.settle();
 }
 
 fn merge_series<V: Ord + Clone>(
@@ -225,6 +264,11 @@ fn merge_series<V: Ord + Clone>(
     events: &mut usize,
     truncated: &mut bool,
 ) {
+    if a.unstable || b.unstable {
+        *events -= a.make_unstable();
+        a.unstable_in_window |= b.unstable_in_window || !b.during.is_empty();
+        return;
+    }
     for (k, v) in b.before {
         a.before.entry(k).or_default().add(&v);
     }
@@ -247,6 +291,7 @@ fn merge_series<V: Ord + Clone>(
         *events += 1;
         a.during.push(ev);
     }
+    *events -= a.settle();
 }
 
 impl DriftState {
@@ -432,6 +477,12 @@ fn analyse_series<V: Ord + Clone + ToString>(
     out: &mut Vec<Item>,
     unstable: &mut Vec<String>,
 ) {
+    if s.unstable {
+        if s.unstable_in_window {
+            unstable.push(asset.to_string());
+        }
+        return;
+    }
     let mut during: Vec<(usize, &Event<V>)> = s.during.iter().enumerate().collect();
     // Stable: equal times keep file order.
     during.sort_by_key(|(_, e)| e.t);
@@ -533,7 +584,10 @@ fn analyse_series<V: Ord + Clone + ToString>(
 fn conditional(asset: &str, s: &Series<u64>, out: &mut Vec<Item>) {
     // Without a history there is nothing to compare a split against.
     let baseline_requests: u64 = s.before.values().map(Split::total).sum();
-    if s.before.len() > UNSTABLE_VALUES || baseline_requests < WEAK_BASELINE || s.during.is_empty()
+    if s.unstable
+        || s.before.len() > UNSTABLE_VALUES
+        || baseline_requests < WEAK_BASELINE
+        || s.during.is_empty()
     {
         return;
     }
@@ -934,6 +988,51 @@ mod tests {
         let a = analyse(&st);
         assert!(a.items.is_empty(), "{:#?}", a.items);
         assert_eq!(a.unstable, ["/dyn.js", "/once.js", "/rnd.js"]);
+    }
+
+    #[test]
+    fn a_size_per_response_keeps_no_events() {
+        // Two chunks of an asset whose size differs per response, and one
+        // served only before the window: once certainly unstable, nothing is
+        // kept, chunk or merged, and the listing is the same as before.
+        let chunk = |from: u64| {
+            let mut st = DriftState::default();
+            for i in from..from + 1000 {
+                let ts = format!("2017-09-27T00:{:02}:{:02}Z", i / 60 % 60, i % 60);
+                st.size(
+                    "/rnd.js",
+                    500 + i,
+                    &obs(During, &ts, Desktop, i % 2 == 0, i),
+                );
+                st.size("/w.js", 100, &obs(During, &ts, Mobile, false, i));
+                st.size(
+                    "/old.js",
+                    i,
+                    &obs(Before, "2017-09-01T00:00:00Z", Desktop, false, i),
+                );
+            }
+            st
+        };
+        let mut st = chunk(0);
+        assert!(st.sizes["/rnd.js"].during.is_empty() && st.sizes["/rnd.js"].unstable);
+        assert!(st.sizes["/old.js"].before.is_empty() && st.sizes["/old.js"].unstable);
+        assert_eq!(st.events, 1000, "only /w.js counts against the budget");
+        st.merge(chunk(1000));
+        st.merge(DriftState::default());
+        assert_eq!(st.events, 2000);
+        assert!(st.sizes["/rnd.js"].locs.is_empty() && st.sizes["/rnd.js"].earliest.is_empty());
+        // A stable piece merged into an unstable series does not revive it.
+        let mut few = DriftState::default();
+        few.size(
+            "/rnd.js",
+            1,
+            &obs(During, "2017-09-28T00:00:00Z", Desktop, false, 1),
+        );
+        st.merge(few);
+        assert!(st.sizes["/rnd.js"].during.is_empty());
+        let a = analyse(&st);
+        assert!(a.items.is_empty(), "{:#?}", a.items);
+        assert_eq!(a.unstable, ["/rnd.js"]);
     }
 
     #[test]
