@@ -8,9 +8,9 @@
 
 use std::path::Path;
 
-use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, Input, MatchKind, StartKind};
+use aho_corasick::{Input, MatchKind, StartKind};
 
 /// A malformed IOC list.
 #[derive(Debug, thiserror::Error)]
@@ -201,14 +201,14 @@ impl IocSet {
     /// first line at or after `from` that holds an entry.
     pub fn find_from(&self, hay: &[u8], from: usize) -> Option<usize> {
         let dfa = self.ac.as_ref()?;
-        earliest_end(dfa, hay.get(from..)?).map(|e| from + e.max(1) - 1)
+        crate::matcher::earliest_end(dfa, hay.get(from..)?).map(|e| from + e.max(1) - 1)
     }
 
     /// Cheap test: does any entry occur anywhere in `line`?
     pub fn any(&self, line: &[u8]) -> bool {
         self.ac
             .as_ref()
-            .is_some_and(|dfa| earliest_end(dfa, line).is_some())
+            .is_some_and(|dfa| crate::matcher::earliest_end(dfa, line).is_some())
     }
 
     /// Entries that occur in `text` at host boundaries, each once, in list
@@ -259,84 +259,6 @@ impl IocSet {
     pub fn entry(&self, id: usize) -> &Entry {
         &self.entries[id]
     }
-}
-
-/// Bytes per stream in [`earliest_end`]: long enough that the overlap and
-/// the restart after a hit are small, short enough that the streams after
-/// the first hit waste little.
-const BLOCK: usize = 1 << 15;
-
-/// End of the occurrence that ends first in `hay`, found with two walks of
-/// the automaton in lock step over neighbouring blocks. One walk is a chain
-/// of dependent table loads; two independent chains keep the CPU busy while
-/// each waits for its load (twice the bytes per second here).
-///
-/// The first stream walks its block plus `max_pattern_len - 1` bytes, so it
-/// sees every occurrence starting in its block; the second sees those
-/// starting in its own. An occurrence the first finds ends before any the
-/// second could report that starts earlier, so the first stream's hit wins.
-fn earliest_end(dfa: &DFA, hay: &[u8]) -> Option<usize> {
-    let start = dfa.start_state(Anchored::No).ok()?;
-    if dfa.is_match(start) {
-        return Some(0);
-    }
-    let over = dfa.max_pattern_len().saturating_sub(1);
-    let mut s = 0;
-    while s < hay.len() {
-        let b = s + BLOCK;
-        if b + BLOCK / 2 >= hay.len() {
-            return walk_from(dfa, start, &hay[s..], 0).map(|e| s + e);
-        }
-        let a_end = (b + over).min(hay.len());
-        let b_end = (b + BLOCK + over).min(hay.len());
-        let (ha, hb) = (&hay[s..a_end], &hay[b..b_end]);
-        let (mut sa, mut sb) = (start, start);
-        let n = ha.len().min(hb.len());
-        let mut i = 0;
-        while i < n {
-            sa = dfa.next_state(Anchored::No, sa, ha[i]);
-            sb = dfa.next_state(Anchored::No, sb, hb[i]);
-            if dfa.is_special(sa) || dfa.is_special(sb) {
-                break;
-            }
-            i += 1;
-        }
-        // Either a stream reached a match (or dead) state at `i`, or the
-        // shorter one ran out: finish them one after the other, in order.
-        let (ia, ib) = if i < n { (i + 1, i + 1) } else { (n, n) };
-        if i < n && dfa.is_match(sa) {
-            return Some(s + i + 1);
-        }
-        // (From a dead state the walk stops at once.)
-        if let Some(e) = walk_from(dfa, sa, ha, ia) {
-            return Some(s + e);
-        }
-        if i < n && dfa.is_match(sb) {
-            return Some(b + i + 1);
-        }
-        if let Some(e) = walk_from(dfa, sb, hb, ib) {
-            return Some(b + e);
-        }
-        s = b + BLOCK;
-    }
-    None
-}
-
-/// Continues a walk in state `sid` at `hay[i]`; the end of the first
-/// occurrence found.
-fn walk_from(dfa: &DFA, mut sid: StateID, hay: &[u8], i: usize) -> Option<usize> {
-    for (k, &byte) in hay.iter().enumerate().skip(i) {
-        sid = dfa.next_state(Anchored::No, sid, byte);
-        if dfa.is_special(sid) {
-            if dfa.is_match(sid) {
-                return Some(k + 1);
-            }
-            if dfa.is_dead(sid) {
-                return None;
-            }
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -412,13 +334,13 @@ mod tests {
             b"abcdefgh",
         ];
         for round in 0..40 {
-            let len = (rand(5 * BLOCK as u64) + 1) as usize;
+            let len = (rand(5 * crate::matcher::BLOCK as u64) + 1) as usize;
             let mut hay = vec![b'.'; len];
             for _ in 0..rand(4) {
                 let w = words[rand(words.len() as u64) as usize];
                 let at = match rand(3) {
                     // Straddling a block boundary.
-                    0 => (BLOCK * (1 + rand(4) as usize))
+                    0 => (crate::matcher::BLOCK * (1 + rand(4) as usize))
                         .saturating_sub(rand(w.len() as u64) as usize),
                     _ => rand(len as u64) as usize,
                 };
@@ -439,7 +361,7 @@ mod tests {
                     .find(aho_corasick::Input::new(&hay).span(from..len))
                     .map(|m| m.end() - from);
                 assert_eq!(
-                    earliest_end(dfa, &hay[from..]),
+                    crate::matcher::earliest_end(dfa, &hay[from..]),
                     want,
                     "round {round}, from {from}"
                 );
