@@ -869,11 +869,12 @@ pub(crate) const BLOCK: usize = 1 << 15;
 /// of dependent table loads; two independent chains keep the CPU busy while
 /// each waits for its load (twice the bytes per second here).
 ///
-/// The first stream walks its block plus `max_pattern_len - 1` bytes, so it
-/// sees every occurrence starting in its block; the second sees those
-/// starting in its own. An occurrence the first finds ends before any the
-/// second could report that starts earlier, so the first stream's hit wins.
-pub fn earliest_end(dfa: &DFA, hay: &[u8]) -> Option<usize> {
+/// The first stream runs `max_pattern_len - 1` bytes into the second's
+/// block, so it sees every occurrence that starts in its own block; the
+/// second sees those starting in its block. When the first stream finds
+/// one, none ends earlier (the first stream would have met it first), so
+/// its hit wins; only when it finds none does the second's count.
+pub(crate) fn earliest_end(dfa: &DFA, hay: &[u8]) -> Option<usize> {
     let start = dfa.start_state(Anchored::No).ok()?;
     if dfa.is_match(start) {
         return Some(0);
