@@ -674,10 +674,23 @@ fn hex_decode(run: &[u8], max: usize) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The decoded bytes as text when they are mostly printable: at least
-/// [`MIN_PRINTABLE`] of the characters of their lossy UTF-8 reading are
-/// neither control characters (other than tab and line ends) nor U+FFFD.
+/// The decoded bytes as text when they are mostly printable (see
+/// [`is_text`]).
 fn as_text(bytes: Vec<u8>) -> Option<String> {
+    if !is_text(&bytes) {
+        return None;
+    }
+    Some(match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+/// Whether bytes are mostly printable: at least [`MIN_PRINTABLE`] of the
+/// characters of their lossy UTF-8 reading (one U+FFFD per invalid
+/// sequence) are neither control characters (other than tab and line
+/// ends) nor U+FFFD. No allocation.
+fn is_text(bytes: &[u8]) -> bool {
     // Cheap bound first (most blobs in URLs are paths and ids that decode
     // to noise): every ASCII control byte other than tab and line ends is
     // one rejected character, and the rest can at best be one accepted
@@ -687,20 +700,26 @@ fn as_text(bytes: Vec<u8>) -> Option<String> {
         .filter(|&&b| b.is_ascii_control() && !matches!(b, b'\t' | b'\n' | b'\r'))
         .count();
     if bytes.is_empty() || ((bytes.len() - ctrl) as f64) < MIN_PRINTABLE * bytes.len() as f64 {
-        return None;
+        return false;
     }
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    };
+    // There are at most `bytes.len()` characters: past that many rejected
+    // ones the share cannot be reached (noise is given up on early; the +1
+    // keeps float rounding from giving up on a borderline text).
+    let most_bad = (1.0 - MIN_PRINTABLE) * bytes.len() as f64 + 1.0;
     let (mut n, mut ok) = (0usize, 0usize);
-    for c in text.chars() {
-        n += 1;
-        if c != '\u{fffd}' && (!c.is_control() || matches!(c, '\t' | '\n' | '\r')) {
-            ok += 1;
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            n += 1;
+            if c != '\u{fffd}' && (!c.is_control() || matches!(c, '\t' | '\n' | '\r')) {
+                ok += 1;
+            }
+        }
+        n += usize::from(!chunk.invalid().is_empty());
+        if (n - ok) as f64 > most_bad {
+            return false;
         }
     }
-    (n > 0 && ok as f64 >= MIN_PRINTABLE * n as f64).then_some(text)
+    n > 0 && ok as f64 >= MIN_PRINTABLE * n as f64
 }
 
 /// Maximal runs of base64-alphabet bytes of [`MIN_BASE64_RUN`] or more
@@ -748,18 +767,29 @@ pub fn has_blob_run(line: &[u8]) -> bool {
 /// does not give text and the run holds `/` (a path around a blob), each
 /// `/`-separated segment long enough to be a blob.
 fn decode_run(run: &[u8], opts: DecodeOpts, max: usize) -> Vec<(String, Layer)> {
+    decode_run_by(run, opts, max, as_text)
+}
+
+/// [`decode_run`] with the text test and conversion `text` (the prefilter
+/// only asks whether there would be any, without building the strings).
+fn decode_run_by<T>(
+    run: &[u8],
+    opts: DecodeOpts,
+    max: usize,
+    text: impl Fn(Vec<u8>) -> Option<T>,
+) -> Vec<(T, Layer)> {
     if opts.hex
         && run.len() >= MIN_HEX_RUN
         && run.len().is_multiple_of(2)
         && run.iter().all(u8::is_ascii_hexdigit)
-        && let Some(t) = hex_decode(run, max).and_then(as_text)
+        && let Some(t) = hex_decode(run, max).and_then(&text)
     {
         return vec![(t, Layer::Hex)];
     }
     if !opts.base64 {
         return Vec::new();
     }
-    if let Some(t) = base64_decode(run, max).and_then(as_text) {
+    if let Some(t) = base64_decode(run, max).and_then(&text) {
         return vec![(t, Layer::Base64)];
     }
     if !run.contains(&b'/') {
@@ -767,9 +797,31 @@ fn decode_run(run: &[u8], opts: DecodeOpts, max: usize) -> Vec<(String, Layer)> 
     }
     run.split(|&c| c == b'/')
         .filter(|seg| seg.len() >= MIN_BASE64_RUN)
-        .filter_map(|seg| base64_decode(seg, max).and_then(as_text))
+        .filter_map(|seg| base64_decode(seg, max).and_then(&text))
         .map(|t| (t, Layer::Base64))
         .collect()
+}
+
+/// Whether a value holding the raw-line run `run` (base64-alphabet bytes
+/// only, at least [`MIN_BASE64_RUN`]) could give a blob variant: the
+/// prefilter's exact test for formats whose field values are slices of
+/// the raw line. Field values cut a run only where a URL's host ends and
+/// its path begins (the first `/` after any leading ones), so the run is
+/// tried whole and as the two sides of that cut, as [`decode_run`] would
+/// try each. At most three decodes of the run; no allocation kept.
+pub fn run_may_decode(run: &[u8], opts: DecodeOpts) -> bool {
+    let decodes = |r: &[u8]| {
+        r.len() >= MIN_BASE64_RUN
+            && !decode_run_by(r, opts, MAX_BLOB_DECODED, |b| is_text(&b).then_some(())).is_empty()
+    };
+    if decodes(run) {
+        return true;
+    }
+    let lead = run.iter().take_while(|&&c| c == b'/').count();
+    match run[lead..].iter().position(|&c| c == b'/') {
+        Some(k) => decodes(&run[..lead + k]) || decodes(&run[lead + k..]),
+        None => false,
+    }
 }
 
 /// Remaining work allowed for one value.
@@ -1049,9 +1101,12 @@ mod tests {
     }
 
     fn b64(s: &str) -> String {
+        b64_bytes(s.as_bytes())
+    }
+
+    fn b64_bytes(b: &[u8]) -> String {
         // Test-only encoder (standard alphabet, no padding).
         const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let b = s.as_bytes();
         let mut out = String::new();
         for ch in b.chunks(3) {
             let n = ch
@@ -1333,5 +1388,74 @@ mod tests {
                     .all(|d| !d.layers.is_empty() && d.layers.len() <= MAX_STAGES + 3)
             );
         }
+    }
+
+    /// `as_text`'s share, the plain way: lossy reading, then count.
+    fn naive_is_text(b: &[u8]) -> bool {
+        let t = String::from_utf8_lossy(b);
+        let n = t.chars().count();
+        let ok = t
+            .chars()
+            .filter(|&c| c != '\u{fffd}' && (!c.is_control() || matches!(c, '\t' | '\n' | '\r')))
+            .count();
+        n > 0 && ok as f64 >= MIN_PRINTABLE * n as f64
+    }
+
+    #[test]
+    fn the_text_test_equals_the_plain_count() {
+        // Borderline: one control byte in ten is still text, two are not.
+        assert!(is_text(b"abcdefghi\x01"));
+        assert!(!is_text(b"abcdefgh\x01\x02"));
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for round in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 40) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| {
+                    let r = x.rotate_left(i as u32 * 7) as u8;
+                    // Mostly text, some controls, high bytes and UTF-8.
+                    match r % 8 {
+                        0 => r % 32,
+                        1 => 0x80 | r,
+                        2 => [0xc3, 0xa9][i % 2],
+                        _ => b'a' + r % 26,
+                    }
+                })
+                .collect();
+            assert_eq!(
+                is_text(&bytes),
+                naive_is_text(&bytes),
+                "round {round}: {bytes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn run_gate_rejects_paths_and_finds_blobs_the_decoder_finds() {
+        let o = opts(&["base64", "hex"]);
+        for path in [
+            "/static/version1490500000/frontend/Magento/luma/en_US/requirejs/require",
+            "/media/catalog/product/cache/1/small_image/240x300/01721821cb4d2b5c1026b0efaadfc399/m/j/mj28-gray_main",
+            "python-requests/2",
+        ] {
+            assert!(!run_may_decode(path.as_bytes(), o), "{path}");
+        }
+        let blob = b64("{\"cc\":\"4111111111111111\",\"cvv\":\"123\"}");
+        assert!(run_may_decode(blob.as_bytes(), o));
+        assert!(run_may_decode(format!("/x/{blob}").as_bytes(), o));
+        // A host ending the run: `com` + a path whose standard base64
+        // starts with `/` (a first byte 0xFF, one bad character among
+        // many). Neither the whole run nor any `/`-segment decodes; the
+        // path field on its own does, and so the gate must say yes.
+        let mut bytes = vec![0xffu8];
+        bytes.extend_from_slice(b"<script src=//skimdrop.example/x.js></script>");
+        let path = b64_bytes(&bytes);
+        assert!(path.starts_with('/'), "{path}");
+        let run = format!("com{path}");
+        assert!(decode_run(run.as_bytes(), o, MAX_BLOB_DECODED).is_empty());
+        assert!(!decode_run(path.as_bytes(), o, MAX_BLOB_DECODED).is_empty());
+        assert!(run_may_decode(run.as_bytes(), o));
     }
 }

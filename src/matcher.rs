@@ -58,8 +58,45 @@ struct GateSet {
     /// Punctuation-count gates of decoding rules' literal-free regexes.
     counts: Vec<CountGate>,
     /// Rules that decode base64/hex blobs: a literal can hide inside a blob,
-    /// so a line with a long base64-alphabet run is a candidate for them.
-    blob: Option<ClassRun>,
+    /// so a line with a run that may decode is a candidate for them.
+    blob: Option<BlobGate>,
+}
+
+/// The blob gate: runs of base64-alphabet bytes, `%`, `&` and `;` (URL or
+/// HTML decoding can join pieces split by `%2F` or `&sol;` into one run,
+/// and neither escape can hide a literal byte, so no escape gate fires).
+/// With `exact` (field values are slices of the raw line) a run without
+/// such an escape must also decode as the decoder would
+/// ([`decode::run_may_decode`]): paths and ids in URLs are long base64
+/// runs, and without that test most web lines were decoded and evaluated.
+struct BlobGate {
+    run: ClassRun,
+    /// The blob layers any of the rules decode.
+    opts: decode::DecodeOpts,
+    exact: bool,
+}
+
+impl BlobGate {
+    fn find(&self, hay: &[u8], from: usize) -> Option<usize> {
+        let mut p = from;
+        loop {
+            let s = self.run.find(hay, p)?;
+            if !self.exact {
+                return Some(s);
+            }
+            let e = hay[s..]
+                .iter()
+                .position(|&b| !self.run.class[usize::from(b)])
+                .map_or(hay.len(), |i| s + i);
+            let r = &hay[s..e];
+            if r.iter().any(|b| matches!(b, b'%' | b'&' | b';'))
+                || decode::run_may_decode(r, self.opts)
+            {
+                return Some(s);
+            }
+            p = e;
+        }
+    }
 }
 
 /// A gate: some line holds `min` bytes of a set (see `Gate::Count`).
@@ -483,7 +520,7 @@ impl GateSet {
         let mut regex_pats: Vec<(String, Vec<usize>)> = Vec::new();
         let mut runs: Vec<ClassRun> = Vec::new();
         let mut counts: Vec<CountGate> = Vec::new();
-        let mut blob: Option<ClassRun> = None;
+        let mut blob: Option<BlobGate> = None;
         let mut add = |lit: &[u8], rule: usize, patterns: &mut Vec<Vec<u8>>| {
             let lit = lit.to_ascii_lowercase();
             match patterns.iter().position(|p| *p == lit) {
@@ -578,12 +615,19 @@ impl GateSet {
                 escape_rules.push(i);
             }
             if r.decode.blobs() {
-                let b = blob.get_or_insert_with(|| ClassRun {
-                    class: std::array::from_fn(|c| decode::is_base64_byte(c as u8)),
-                    min: decode::MIN_BASE64_RUN,
-                    rules: Vec::new(),
+                let b = blob.get_or_insert_with(|| BlobGate {
+                    run: ClassRun {
+                        class: std::array::from_fn(|c| {
+                            decode::is_base64_byte(c as u8) || b"%&;".contains(&(c as u8))
+                        }),
+                        min: decode::MIN_BASE64_RUN,
+                        rules: Vec::new(),
+                    },
+                    opts: decode::DecodeOpts::default(),
+                    exact: raw,
                 });
-                b.rules.push(i);
+                b.run.rules.push(i);
+                b.opts = b.opts.union(r.decode);
             }
         }
         for g in &mut counts {
@@ -814,7 +858,7 @@ impl Engine {
         if let Some(b) = &g.blob
             && b.find(line, 0).is_some()
         {
-            extend(&b.rules);
+            extend(&b.run.rules);
         }
         for c in &g.counts {
             if c.line_hits(line) {

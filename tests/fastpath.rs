@@ -80,6 +80,24 @@ fn variants(rng: &mut Rng, s: &str, combined: bool) -> Vec<String> {
         out.push(s.replace(' ', sep));
     }
     out.push(s.to_ascii_uppercase());
+    // The query hidden in a base64 blob: as a parameter, split by encoded
+    // `/` and `+`, and as the path of an absolute URI right after the host
+    // (the one place a field cuts a base64 run of the raw line).
+    if combined
+        && let Some(q) = s.find('?')
+        && let Some(t) = s[q..].find(' ')
+        && let Some(p) = s[..q].rfind(' ')
+    {
+        let (path, query) = (&s[p + 1..q], &s[q + 1..q + t]);
+        let blob = b64_std(query.as_bytes());
+        let at = |target: &str| format!("{}{target}{}", &s[..p + 1], &s[q + t..]);
+        out.push(at(&format!("{path}?d={blob}")));
+        out.push(at(&format!(
+            "{path}?d={}",
+            blob.replace('/', "%2F").replace('+', "%2B")
+        )));
+        out.push(at(&format!("http://cdn.example.com/{blob}")));
+    }
     if combined && s.contains('[') && s.contains(']') {
         let moved: Vec<String> = out
             .iter()
@@ -94,6 +112,26 @@ fn variants(rng: &mut Rng, s: &str, combined: bool) -> Vec<String> {
             })
             .collect();
         out.extend(moved);
+    }
+    out
+}
+
+/// Standard base64 with padding.
+fn b64_std(b: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for ch in b.chunks(3) {
+        let n = ch
+            .iter()
+            .enumerate()
+            .fold(0u32, |a, (i, &c)| a | u32::from(c) << (16 - 8 * i));
+        for k in 0..4 {
+            out.push(if k <= ch.len() {
+                char::from(A[(n >> (18 - 6 * k) & 63) as usize])
+            } else {
+                '='
+            });
+        }
     }
     out
 }
