@@ -744,24 +744,6 @@ fn blob_runs(b: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
-/// True when `line` holds a run of [`MIN_BASE64_RUN`] or more base64 bytes
-/// (hence also any hex run of [`MIN_HEX_RUN`]): the prefilter's test for
-/// lines that may carry a blob. No allocation; one pass over the bytes.
-pub fn has_blob_run(line: &[u8]) -> bool {
-    let mut run = 0usize;
-    for &c in line {
-        if is_base64_byte(c) {
-            run += 1;
-            if run >= MIN_BASE64_RUN {
-                return true;
-            }
-        } else {
-            run = 0;
-        }
-    }
-    false
-}
-
 /// Decodes one run as a blob: hex when it is all hex digits of even length
 /// ([`MIN_HEX_RUN`] or more) and hex is on, else base64; then, when that
 /// does not give text and the run holds `/` (a path around a blob), each
@@ -1351,19 +1333,26 @@ mod tests {
 
     #[test]
     fn blob_run_scan() {
-        assert!(has_blob_run(b"x=aGVsbG8gd29ybGQgaGk"));
-        assert!(has_blob_run(b"0123456789abcdef"));
-        assert!(!has_blob_run(b"0123456789abcde"));
-        assert!(!has_blob_run(b"GET /a.b.c.d?x=1&y=22 HTTP/1.1"));
-        assert!(!has_blob_run(b""));
-        // Every line whose decoded variants include a blob has a run.
+        let runs = |l: &[u8]| blob_runs(l).count();
+        assert_eq!(runs(b"x=aGVsbG8gd29ybGQgaGk"), 1);
+        assert_eq!(runs(b"0123456789abcdef"), 1);
+        assert_eq!(runs(b"0123456789abcde"), 0);
+        assert_eq!(runs(b"GET /a.b.c.d?x=1&y=22 HTTP/1.1"), 0);
+        assert_eq!(runs(b""), 0);
+        // Every line whose decoded variants include a blob has a run the
+        // prefilter's test accepts.
+        let o = opts(&["base64", "hex"]);
         for line in [
             "d=PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg",
             "h=7b226e223a224a20536d697468227d7b22",
             "t=eyJhbGciOiJIUzI1NiJ9.eyJ4IjoxfQ.sig",
         ] {
-            let v = decode_variants(line, opts(&["base64", "hex"]));
-            assert!(!v.is_empty() && has_blob_run(line.as_bytes()), "{line}");
+            let b = line.as_bytes();
+            assert!(!decode_variants(line, o).is_empty(), "{line}");
+            assert!(
+                blob_runs(b).any(|(s, e)| run_may_decode(&b[s..e], o)),
+                "{line}"
+            );
         }
     }
 

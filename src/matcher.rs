@@ -772,9 +772,10 @@ impl Engine {
         };
         if let Some(ac) = &g.ac {
             // The last byte of the literal that ends first: no earlier line
-            // holds a whole literal, so no candidate line is skipped.
+            // holds a whole literal, so no candidate line is skipped. (`from`
+            // may be one past the end, after a last line without a newline.)
             take(refresh(&mut f.ac, from, || {
-                earliest_end(ac, &hay[from..]).map(|e| from + e.max(1) - 1)
+                earliest_end(ac, hay.get(from..).unwrap_or_default()).map(|e| from + e.max(1) - 1)
             }));
         }
         if f.regex.len() < g.regex_gates.len() {
@@ -1183,6 +1184,12 @@ mod blob_tests {
             engine.next_candidate(b"GET /a?b=1 HTTP/1.1", 0, false, &mut Finder::new()),
             None
         );
+        // The search resumes one past a last line without a newline.
+        let hay = b"d=skimdrop.example";
+        for raw in [false, true] {
+            let next = engine.next_candidate(hay, hay.len() + 1, raw, &mut Finder::new());
+            assert_eq!(next, None);
+        }
     }
 
     #[test]

@@ -482,10 +482,9 @@ fn apply_counts(file: &mut FileReport, c: &Counts) {
 }
 
 /// Splits `data` into chunks of about `size` bytes that end on line ends.
-/// Ends of line-aligned chunks of about `size` bytes. `release` gets the
-/// bytes read to find each end: the kernel maps a large folio around each
-/// touch (about 1 MiB here), which left 125 MB of a 2 GB file resident
-/// before a line was scanned.
+/// `release` gets the bytes read to find each end, with room around them:
+/// the kernel maps a large folio around each touch (about 1 MiB here),
+/// which left 125 MB of a 2 GB file resident before a line was scanned.
 pub fn line_chunks(
     data: &[u8],
     size: usize,

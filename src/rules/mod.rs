@@ -164,8 +164,9 @@ impl Rule {
     /// not contain it, nor would a line carrying it inside a base64 or hex
     /// blob. The matcher must additionally treat lines containing `%`, `&`
     /// or `\` as candidates for rules whose `decode` is set, and lines with
-    /// a base64-alphabet run ([`crate::decode::has_blob_run`]) as candidates
-    /// for rules that decode blobs.
+    /// a base64-alphabet run that may decode to text
+    /// ([`crate::decode::run_may_decode`]) as candidates for rules that
+    /// decode blobs.
     pub fn literals(&self) -> Option<Vec<Vec<u8>>> {
         literals::detection(&self.detection)
     }
