@@ -760,21 +760,10 @@ fn decode_run_by<T>(
     max: usize,
     text: impl Fn(Vec<u8>) -> Option<T>,
 ) -> Vec<(T, Layer)> {
-    if opts.hex
-        && run.len() >= MIN_HEX_RUN
-        && run.len().is_multiple_of(2)
-        && run.iter().all(u8::is_ascii_hexdigit)
-        && let Some(t) = hex_decode(run, max).and_then(&text)
-    {
-        return vec![(t, Layer::Hex)];
+    if let Some(whole) = decode_whole_by(run, opts, max, &text) {
+        return vec![whole];
     }
-    if !opts.base64 {
-        return Vec::new();
-    }
-    if let Some(t) = base64_decode(run, max).and_then(&text) {
-        return vec![(t, Layer::Base64)];
-    }
-    if !run.contains(&b'/') {
+    if !opts.base64 || !run.contains(&b'/') {
         return Vec::new();
     }
     run.split(|&c| c == b'/')
@@ -782,6 +771,30 @@ fn decode_run_by<T>(
         .filter_map(|seg| base64_decode(seg, max).and_then(&text))
         .map(|t| (t, Layer::Base64))
         .collect()
+}
+
+/// The whole run as one blob: hex when it is all hex digits of even length
+/// ([`MIN_HEX_RUN`] or more) and hex is on, else base64.
+fn decode_whole_by<T>(
+    run: &[u8],
+    opts: DecodeOpts,
+    max: usize,
+    text: impl Fn(Vec<u8>) -> Option<T>,
+) -> Option<(T, Layer)> {
+    if opts.hex
+        && run.len() >= MIN_HEX_RUN
+        && run.len().is_multiple_of(2)
+        && run.iter().all(u8::is_ascii_hexdigit)
+        && let Some(t) = hex_decode(run, max).and_then(&text)
+    {
+        return Some((t, Layer::Hex));
+    }
+    if !opts.base64 {
+        return None;
+    }
+    base64_decode(run, max)
+        .and_then(text)
+        .map(|t| (t, Layer::Base64))
 }
 
 /// Whether a value holding the raw-line run `run` (base64-alphabet bytes
@@ -792,16 +805,18 @@ fn decode_run_by<T>(
 /// tried whole and as the two sides of that cut, as [`decode_run`] would
 /// try each. At most three decodes of the run; no allocation kept.
 pub fn run_may_decode(run: &[u8], opts: DecodeOpts) -> bool {
-    let decodes = |r: &[u8]| {
-        r.len() >= MIN_BASE64_RUN
-            && !decode_run_by(r, opts, MAX_BLOB_DECODED, |b| is_text(&b).then_some(())).is_empty()
-    };
-    if decodes(run) {
+    let text = |b: Vec<u8>| is_text(&b).then_some(());
+    if !decode_run_by(run, opts, MAX_BLOB_DECODED, text).is_empty() {
         return true;
     }
+    // The two sides of the cut: their `/`-segments are the run's, tried
+    // above, so only each side whole is new.
+    let whole = |r: &[u8]| {
+        r.len() >= MIN_BASE64_RUN && decode_whole_by(r, opts, MAX_BLOB_DECODED, text).is_some()
+    };
     let lead = run.iter().take_while(|&&c| c == b'/').count();
     match run[lead..].iter().position(|&c| c == b'/') {
-        Some(k) => decodes(&run[..lead + k]) || decodes(&run[lead + k..]),
+        Some(k) => whole(&run[..lead + k]) || whole(&run[lead + k..]),
         None => false,
     }
 }

@@ -772,8 +772,8 @@ impl Engine {
         };
         if let Some(ac) = &g.ac {
             // The last byte of the literal that ends first: no earlier line
-            // holds a whole literal, so no candidate line is skipped. (`from`
-            // may be one past the end, after a last line without a newline.)
+            // holds a whole literal, so no candidate line is skipped. (A
+            // `from` past the end finds nothing, as for the other gates.)
             take(refresh(&mut f.ac, from, || {
                 earliest_end(ac, hay.get(from..).unwrap_or_default()).map(|e| from + e.max(1) - 1)
             }));

@@ -795,9 +795,11 @@ impl Stretch<'_> {
         let mut finder = Finder::new();
         let mut cur = 0usize;
         let mut line_no = self.lines_before;
-        while let Some(p) = ctx
-            .engine
-            .next_candidate(hay, cur, self.raw_fields, &mut finder)
+        // `cur` passes the end after a last line without a newline.
+        while cur < hay.len()
+            && let Some(p) = ctx
+                .engine
+                .next_candidate(hay, cur, self.raw_fields, &mut finder)
         {
             let ls = memchr::memrchr(b'\n', &hay[cur..p]).map_or(cur, |i| cur + i + 1);
             line_no += memchr::memchr_iter(b'\n', &hay[cur..ls]).count() as u64 + 1;
@@ -828,9 +830,6 @@ impl Stretch<'_> {
             hits.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
             for f in hits.drain(..) {
                 findings.push(f);
-            }
-            if cur >= hay.len() {
-                break;
             }
         }
         // The rest of the stretch's detector findings (lines after the last
