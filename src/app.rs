@@ -28,7 +28,7 @@ use crate::report::jsonl::JsonlEmitter;
 use crate::report::sarif::SarifEmitter;
 use crate::report::text::TextEmitter;
 use crate::report::{
-    Emitter, FileStatus, Header, RulesInfo, ScanInfo, Summary, ToolInfo, WindowInfo,
+    Emitter, FileStatus, Header, RulesInfo, ScanInfo, Summary, Tally, ToolInfo, WindowInfo,
 };
 use crate::rules::{Rule, RuleError};
 use crate::scan::{self, FileOutcome, ScanConfig};
@@ -147,6 +147,9 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
     cfg.year = args.year;
     cfg.log_format = args.log_format;
     cfg.hash = args.hash;
+    if !suppressor.is_empty() {
+        cfg.suppressor = Some(std::sync::Arc::new(suppressor));
+    }
 
     let threads = args.threads.unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -230,26 +233,15 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
             source,
         };
         emitter.begin(&header).map_err(io_err)?;
-        let scanned = scan_all(&pool, &entries, &engine, &cfg, &progress, |mut o| {
-            if !suppressor.is_empty()
-                && let Some((root, rel)) = roots.get(&o.file.path)
-            {
-                o.findings
-                    .retain(|f| match suppressor.check(f, root, rel) {
-                        Some(Suppressed::Baselined) => {
-                            summary.baselined += 1;
-                            false
-                        }
-                        Some(Suppressed::Ignored) => {
-                            summary.ignored += 1;
-                            false
-                        }
-                        None => true,
-                    })?;
-                o.file.findings = o.findings.len();
-            }
+        // Formats that write each finding on its own have the scanning
+        // threads render them; this thread then only copies bytes in order.
+        cfg.writer = emitter.writer();
+        let rendered = cfg.writer.is_some();
+        let scanned = scan_all(&pool, &entries, &engine, &cfg, &progress, |o| {
             detect_state.merge(o.detect);
             summary.add_file(&o.file);
+            summary.add_tally(&o.tally);
+            timeline.merge(o.tally.timeline);
             if o.file.status == FileStatus::Error && !args.quiet {
                 progress.suspend(|| {
                     eprintln!(
@@ -259,36 +251,34 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
                     )
                 });
             }
-            // Findings are replayed (possibly from a spill file) once, into
-            // the summary and the emitter together.
-            let mut replay = o.findings.replay()?.inspect(|f| {
-                if let Ok(f) = f {
-                    summary.add_finding(f);
-                    timeline.add(f);
-                }
-            });
-            emitter.file_stream(&o.file, &mut replay)
+            if rendered {
+                emitter.file_rendered(&o.file, o.rendered)
+            } else {
+                emitter.file_stream(&o.file, &mut o.findings.replay()?)
+            }
         });
         progress.finish();
         scanned.map_err(io_err)?;
         let mut rep = detect::finish(&detectors, &detect_state);
-        if !suppressor.is_empty() {
+        let mut tally = Tally::default();
+        if let Some(suppressor) = &cfg.suppressor {
             rep.findings.retain(|f| {
                 let Some((root, rel)) = roots.get(&f.path) else {
                     return true;
                 };
                 match suppressor.check(f, root, rel) {
-                    Some(Suppressed::Baselined) => summary.baselined += 1,
-                    Some(Suppressed::Ignored) => summary.ignored += 1,
+                    Some(Suppressed::Baselined) => tally.baselined += 1,
+                    Some(Suppressed::Ignored) => tally.ignored += 1,
                     None => return true,
                 }
                 false
             });
         }
         for f in &rep.findings {
-            summary.add_finding(f);
-            timeline.add(f);
+            tally.add(f);
         }
+        summary.add_tally(&tally);
+        timeline.merge(tally.timeline);
         let sections = ReportSections {
             drift: rep.drift,
             exposure: rep.exposure,

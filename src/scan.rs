@@ -18,9 +18,11 @@ use crate::level::Level;
 use crate::matcher::{Engine, Finder};
 use crate::progress::Progress;
 use crate::record::{Family, Record};
+use crate::report::render::{FindingWriter, Frames, Rendered};
 use crate::report::spill::Findings;
-use crate::report::{FileReport, FileStatus, Finding, PanReport};
+use crate::report::{FileReport, FileStatus, Finding, PanReport, Tally};
 use crate::rules::{Hit, Rule};
+use crate::suppress::{Suppressed, Suppressor};
 use crate::window::Window;
 
 /// Everything a scan needs besides the rules.
@@ -48,6 +50,11 @@ pub struct ScanConfig {
     pub ratio_floor: u64,
     /// Record the SHA-256 of every input as stored (`--hash`).
     pub hash: bool,
+    /// Renders findings in the scanning threads (the output format writes
+    /// each on its own); None: findings are kept as values.
+    pub writer: Option<std::sync::Arc<dyn FindingWriter>>,
+    /// Baseline and ignore files: what they suppress is only counted.
+    pub suppressor: Option<std::sync::Arc<Suppressor>>,
 }
 
 impl ScanConfig {
@@ -65,6 +72,8 @@ impl ScanConfig {
             max_ratio: DEFAULT_MAX_RATIO,
             ratio_floor: DEFAULT_RATIO_FLOOR,
             hash: false,
+            writer: None,
+            suppressor: None,
         }
     }
 }
@@ -91,10 +100,102 @@ const FIELDS_MAX: usize = 64;
 /// One scanned input: its report entry and findings (sorted by line, rule).
 pub struct FileOutcome {
     pub file: FileReport,
-    /// Spills to a temporary file past a threshold (bounded memory).
+    /// The findings, when not rendered (no [`ScanConfig::writer`]). Spills
+    /// to a temporary file past a threshold (bounded memory).
     pub findings: Findings,
+    /// The findings rendered by [`ScanConfig::writer`], when set.
+    pub rendered: Rendered,
+    /// Counts of the findings (and of the suppressed ones) for the summary.
+    pub tally: Tally,
     /// Detector state of the file, merged by the caller in file order.
     pub detect: DetectState,
+}
+
+/// Where findings go as they are made: those the baseline or an ignore file
+/// suppresses are counted, the rest are tallied and then rendered for the
+/// output format ([`ScanConfig::writer`]) or kept.
+struct Batch<'c> {
+    writer: Option<&'c dyn FindingWriter>,
+    suppress: Option<(&'c Suppressor, &'c std::path::Path, &'c str)>,
+    kept: Findings,
+    frames: Frames,
+    tally: Tally,
+    /// The first failure to render or spill; the file is then reported
+    /// as an error.
+    error: Option<std::io::Error>,
+}
+
+impl<'c> Batch<'c> {
+    fn new(ctx: &FileCtx<'c>) -> Self {
+        Batch {
+            writer: ctx.cfg.writer.as_deref(),
+            suppress: ctx
+                .cfg
+                .suppressor
+                .as_deref()
+                .map(|s| (s, ctx.root, ctx.relative)),
+            kept: Findings::new(),
+            frames: Frames::default(),
+            tally: Tally::default(),
+            error: None,
+        }
+    }
+
+    fn push(&mut self, f: Finding) {
+        if let Some((s, root, rel)) = self.suppress {
+            match s.check(&f, root, rel) {
+                Some(Suppressed::Baselined) => return self.tally.baselined += 1,
+                Some(Suppressed::Ignored) => return self.tally.ignored += 1,
+                None => {}
+            }
+        }
+        self.tally.add(&f);
+        match self.writer {
+            Some(w) => {
+                if let Err(e) = self.frames.push(w, &f) {
+                    self.error.get_or_insert(e);
+                }
+            }
+            None => self.kept.push(f),
+        }
+    }
+
+    /// Findings kept or rendered.
+    fn len(&self) -> u64 {
+        self.kept.len() + self.frames.len()
+    }
+}
+
+/// A file's findings, put together from its runs in order.
+#[derive(Default)]
+struct FileFindings {
+    kept: Findings,
+    rendered: Rendered,
+    tally: Tally,
+    error: Option<String>,
+}
+
+impl FileFindings {
+    /// Appends a run's findings, whose lines are relative to the run.
+    fn append(&mut self, b: Batch, line_base: u64) {
+        let res = match b.error {
+            Some(e) => Err(e),
+            None => self
+                .kept
+                .append(b.kept, line_base)
+                .and_then(|()| self.rendered.append(b.frames, line_base)),
+        };
+        if let Err(e) = res {
+            self.error.get_or_insert(format!(
+                "findings spilled to disk could not be written or read back: {e}"
+            ));
+        }
+        self.tally.merge(b.tally);
+    }
+
+    fn len(&self) -> u64 {
+        self.kept.len() + self.rendered.len()
+    }
 }
 
 #[derive(Default)]
@@ -135,8 +236,8 @@ impl Counts {
 }
 
 /// The result of scanning a run of whole lines.
-struct ChunkOut {
-    findings: Findings,
+struct ChunkOut<'c> {
+    findings: Batch<'c>,
     detect: DetectState,
     counts: Counts,
     /// Physical lines in the chunk.
@@ -146,6 +247,8 @@ struct ChunkOut {
 /// Per-file constants shared by its chunks.
 struct FileCtx<'a> {
     display: &'a str,
+    /// The scan root the file was found under (ignore files are per root).
+    root: &'a std::path::Path,
     /// Path relative to the scan root, for finding fingerprints.
     relative: &'a str,
     engine: &'a Engine,
@@ -163,21 +266,22 @@ pub fn scan_entry(
     let mut file = FileReport::new(&entry.display);
     let mut detect = DetectState::default();
     let relative = entry.relative();
-    let out = match &entry.disposition {
+    let mut out = match &entry.disposition {
         Disposition::Skip(r) => {
             file.status = FileStatus::Skipped;
             file.reason = Some(r.clone());
-            Findings::new()
+            FileFindings::default()
         }
         Disposition::Error(r) => {
             file.status = FileStatus::Error;
             file.reason = Some(r.clone());
-            Findings::new()
+            FileFindings::default()
         }
         Disposition::Stdin => match input::open_stdin() {
             Ok((comp, mut r)) => {
                 let ctx = FileCtx {
                     display: &entry.display,
+                    root: &entry.root,
                     relative: &relative,
                     engine,
                     cfg,
@@ -195,13 +299,14 @@ pub fn scan_entry(
             Err(e) => {
                 file.status = FileStatus::Error;
                 file.reason = Some(io_reason(&e));
-                Findings::new()
+                FileFindings::default()
             }
         },
         Disposition::Scan => {
             let path = entry.path.as_deref().expect("scan entries carry a path");
             let ctx = FileCtx {
                 display: &entry.display,
+                root: &entry.root,
                 relative: &relative,
                 engine,
                 cfg,
@@ -246,16 +351,22 @@ pub fn scan_entry(
                 Err(e) => {
                     file.status = FileStatus::Error;
                     file.reason = Some(io_reason(&e));
-                    Findings::new()
+                    FileFindings::default()
                 }
             }
         }
     };
+    if let Some(reason) = out.error.take() {
+        file.status = FileStatus::Error;
+        file.reason = Some(reason);
+    }
     file.findings = out.len();
     progress.file_done();
     FileOutcome {
         file,
-        findings: out,
+        findings: out.kept,
+        rendered: out.rendered,
+        tally: out.tally,
         detect,
     }
 }
@@ -331,7 +442,7 @@ fn scan_plain(
     file: &mut FileReport,
     progress: &Progress,
     detect: &mut DetectState,
-) -> Findings {
+) -> FileFindings {
     file.compression = Some(Compression::None.as_str().to_string());
     file.bytes = data.len() as u64;
     file.decoded_bytes = data.len() as u64;
@@ -339,7 +450,7 @@ fn scan_plain(
         file.status = FileStatus::Skipped;
         file.reason = Some("binary file (NUL byte in the first 8 KiB)".into());
         progress.bytes(data.len() as u64);
-        return Findings::new();
+        return FileFindings::default();
     }
     let parser = parser_for(ctx, data, year, file);
     // W3C headers are state carried from line to line, so such files are
@@ -350,9 +461,8 @@ fn scan_plain(
         line_chunks(data, ctx.cfg.chunk_size, release)
     };
     let mut counts = Counts::default();
-    let mut findings = Findings::new();
+    let mut findings = FileFindings::default();
     let mut line_base = 0u64;
-    let mut replay_error = None;
     let window = rayon::current_num_threads().max(1) * CHUNKS_PER_THREAD;
     ordered_chunks(
         chunks.len(),
@@ -367,9 +477,7 @@ fn scan_plain(
             o
         },
         |mut o: ChunkOut| {
-            if let Err(e) = findings.append(o.findings, line_base) {
-                replay_error.get_or_insert(e);
-            }
+            findings.append(o.findings, line_base);
             o.detect.shift_lines(line_base);
             detect.merge(o.detect);
             line_base += o.lines;
@@ -377,12 +485,6 @@ fn scan_plain(
         },
     );
     apply_counts(file, &counts);
-    if let Some(e) = replay_error {
-        file.status = FileStatus::Error;
-        file.reason = Some(format!(
-            "findings spilled to disk could not be read back: {e}"
-        ));
-    }
     findings
 }
 
@@ -521,12 +623,12 @@ fn scan_stream(
     file: &mut FileReport,
     progress: &Progress,
     detect: &mut DetectState,
-) -> Findings {
+) -> FileFindings {
     file.compression = Some(comp.as_str().to_string());
     let mut buf: Vec<u8> = Vec::with_capacity(STREAM_BLOCK);
     let mut block = vec![0u8; 1 << 20];
     let mut parser: Option<LineParser> = None;
-    let mut findings = Findings::new();
+    let mut findings = FileFindings::default();
     let mut counts = Counts::default();
     let mut line_base = 0u64;
     let mut offset_base = 0u64;
@@ -586,7 +688,7 @@ fn scan_stream(
                 file.status = FileStatus::Skipped;
                 file.reason = Some("binary file (NUL byte in the first 8 KiB)".into());
                 file.decoded_bytes = decoded;
-                return Findings::new();
+                return FileFindings::default();
             }
             parser = Some(parser_for(ctx, &buf, year, file));
         }
@@ -607,10 +709,8 @@ fn scan_stream(
         };
         let mut o = scan_lines(ctx, p, &buf[..upto], offset_base);
         progress.findings(o.findings.len());
-        if let Err(e) = findings.append(o.findings, line_base) {
-            failure.get_or_insert(format!(
-                "findings spilled to disk could not be read back: {e}"
-            ));
+        findings.append(o.findings, line_base);
+        if findings.error.is_some() {
             eof = true;
         }
         o.detect.shift_lines(line_base);
@@ -659,7 +759,12 @@ fn detector_for<'d>(
     })
 }
 
-fn scan_lines(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -> ChunkOut {
+fn scan_lines<'c>(
+    ctx: &FileCtx<'c>,
+    parser: &mut LineParser,
+    buf: &[u8],
+    offset: u64,
+) -> ChunkOut<'c> {
     // Formats whose field values are slices of the raw line (W3C rewrites
     // `+`, JSON unescapes), which the regex gate needs.
     let raw_fields = matches!(
@@ -681,15 +786,15 @@ fn scan_lines(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -
 /// which records are in the window (logs need not be sorted), then each
 /// stretch of consecutive kept lines is searched as one buffer for gate
 /// hits; only the lines holding one are parsed and evaluated.
-fn scan_lines_fast(
-    ctx: &FileCtx,
+fn scan_lines_fast<'c>(
+    ctx: &FileCtx<'c>,
     parser: &mut LineParser,
     buf: &[u8],
     offset: u64,
     raw_fields: bool,
-) -> ChunkOut {
+) -> ChunkOut<'c> {
     let mut out = ChunkOut {
-        findings: Findings::new(),
+        findings: Batch::new(ctx),
         detect: DetectState::default(),
         counts: Counts::default(),
         lines: 0,
@@ -788,7 +893,7 @@ impl Stretch<'_> {
         parser: &LineParser,
         cands: &mut Vec<usize>,
         det_hits: &mut std::collections::VecDeque<Finding>,
-        findings: &mut Findings,
+        findings: &mut Batch,
     ) {
         let mut hits: Vec<Finding> = Vec::new();
         let hay = &self.buf[self.start..self.end];
@@ -842,9 +947,14 @@ impl Stretch<'_> {
 
 /// The line-by-line path, for rule sets with a rule that has no gate and
 /// for formats where the regex gate is unsound.
-fn scan_lines_each(ctx: &FileCtx, parser: &mut LineParser, buf: &[u8], offset: u64) -> ChunkOut {
+fn scan_lines_each<'c>(
+    ctx: &FileCtx<'c>,
+    parser: &mut LineParser,
+    buf: &[u8],
+    offset: u64,
+) -> ChunkOut<'c> {
     let mut out = ChunkOut {
-        findings: Findings::new(),
+        findings: Batch::new(ctx),
         detect: DetectState::default(),
         counts: Counts::default(),
         lines: 0,

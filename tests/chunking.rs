@@ -2,12 +2,18 @@
 //! finding is lost or doubled at a chunk edge, and line numbers and byte
 //! offsets stay right.
 
+use std::io::Read;
+use std::sync::Arc;
+
 use jiff::tz::TimeZone;
 use skimhunt::card::Fingerprinter;
 use skimhunt::discover::{DiscoverOptions, discover};
 use skimhunt::matcher::Engine;
 use skimhunt::progress::Progress;
-use skimhunt::scan::{ScanConfig, scan_entry};
+use skimhunt::report::json::JsonItems;
+use skimhunt::report::jsonl::JsonlLines;
+use skimhunt::report::render::FindingWriter;
+use skimhunt::scan::{FileOutcome, ScanConfig, scan_entry};
 use skimhunt::window::Window;
 
 const RULE: &str = r#"
@@ -19,10 +25,16 @@ detection:
   condition: keywords
 "#;
 
-fn findings(path: &std::path::Path, chunk: usize, threads: usize) -> Vec<(u64, u64, String)> {
+fn scan(
+    path: &std::path::Path,
+    chunk: usize,
+    threads: usize,
+    writer: Option<Arc<dyn FindingWriter>>,
+) -> FileOutcome {
     let engine = Engine::new(skimhunt::rules::load_str(RULE, "chunk.yml").unwrap());
     let mut cfg = ScanConfig::new(Window::default(), TimeZone::UTC, Fingerprinter::new(b"k"));
     cfg.chunk_size = chunk;
+    cfg.writer = writer;
     let entries = discover(&[path.to_path_buf()], &DiscoverOptions::default());
     assert_eq!(entries.len(), 1);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -31,7 +43,12 @@ fn findings(path: &std::path::Path, chunk: usize, threads: usize) -> Vec<(u64, u
         .unwrap();
     let out = pool.install(|| scan_entry(&entries[0], &engine, &cfg, &Progress::hidden()));
     assert_eq!(out.file.records, 3000);
-    out.findings
+    out
+}
+
+fn findings(path: &std::path::Path, chunk: usize, threads: usize) -> Vec<(u64, u64, String)> {
+    scan(path, chunk, threads, None)
+        .findings
         .into_vec()
         .unwrap()
         .into_iter()
@@ -39,10 +56,9 @@ fn findings(path: &std::path::Path, chunk: usize, threads: usize) -> Vec<(u64, u
         .collect()
 }
 
-#[test]
-fn chunk_edges_lose_and_double_nothing() {
-    let d = tempfile::tempdir().unwrap();
-    let p = d.path().join("big.log");
+/// 3,000 lines, every seventh marked; returns the marked lines' numbers
+/// and offsets.
+fn write_log(p: &std::path::Path) -> Vec<(u64, u64)> {
     let mut body = String::new();
     let mut expected = Vec::new();
     let mut offset = 0u64;
@@ -62,7 +78,15 @@ fn chunk_edges_lose_and_double_nothing() {
         body += &line;
         body += eol;
     }
-    std::fs::write(&p, &body).unwrap();
+    std::fs::write(p, &body).unwrap();
+    expected
+}
+
+#[test]
+fn chunk_edges_lose_and_double_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("big.log");
+    let expected = write_log(&p);
     let whole = findings(&p, usize::MAX, 1);
     assert_eq!(
         whole.iter().map(|f| (f.0, f.1)).collect::<Vec<_>>(),
@@ -70,5 +94,41 @@ fn chunk_edges_lose_and_double_nothing() {
     );
     for chunk in [1, 2, 3, 64, 100, 1000, 4096, 65_536] {
         assert_eq!(findings(&p, chunk, 2), whole, "chunk size {chunk}");
+    }
+}
+
+/// Chunks render their findings with chunk-relative line numbers, which are
+/// rewritten as the chunks join their file: the text must equal rendering
+/// the single pass's findings, whatever the digits of the numbers.
+#[test]
+fn rendered_chunks_carry_the_file_line_numbers() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("big.log");
+    let expected = write_log(&p);
+    let whole = scan(&p, usize::MAX, 1, None).findings.into_vec().unwrap();
+    assert_eq!(whole.len(), expected.len());
+    let writers: [Arc<dyn FindingWriter>; 2] = [Arc::new(JsonItems), Arc::new(JsonlLines)];
+    for w in writers {
+        let mut want = Vec::new();
+        for f in &whole {
+            w.write(f, &mut want).unwrap();
+        }
+        for chunk in [1, 3, 100, 4096, usize::MAX] {
+            let out = scan(&p, chunk, 2, Some(w.clone()));
+            assert!(out.findings.is_empty());
+            assert_eq!(out.tally.findings, whole.len() as u64);
+            assert_eq!(out.file.findings, whole.len() as u64);
+            let mut got = Vec::new();
+            out.rendered
+                .into_bytes()
+                .into_reader()
+                .unwrap()
+                .read_to_end(&mut got)
+                .unwrap();
+            assert!(
+                got == want,
+                "chunk size {chunk}: rendered text differs from the single pass"
+            );
+        }
     }
 }

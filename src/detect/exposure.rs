@@ -220,7 +220,7 @@ fn day(t: Timestamp) -> i64 {
     t.as_second().div_euclid(86_400)
 }
 
-fn day_name(d: i64) -> String {
+pub(crate) fn day_name(d: i64) -> String {
     Timestamp::from_second(d.saturating_mul(86_400)).map_or_else(
         |_| d.to_string(),
         |t| t.to_zoned_datetime(TimeZone::UTC).date().to_string(),

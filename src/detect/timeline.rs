@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use serde::Serialize;
 
+use super::exposure::day_name;
 use crate::level::Category;
 use crate::report::Finding;
 
@@ -18,8 +18,9 @@ pub struct Span {
     pub count: u64,
     /// Findings without a timestamp (undated records).
     pub undated: u64,
-    /// Keyed by UTC date (`YYYY-MM-DD`).
-    pub by_day: BTreeMap<String, u64>,
+    /// Keyed by UTC day (days since 1970-01-01), written as `YYYY-MM-DD`.
+    #[serde(serialize_with = "day_names")]
+    pub by_day: BTreeMap<i64, u64>,
 }
 
 impl Span {
@@ -29,12 +30,34 @@ impl Span {
             Some(t) => {
                 self.first_seen = Some(self.first_seen.map_or(t, |f| f.min(t)));
                 self.last_seen = Some(self.last_seen.map_or(t, |l| l.max(t)));
-                let d = t.to_zoned_datetime(TimeZone::UTC).date().to_string();
-                *self.by_day.entry(d).or_default() += 1;
+                *self
+                    .by_day
+                    .entry(t.as_second().div_euclid(86_400))
+                    .or_default() += 1;
             }
             None => self.undated += 1,
         }
     }
+
+    fn merge(&mut self, o: Span) {
+        self.count += o.count;
+        self.undated += o.undated;
+        self.first_seen = match (self.first_seen, o.first_seen) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_seen = match (self.last_seen, o.last_seen) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        for (d, n) in o.by_day {
+            *self.by_day.entry(d).or_default() += n;
+        }
+    }
+}
+
+fn day_names<S: serde::Serializer>(days: &BTreeMap<i64, u64>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(days.iter().map(|(d, n)| (day_name(*d), n)))
 }
 
 /// The report's `timeline` section, fed one finding at a time.
@@ -46,14 +69,28 @@ pub struct Timeline {
 
 impl Timeline {
     pub fn add(&mut self, f: &Finding) {
-        self.rules
-            .entry(f.rule_id.clone())
-            .or_default()
-            .add(f.timestamp);
+        match self.rules.get_mut(&f.rule_id) {
+            Some(s) => s.add(f.timestamp),
+            None => self
+                .rules
+                .entry(f.rule_id.clone())
+                .or_default()
+                .add(f.timestamp),
+        }
         self.categories
             .entry(f.category)
             .or_default()
             .add(f.timestamp);
+    }
+
+    /// Adds another timeline (of later findings, or of other files).
+    pub fn merge(&mut self, o: Timeline) {
+        for (k, v) in o.rules {
+            self.rules.entry(k).or_default().merge(v);
+        }
+        for (k, v) in o.categories {
+            self.categories.entry(k).or_default().merge(v);
+        }
     }
 }
 
@@ -103,10 +140,37 @@ mod tests {
         let a = &tl.rules["a"];
         assert_eq!(a.first_seen, Some("2017-09-26T00:00:00Z".parse().unwrap()));
         assert_eq!(a.last_seen, Some("2017-09-26T23:59:59Z".parse().unwrap()));
-        assert_eq!(a.by_day.get("2017-09-26"), Some(&2));
         let c = &tl.categories[&Category::CardSkimming];
         assert_eq!((c.count, c.by_day.len()), (3, 2));
         assert_eq!(tl.rules["b"].undated, 1);
         assert_eq!(tl.categories[&Category::InjectedScript].first_seen, None);
+        let json = serde_json::to_value(&tl).unwrap();
+        assert_eq!(json["rules"]["a"]["by_day"]["2017-09-26"], 2);
+    }
+
+    #[test]
+    fn merged_parts_equal_the_whole() {
+        let times = [
+            Some("2017-09-26T23:59:59Z"),
+            None,
+            Some("2017-10-01T12:00:00Z"),
+            Some("2017-09-25T01:00:00Z"),
+            Some("2017-10-01T13:00:00Z"),
+        ];
+        let all: Vec<Finding> = times
+            .iter()
+            .enumerate()
+            .map(|(i, t)| f(["a", "b"][i % 2], Category::CardSkimming, *t))
+            .collect();
+        let mut whole = Timeline::default();
+        all.iter().for_each(|x| whole.add(x));
+        for cut in 0..=all.len() {
+            let (mut p, mut q) = (Timeline::default(), Timeline::default());
+            all[..cut].iter().for_each(|x| p.add(x));
+            all[cut..].iter().for_each(|x| q.add(x));
+            p.merge(q);
+            assert_eq!(p.rules, whole.rules, "cut at {cut}");
+            assert_eq!(p.categories, whole.categories, "cut at {cut}");
+        }
     }
 }

@@ -1,20 +1,18 @@
 //! `--format json`: one report object, written at the end. Findings are
-//! rendered as they arrive (while the scan goes on) into the text of the
-//! `findings` array, kept in memory up to [`RENDERED_IN_MEMORY`] bytes and
-//! in an unnamed temporary file past that, and copied after the rest of the
-//! report: a million findings still make one report, in bounded memory,
-//! without a serialise/parse round trip at the end.
+//! rendered by the scanning threads ([`JsonItems`]) into the text of the
+//! `findings` array, kept in memory up to a limit and in an unnamed
+//! temporary file past that ([`super::spill::Bytes`]), and copied after the
+//! rest of the report: a million findings still make one report, in bounded
+//! memory, without a serialise/parse round trip at the end.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, Write};
+use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::render::{FindingWriter, Rendered, after_key};
 use super::{Emitter, FileReport, Finding, Header, Summary};
 use crate::detect::ReportSections;
-
-/// Rendered findings kept in memory before they go to a temporary file.
-pub const RENDERED_IN_MEMORY: usize = 16 << 20;
 
 pub struct JsonEmitter<W: Write> {
     out: W,
@@ -32,66 +30,98 @@ impl<W: Write> JsonEmitter<W> {
             sections: None,
         }
     }
-}
 
-/// The text of the findings array's items, in order.
-#[derive(Default)]
-struct Rendered {
-    count: u64,
-    memory: Vec<u8>,
-    /// The bytes after `memory`, once it grew past the limit.
-    file: Option<BufWriter<File>>,
-    /// Set when the temporary file failed (disk full): everything after
-    /// stays in memory rather than being lost.
-    no_file: bool,
-    /// Reused buffers: one finding pretty-printed, then indented.
-    body: Vec<u8>,
-    item: Vec<u8>,
-}
-
-impl Rendered {
-    /// Appends one finding with the layout serde_json gives a nested array
-    /// (two-space indent, items at depth two).
     fn push(&mut self, f: &Finding) -> io::Result<()> {
-        self.item.clear();
-        self.item
-            .extend_from_slice(if self.count == 0 { b"\n" } else { b",\n" });
-        self.body.clear();
-        serde_json::to_writer_pretty(&mut self.body, f)?;
-        for (k, line) in self.body.split(|&b| b == b'\n').enumerate() {
-            if k > 0 {
-                self.item.push(b'\n');
-            }
-            self.item.extend_from_slice(b"    ");
-            self.item.extend_from_slice(line);
-        }
-        self.count += 1;
-        if self.file.is_none() && !self.no_file && self.memory.len() >= RENDERED_IN_MEMORY {
-            match tempfile::tempfile() {
-                Ok(f) => self.file = Some(BufWriter::new(f)),
-                Err(_) => self.no_file = true,
-            }
-        }
-        match &mut self.file {
-            // A partial write cannot be taken back: the report would be
-            // corrupt, so this is an error rather than a silent gap.
-            Some(file) => file.write_all(&self.item).map_err(|_| {
-                io::Error::other("could not write rendered findings to a temporary file")
-            }),
-            None => {
-                self.memory.extend_from_slice(&self.item);
-                Ok(())
-            }
+        let mut item = Vec::new();
+        JsonItems.write(f, &mut item)?;
+        self.findings.push(&item)
+    }
+}
+
+/// Findings as items of the report's `findings` array: `,` and the object
+/// on new lines at depth two, the layout serde_json gives a nested array.
+/// The report drops the first item's comma.
+pub struct JsonItems;
+
+impl FindingWriter for JsonItems {
+    fn write(&self, f: &Finding, out: &mut Vec<u8>) -> io::Result<usize> {
+        let start = out.len();
+        out.extend_from_slice(b",\n    ");
+        let mut ser = serde_json::Serializer::with_formatter(&mut *out, Indented::new(2));
+        f.serialize(&mut ser)?;
+        after_key(&out[start..], b"\n      \"line\": ").map(|i| start + i)
+    }
+}
+
+/// serde_json's pretty layout (two-space indent), starting `depth` levels
+/// deep.
+struct Indented {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Indented {
+    fn new(depth: usize) -> Self {
+        Indented {
+            depth,
+            has_value: false,
         }
     }
 
-    fn copy_to(self, out: &mut impl Write) -> io::Result<()> {
-        out.write_all(&self.memory)?;
-        if let Some(w) = self.file {
-            let mut f = w.into_inner().map_err(|e| e.into_error())?;
-            f.seek(SeekFrom::Start(0))?;
-            io::copy(&mut f, out)?;
+    fn newline<W: ?Sized + Write>(&self, w: &mut W, first: bool) -> io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        for _ in 0..self.depth {
+            w.write_all(b"  ")?;
         }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, b: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, b: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            for _ in 0..self.depth {
+                w.write_all(b"  ")?;
+            }
+        }
+        w.write_all(b)
+    }
+}
+
+impl serde_json::ser::Formatter for Indented {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.newline(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.newline(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
         Ok(())
     }
 }
@@ -123,14 +153,23 @@ impl<W: Write> Emitter for JsonEmitter<W> {
     ) -> io::Result<()> {
         self.files.push(file.clone());
         for f in findings {
-            self.findings.push(&f?)?;
+            self.push(&f?)?;
         }
         Ok(())
     }
 
+    fn writer(&self) -> Option<Arc<dyn FindingWriter>> {
+        Some(Arc::new(JsonItems))
+    }
+
+    fn file_rendered(&mut self, file: &FileReport, findings: Rendered) -> io::Result<()> {
+        self.files.push(file.clone());
+        self.findings.extend(findings)
+    }
+
     fn sections(&mut self, findings: &[Finding], sections: &ReportSections) -> io::Result<()> {
         for f in findings {
-            self.findings.push(f)?;
+            self.push(f)?;
         }
         self.sections = Some(sections.clone());
         Ok(())
@@ -144,8 +183,7 @@ impl<W: Write> Emitter for JsonEmitter<W> {
             sections: self.sections.as_ref(),
         };
         // Pretty-print the rest of the object, then reopen it to add the
-        // findings one at a time with the same layout serde_json would give
-        // a nested array (two-space indent, items at depth two).
+        // findings' text.
         let mut head = serde_json::to_vec_pretty(&report)?;
         if head.pop() != Some(b'}') {
             return Err(io::Error::other("report object did not end with '}'"));
@@ -155,12 +193,14 @@ impl<W: Write> Emitter for JsonEmitter<W> {
         }
         self.out.write_all(&head)?;
         let findings = std::mem::take(&mut self.findings);
-        if findings.count == 0 {
+        if findings.is_empty() {
             self.out.write_all(b",\n  \"findings\": []\n}\n")?;
             return self.out.flush();
         }
         self.out.write_all(b",\n  \"findings\": [")?;
-        findings.copy_to(&mut self.out)?;
+        // Every item starts with the comma that separates it from the one
+        // before; the first has none before it.
+        findings.into_bytes().copy_to(1, &mut self.out)?;
         self.out.write_all(b"\n  ]\n}\n")?;
         self.out.flush()
     }

@@ -2,9 +2,11 @@
 //! `{"type":"summary", …}` line. Findings are never all held in memory.
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::render::{FindingWriter, Rendered, after_key};
 use super::{Emitter, FileReport, Finding, Header, Summary};
 use crate::detect::ReportSections;
 
@@ -32,6 +34,24 @@ struct Tagged<'a, T: Serialize> {
     inner: &'a T,
 }
 
+/// One `{"type":"finding", …}` line per finding.
+pub struct JsonlLines;
+
+impl FindingWriter for JsonlLines {
+    fn write(&self, f: &Finding, out: &mut Vec<u8>) -> io::Result<usize> {
+        let start = out.len();
+        serde_json::to_writer(
+            &mut *out,
+            &Tagged {
+                kind: "finding",
+                inner: f,
+            },
+        )?;
+        out.push(b'\n');
+        after_key(&out[start..], b",\"line\":").map(|i| start + i)
+    }
+}
+
 #[derive(Serialize)]
 struct Tail<'a> {
     #[serde(flatten)]
@@ -44,6 +64,16 @@ struct Tail<'a> {
 
 impl<W: Write> Emitter for JsonlEmitter<W> {
     fn begin(&mut self, _header: &Header) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn writer(&self) -> Option<Arc<dyn FindingWriter>> {
+        Some(Arc::new(JsonlLines))
+    }
+
+    fn file_rendered(&mut self, file: &FileReport, findings: Rendered) -> io::Result<()> {
+        findings.into_bytes().copy_to(0, &mut self.out)?;
+        self.files.push(file.clone());
         Ok(())
     }
 
@@ -62,15 +92,11 @@ impl<W: Write> Emitter for JsonlEmitter<W> {
         file: &FileReport,
         findings: &mut dyn Iterator<Item = io::Result<Finding>>,
     ) -> io::Result<()> {
+        let mut line = Vec::new();
         for f in findings {
-            serde_json::to_writer(
-                &mut self.out,
-                &Tagged {
-                    kind: "finding",
-                    inner: &f?,
-                },
-            )?;
-            self.out.write_all(b"\n")?;
+            line.clear();
+            JsonlLines.write(&f?, &mut line)?;
+            self.out.write_all(&line)?;
         }
         self.files.push(file.clone());
         Ok(())
@@ -97,15 +123,11 @@ impl<W: Write> Emitter for JsonlEmitter<W> {
 
 impl<W: Write> JsonlEmitter<W> {
     fn write_findings(&mut self, findings: &[Finding]) -> io::Result<()> {
+        let mut line = Vec::new();
         for f in findings {
-            serde_json::to_writer(
-                &mut self.out,
-                &Tagged {
-                    kind: "finding",
-                    inner: f,
-                },
-            )?;
-            self.out.write_all(b"\n")?;
+            line.clear();
+            JsonlLines.write(f, &mut line)?;
+            self.out.write_all(&line)?;
         }
         Ok(())
     }

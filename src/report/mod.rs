@@ -15,6 +15,7 @@ pub mod csv;
 pub mod html;
 pub mod json;
 pub mod jsonl;
+pub mod render;
 pub mod sarif;
 pub mod spill;
 pub mod text;
@@ -218,16 +219,70 @@ impl Summary {
         self.undated += f.undated;
     }
 
-    pub fn add_finding(&mut self, f: &Finding) {
-        self.findings += 1;
-        *self.by_level.entry(f.level).or_default() += 1;
-        *self.by_rule.entry(f.rule_id.clone()).or_default() += 1;
-        *self.by_category.entry(f.category).or_default() += 1;
+    /// Adds findings counted elsewhere (by the threads that made them).
+    pub fn add_tally(&mut self, t: &Tally) {
+        self.findings += t.findings;
+        self.baselined += t.baselined;
+        self.ignored += t.ignored;
+        add_counts(&mut self.by_level, &t.by_level);
+        add_counts(&mut self.by_rule, &t.by_rule);
+        add_counts(&mut self.by_category, &t.by_category);
     }
 
     /// The highest level among the findings.
     pub fn max_level(&self) -> Option<Level> {
         self.by_level.keys().next_back().copied()
+    }
+}
+
+/// What the summary and the timeline take from findings, counted where the
+/// findings are made and merged in file order.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub findings: u64,
+    /// Findings left out by the baseline or the ignore file.
+    pub baselined: u64,
+    pub ignored: u64,
+    pub by_level: BTreeMap<Level, u64>,
+    pub by_rule: BTreeMap<String, u64>,
+    pub by_category: BTreeMap<Category, u64>,
+    pub timeline: crate::detect::timeline::Timeline,
+}
+
+impl Tally {
+    pub fn add(&mut self, f: &Finding) {
+        self.findings += 1;
+        *self.by_level.entry(f.level).or_default() += 1;
+        match self.by_rule.get_mut(&f.rule_id) {
+            Some(n) => *n += 1,
+            None => {
+                self.by_rule.insert(f.rule_id.clone(), 1);
+            }
+        }
+        *self.by_category.entry(f.category).or_default() += 1;
+        self.timeline.add(f);
+    }
+
+    /// Adds the tally of later findings.
+    pub fn merge(&mut self, o: Tally) {
+        self.findings += o.findings;
+        self.baselined += o.baselined;
+        self.ignored += o.ignored;
+        add_counts(&mut self.by_level, &o.by_level);
+        add_counts(&mut self.by_rule, &o.by_rule);
+        add_counts(&mut self.by_category, &o.by_category);
+        self.timeline.merge(o.timeline);
+    }
+}
+
+fn add_counts<K: Ord + Clone>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {
+    for (k, n) in from {
+        match into.get_mut(k) {
+            Some(c) => *c += n,
+            None => {
+                into.insert(k.clone(), *n);
+            }
+        }
     }
 }
 
@@ -264,6 +319,18 @@ pub trait Emitter {
     ) -> io::Result<()> {
         let all = findings.collect::<io::Result<Vec<Finding>>>()?;
         self.file(file, &all)
+    }
+    /// Renders single findings for the scanning threads, when the format
+    /// writes each on its own; those files then arrive through
+    /// [`Emitter::file_rendered`]. None: findings arrive as values.
+    fn writer(&self) -> Option<std::sync::Arc<dyn render::FindingWriter>> {
+        None
+    }
+    /// A file whose findings were rendered by [`Emitter::writer`].
+    fn file_rendered(&mut self, _file: &FileReport, _findings: render::Rendered) -> io::Result<()> {
+        Err(io::Error::other(
+            "this output format renders no findings ahead of the report",
+        ))
     }
     /// `header.scan.finished` is set by now.
     fn finish(&mut self, header: &Header, summary: &Summary) -> io::Result<()>;

@@ -1,10 +1,11 @@
-//! A list of findings that stays in bounded memory: the first
-//! [`SPILL_AT`] are kept in memory, the rest are written as JSON lines to an
-//! unnamed temporary file and read back, in order, when replayed. A file
-//! with a million findings thus costs disk, not RAM, for every output format.
+//! Findings in bounded memory. [`Findings`]: the first [`SPILL_AT`] are
+//! kept in memory, the rest are written as JSON lines to an unnamed
+//! temporary file and read back, in order, when replayed. [`Bytes`]: the
+//! same for rendered text. A file with a million findings thus costs disk,
+//! not RAM, for every output format.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 
 use super::Finding;
 
@@ -169,6 +170,103 @@ impl From<Vec<Finding>> for Findings {
     }
 }
 
+/// Rendered bytes kept in memory before the rest go to a temporary file.
+pub const BYTES_IN_MEMORY: usize = 16 << 20;
+
+/// Bytes appended in order, in bounded memory: the first `limit` stay in
+/// memory, the rest go to an unnamed temporary file (or stay in memory
+/// when none can be created, rather than being lost).
+pub struct Bytes {
+    limit: usize,
+    memory: Vec<u8>,
+    /// The bytes after `memory`, once it grew past the limit.
+    file: Option<BufWriter<File>>,
+    no_file: bool,
+    len: u64,
+}
+
+impl Default for Bytes {
+    fn default() -> Self {
+        Bytes::with_limit(BYTES_IN_MEMORY)
+    }
+}
+
+impl Bytes {
+    /// Empty, keeping up to `limit` bytes in memory.
+    pub fn with_limit(limit: usize) -> Self {
+        Bytes {
+            limit,
+            memory: Vec::new(),
+            file: None,
+            no_file: false,
+            len: 0,
+        }
+    }
+
+    /// Number of bytes appended.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends `b`. A failed write to the temporary file is an error: part
+    /// of `b` may be there, and a gap cannot be taken back.
+    pub fn append(&mut self, b: &[u8]) -> io::Result<()> {
+        if self.file.is_none() && !self.no_file && self.memory.len() + b.len() > self.limit {
+            match tempfile::tempfile() {
+                Ok(f) => self.file = Some(BufWriter::with_capacity(1 << 16, f)),
+                Err(_) => self.no_file = true,
+            }
+        }
+        match &mut self.file {
+            Some(f) => f.write_all(b).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("could not write rendered findings to a temporary file: {e}"),
+                )
+            })?,
+            None => self.memory.extend_from_slice(b),
+        }
+        self.len += b.len() as u64;
+        Ok(())
+    }
+
+    /// The bytes from the start.
+    pub fn into_reader(self) -> io::Result<impl Read> {
+        let file: Box<dyn Read> = match self.file {
+            None => Box::new(io::empty()),
+            Some(w) => {
+                let mut f = w.into_inner().map_err(|e| e.into_error())?;
+                f.seek(SeekFrom::Start(0))?;
+                Box::new(BufReader::with_capacity(1 << 16, f))
+            }
+        };
+        Ok(io::Cursor::new(self.memory).chain(file))
+    }
+
+    /// Writes the bytes after the first `skip` to `out`.
+    pub fn copy_to(self, skip: u64, out: &mut dyn Write) -> io::Result<()> {
+        let mut r = self.into_reader()?;
+        io::copy(&mut (&mut r).take(skip), &mut io::sink())?;
+        io::copy(&mut r, out)?;
+        Ok(())
+    }
+}
+
+impl Write for Bytes {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.append(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Cuts a spill file after its last newline (a failed write may have left a
 /// partial line) and positions writes there.
 fn truncate_to_lines(file: &File) -> io::Result<()> {
@@ -237,5 +335,17 @@ mod tests {
         assert_eq!(&lines[1..], &(1000..1010).collect::<Vec<_>>()[..]);
         assert_eq!(v[5].rule_title, "t \"q\"\n");
         assert_eq!(v[5].fields["k"], "v\u{1b}");
+    }
+
+    #[test]
+    fn copy_skips_the_first_bytes_across_memory_and_file() {
+        let mut b = Bytes::with_limit(4);
+        for part in [&b"ab"[..], b"cd", b"ef", b"gh"] {
+            b.append(part).unwrap();
+        }
+        assert_eq!(b.len(), 8);
+        let mut out = Vec::new();
+        b.copy_to(3, &mut out).unwrap();
+        assert_eq!(out, b"defgh");
     }
 }
