@@ -248,7 +248,7 @@ fn class_run_of(pattern: &str) -> Option<([bool; 256], usize)> {
 pub struct Finder {
     runs: Vec<Option<Option<usize>>>,
     blob: Option<Option<usize>>,
-    ac: Option<Option<usize>>,
+    lits: Lasts,
     regex: Vec<Option<Option<usize>>>,
     counts: Vec<Option<Option<usize>>>,
     digits: Option<Option<usize>>,
@@ -772,11 +772,8 @@ impl Engine {
         };
         if let Some(ac) = &g.ac {
             // The last byte of the literal that ends first: no earlier line
-            // holds a whole literal, so no candidate line is skipped. (A
-            // `from` past the end finds nothing, as for the other gates.)
-            take(refresh(&mut f.ac, from, || {
-                earliest_end(ac, hay.get(from..).unwrap_or_default()).map(|e| from + e.max(1) - 1)
-            }));
+            // holds a whole literal, so no candidate line is skipped.
+            take(f.lits.first_from(ac, hay, from));
         }
         if f.regex.len() < g.regex_gates.len() {
             f.regex.resize(g.regex_gates.len(), None);
@@ -966,6 +963,104 @@ pub(crate) fn earliest_end(dfa: &DFA, hay: &[u8]) -> Option<usize> {
     None
 }
 
+/// The literal automaton's occurrences in one buffer, found a block pair
+/// at a time and handed out in order. Where candidate lines are dense (a
+/// common literal) [`earliest_end`] stopped at each one and threw away
+/// the second stream's walk; here both streams walk their whole block and
+/// keep every occurrence.
+#[derive(Default)]
+pub(crate) struct Lasts {
+    /// Last bytes of occurrences, ascending, from `next` on not yet handed out.
+    lasts: Vec<usize>,
+    next: usize,
+    /// Every occurrence starting before this is (or was) in `lasts`.
+    walked: usize,
+    scratch: Vec<usize>,
+}
+
+impl Lasts {
+    /// The last byte of the first occurrence that ends at or after `from`
+    /// and starts at or after the first `from` asked for. (An occurrence
+    /// starting before `from` may also be answered; literals hold no line
+    /// break, so for line starts that cannot happen.)
+    pub(crate) fn first_from(&mut self, dfa: &DFA, hay: &[u8], from: usize) -> Option<usize> {
+        loop {
+            while let Some(&p) = self.lasts.get(self.next) {
+                if p >= from {
+                    return Some(p);
+                }
+                self.next += 1;
+            }
+            if self.walked >= hay.len() {
+                return None;
+            }
+            let s = self.walked.max(from);
+            if s >= hay.len() {
+                self.walked = s;
+                return None;
+            }
+            self.lasts.clear();
+            self.next = 0;
+            self.walked = self.walk_pair(dfa, hay, s);
+        }
+    }
+
+    /// Walks from `s` over one block pair (the rest of `hay` when less than
+    /// a pair and a half is left) as [`earliest_end`] does, without
+    /// stopping, into `lasts`. Returns the end of the covered starts.
+    fn walk_pair(&mut self, dfa: &DFA, hay: &[u8], s: usize) -> usize {
+        let Ok(start) = dfa.start_state(Anchored::No) else {
+            return hay.len();
+        };
+        if dfa.is_match(start) {
+            // The empty literal: every position holds one.
+            self.lasts.push(s);
+            return s + 1;
+        }
+        let over = dfa.max_pattern_len().saturating_sub(1);
+        let b = s + BLOCK;
+        if b + BLOCK / 2 >= hay.len() {
+            walk_all(dfa, start, &hay[s..], s, &mut self.lasts);
+            return hay.len();
+        }
+        let ha = &hay[s..(b + over).min(hay.len())];
+        let hb = &hay[b..(b + BLOCK + over).min(hay.len())];
+        let (mut sa, mut sb) = (start, start);
+        let n = ha.len().min(hb.len());
+        self.scratch.clear();
+        for i in 0..n {
+            sa = dfa.next_state(Anchored::No, sa, ha[i]);
+            sb = dfa.next_state(Anchored::No, sb, hb[i]);
+            if dfa.is_special(sa) || dfa.is_special(sb) {
+                if dfa.is_match(sa) {
+                    self.lasts.push(s + i);
+                }
+                if dfa.is_match(sb) {
+                    self.scratch.push(b + i);
+                }
+            }
+        }
+        walk_all(dfa, sa, &ha[n..], s + n, &mut self.lasts);
+        walk_all(dfa, sb, &hb[n..], b + n, &mut self.scratch);
+        // The first stream's overrun meets the second's start.
+        self.lasts.extend_from_slice(&self.scratch);
+        self.lasts.sort_unstable();
+        self.lasts.dedup();
+        b + BLOCK
+    }
+}
+
+/// Continues a walk in state `sid` over `hay` (at `base` in the buffer),
+/// pushing the position of the last byte of every occurrence.
+fn walk_all(dfa: &DFA, mut sid: StateID, hay: &[u8], base: usize, out: &mut Vec<usize>) {
+    for (k, &byte) in hay.iter().enumerate() {
+        sid = dfa.next_state(Anchored::No, sid, byte);
+        if dfa.is_special(sid) && dfa.is_match(sid) {
+            out.push(base + k);
+        }
+    }
+}
+
 /// Continues a walk in state `sid` at `hay[i]`; the end of the first
 /// occurrence found.
 fn walk_from(dfa: &DFA, mut sid: StateID, hay: &[u8], i: usize) -> Option<usize> {
@@ -986,6 +1081,79 @@ fn walk_from(dfa: &DFA, mut sid: StateID, hay: &[u8], i: usize) -> Option<usize>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_occurrences_answer_what_the_plain_automaton_finds() {
+        // Literals planted across block seams in generated lines; asked
+        // from increasing line starts, as a stretch search does, the answer
+        // must be the last byte of the plain automaton's earliest-ending
+        // occurrence from there.
+        let words: [&[u8]; 5] = [
+            b"evil.exampl",
+            b"EVIL.EXAMPLE",
+            b"cdn.link",
+            b"/a/x.php?q=",
+            b"ab",
+        ];
+        let dfa = DFA::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(words)
+            .unwrap();
+        let reference = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(words)
+            .unwrap();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for round in 0..60 {
+            let len = (rand(5 * BLOCK as u64) + 1) as usize;
+            let mut hay = vec![b'.'; len];
+            for _ in 0..rand(len as u64 / 300 + 1) {
+                hay[rand(len as u64) as usize] = b'\n';
+            }
+            for _ in 0..rand(40) {
+                let w = words[rand(words.len() as u64) as usize];
+                let at = match rand(3) {
+                    0 => (BLOCK * (1 + rand(4) as usize))
+                        .saturating_sub(rand(w.len() as u64) as usize),
+                    _ => rand(len as u64) as usize,
+                }
+                .min(len);
+                let end = (at + w.len()).min(len);
+                hay[at..end].copy_from_slice(&w[..end - at]);
+            }
+            let mut lasts = Lasts::default();
+            let mut from = 0;
+            while from <= len {
+                let want = reference
+                    .find(aho_corasick::Input::new(&hay).span(from..len))
+                    .map(|m| m.end() - 1);
+                assert_eq!(
+                    lasts.first_from(&dfa, &hay, from),
+                    want,
+                    "round {round}, from {from}"
+                );
+                // The next line start, sometimes a jump ahead.
+                let next = if rand(4) == 0 {
+                    from + rand(3 * BLOCK as u64) as usize
+                } else {
+                    from
+                };
+                from = match hay.get(next..).and_then(|h| memchr::memchr(b'\n', h)) {
+                    Some(i) => next + i + 1,
+                    None => break,
+                };
+            }
+            assert_eq!(lasts.first_from(&dfa, &hay, len + 1), None);
+        }
+    }
 
     #[test]
     fn digit_runs() {
