@@ -690,19 +690,6 @@ impl GateSet {
 impl Engine {
     pub fn new(rules: Vec<Rule>) -> Engine {
         let raw = GateSet::new(&rules, true);
-        if std::env::var_os("SK_DBG").is_some() {
-            for &i in &raw.always {
-                eprintln!(
-                    "ALWAYS {} {} {:?}",
-                    rules[i].id,
-                    rules[i].title,
-                    rules[i].raw_gates()
-                );
-            }
-            for c in &raw.counts {
-                eprintln!("COUNT {} {:?}", c.min, c.rules);
-            }
-        }
         let safe = GateSet::new(&rules, false);
         Engine { rules, raw, safe }
     }

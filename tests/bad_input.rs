@@ -397,8 +397,8 @@ fn file_shrinking_while_scanned_is_survived() {
     }
 }
 
-/// Many findings in one file: 15 times the in-memory threshold, so both
-/// the scan's list and the JSON emitter's rendered findings go to disk and
+/// Many findings in one file: 15 times the in-memory threshold, so the
+/// rendered findings (JSON, JSONL) and the SARIF results go to disk and
 /// come back in order. (The full 1,000,000-finding run with its peak memory is
 /// measured in docs/forensic-soundness.md; in a debug build it takes
 /// minutes, too long for every `cargo test`.)
@@ -447,6 +447,27 @@ fn many_findings_stream_and_complete() {
     assert_eq!(f.len() as u64, N);
     assert_eq!(f[N as usize - 1]["line"], N);
     assert_eq!(r["summary"]["findings"], N);
+
+    // SARIF results are spilled too and spliced into the log.
+    let out = d.path().join("out.sarif");
+    let o = scan_with_limit(
+        d.path(),
+        &[&p],
+        &["--format", "sarif", "-o", out.to_str().unwrap()],
+        Duration::from_secs(600),
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let results = r["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len() as u64, N);
+    let line = |i: usize| &results[i]["locations"][0]["physicalLocation"]["region"]["startLine"];
+    assert_eq!((line(0), line(N as usize - 1)), (&1.into(), &N.into()));
+    assert!(
+        !r["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]

@@ -79,9 +79,13 @@ impl<W: Write> Emitter for CsvEmitter<W> {
         Ok(())
     }
 
-    fn file(&mut self, _file: &FileReport, findings: &[Finding]) -> io::Result<()> {
+    fn file_stream(
+        &mut self,
+        _file: &FileReport,
+        findings: &mut dyn Iterator<Item = io::Result<Finding>>,
+    ) -> io::Result<()> {
         for f in findings {
-            let cells = row(f);
+            let cells = row(&f?);
             self.out
                 .write_record(cells.iter().map(|c| defuse(c).into_owned()))?;
         }

@@ -150,14 +150,19 @@ impl<W: Write> Emitter for HtmlEmitter<W> {
         Ok(())
     }
 
-    fn file(&mut self, file: &FileReport, findings: &[Finding]) -> io::Result<()> {
+    fn file_stream(
+        &mut self,
+        file: &FileReport,
+        findings: &mut dyn Iterator<Item = io::Result<Finding>>,
+    ) -> io::Result<()> {
         self.files.push(file.clone());
         for f in findings {
+            let f = f?;
             if let Some(t) = f.timestamp {
                 *self.per_day.entry((day_of(t), f.category)).or_default() += 1;
             }
             if self.findings.len() < MAX_ROWS {
-                self.findings.push(f.clone());
+                self.findings.push(f);
             }
         }
         Ok(())

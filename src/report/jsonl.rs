@@ -83,10 +83,6 @@ impl<W: Write> Emitter for JsonlEmitter<W> {
         Ok(())
     }
 
-    fn file(&mut self, file: &FileReport, findings: &[Finding]) -> io::Result<()> {
-        self.file_stream(file, &mut findings.iter().cloned().map(Ok))
-    }
-
     fn file_stream(
         &mut self,
         file: &FileReport,

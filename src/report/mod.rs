@@ -298,7 +298,17 @@ pub struct Header {
 /// with its findings sorted by line and rule id.
 pub trait Emitter {
     fn begin(&mut self, header: &Header) -> io::Result<()>;
-    fn file(&mut self, file: &FileReport, findings: &[Finding]) -> io::Result<()>;
+    /// One file and its findings, replayed one by one (they may come from a
+    /// spill file): an emitter keeps only what its format needs.
+    fn file_stream(
+        &mut self,
+        file: &FileReport,
+        findings: &mut dyn Iterator<Item = io::Result<Finding>>,
+    ) -> io::Result<()>;
+    /// [`Emitter::file_stream`] with findings in memory.
+    fn file(&mut self, file: &FileReport, findings: &[Finding]) -> io::Result<()> {
+        self.file_stream(file, &mut findings.iter().cloned().map(Ok))
+    }
     /// End-of-scan detector output (drift findings; drift, exposure and
     /// timeline sections), called once after the last file and before
     /// `finish`. The default ignores it.
@@ -308,17 +318,6 @@ pub trait Emitter {
         _sections: &crate::detect::ReportSections,
     ) -> io::Result<()> {
         Ok(())
-    }
-    /// Like [`Emitter::file`], with the findings replayed one by one (they
-    /// may come from a spill file). Streaming formats override it to keep
-    /// memory bounded; the default collects them and calls `file`.
-    fn file_stream(
-        &mut self,
-        file: &FileReport,
-        findings: &mut dyn Iterator<Item = io::Result<Finding>>,
-    ) -> io::Result<()> {
-        let all = findings.collect::<io::Result<Vec<Finding>>>()?;
-        self.file(file, &all)
     }
     /// Renders single findings for the scanning threads, when the format
     /// writes each on its own; those files then arrive through

@@ -1,14 +1,17 @@
 //! `--format sarif`: SARIF 2.1.0 as GitHub code scanning reads it. One run:
 //! the tool with every loaded rule, one result per finding located by the
 //! file's path relative to its scan root (`%SRCROOT%`), the scanned files as
-//! artifacts, and one invocation. Built as a `serde_json::Value`, whose
-//! sorted keys make the output byte-stable.
+//! artifacts, and one invocation. Built as `serde_json::Value`s, whose
+//! sorted keys make the output byte-stable; results are rendered as they
+//! arrive into a spill ([`Rendered`]) and spliced into the log at the end,
+//! so a million findings do not sit in memory as values.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
 
 use serde_json::{Map, Value, json};
 
+use super::render::{Indented, Rendered};
 use super::{Emitter, FileReport, FileStatus, Finding, Header, Summary};
 use crate::level::Level;
 use crate::rules::Rule;
@@ -58,7 +61,9 @@ pub struct SarifEmitter<W: Write> {
     relative: HashMap<String, String>,
     artifacts: Vec<Value>,
     artifact_index: HashMap<String, usize>,
-    results: Vec<Value>,
+    /// Each result as `,` and the object at the depth of `runs[0].results`.
+    results: Rendered,
+    scratch: Vec<u8>,
     notifications: Vec<Value>,
 }
 
@@ -104,7 +109,7 @@ impl<W: Write> SarifEmitter<W> {
     }
 
     /// One result per finding, located in its file.
-    fn push_result(&mut self, f: &Finding) {
+    fn push_result(&mut self, f: &Finding) -> io::Result<()> {
         if f.rule_id.starts_with("skimhunt.") {
             self.detector_rule(f);
         }
@@ -137,7 +142,11 @@ impl<W: Write> SarifEmitter<W> {
         if let Some(i) = self.rule_index.get(&f.rule_id) {
             result["ruleIndex"] = json!(i);
         }
-        self.results.push(result);
+        self.scratch.clear();
+        self.scratch.extend_from_slice(b",\n        ");
+        let mut ser = serde_json::Serializer::with_formatter(&mut self.scratch, Indented::new(4));
+        serde::Serialize::serialize(&result, &mut ser)?;
+        self.results.push(&self.scratch)
     }
 
     /// `rules`: every loaded rule (they become `tool.driver.rules`);
@@ -159,7 +168,8 @@ impl<W: Write> SarifEmitter<W> {
             relative,
             artifacts: Vec::new(),
             artifact_index: HashMap::new(),
-            results: Vec::new(),
+            results: Rendered::default(),
+            scratch: Vec::new(),
             notifications: Vec::new(),
         }
     }
@@ -224,7 +234,11 @@ impl<W: Write> Emitter for SarifEmitter<W> {
         Ok(())
     }
 
-    fn file(&mut self, file: &FileReport, findings: &[Finding]) -> io::Result<()> {
+    fn file_stream(
+        &mut self,
+        file: &FileReport,
+        findings: &mut dyn Iterator<Item = io::Result<Finding>>,
+    ) -> io::Result<()> {
         let rel = self.relative_of(&file.path);
         match file.status {
             FileStatus::Scanned => {
@@ -244,7 +258,7 @@ impl<W: Write> Emitter for SarifEmitter<W> {
             FileStatus::Skipped => {}
         }
         for f in findings {
-            self.push_result(f);
+            self.push_result(&f?)?;
         }
         Ok(())
     }
@@ -255,7 +269,7 @@ impl<W: Write> Emitter for SarifEmitter<W> {
         _sections: &crate::detect::ReportSections,
     ) -> io::Result<()> {
         for f in findings {
-            self.push_result(f);
+            self.push_result(f)?;
         }
         Ok(())
     }
@@ -294,10 +308,25 @@ impl<W: Write> Emitter for SarifEmitter<W> {
                 "columnKind": "unicodeCodePoints",
                 "artifacts": std::mem::take(&mut self.artifacts),
                 "invocations": [invocation],
-                "results": std::mem::take(&mut self.results),
+                "results": [],
             }],
         });
-        serde_json::to_writer_pretty(&mut self.out, &log)?;
+        let text = serde_json::to_vec_pretty(&log)?;
+        let results = std::mem::take(&mut self.results);
+        // The run's own key, at its depth: JSON strings hold no raw newline.
+        const KEY: &[u8] = b"\n      \"results\": [";
+        let at = match memchr::memmem::find(&text, KEY) {
+            Some(i) if !results.is_empty() => i + KEY.len(),
+            _ => text.len(),
+        };
+        self.out.write_all(&text[..at])?;
+        if at < text.len() {
+            // Every item starts with the comma that separates it from the
+            // one before; the first has none before it.
+            results.into_bytes().copy_to(1, &mut self.out)?;
+            self.out.write_all(b"\n      ")?;
+        }
+        self.out.write_all(&text[at..])?;
         self.out.write_all(b"\n")?;
         self.out.flush()
     }

@@ -52,7 +52,11 @@ impl<W: Write> Emitter for TextEmitter<W> {
         )
     }
 
-    fn file(&mut self, file: &FileReport, findings: &[Finding]) -> io::Result<()> {
+    fn file_stream(
+        &mut self,
+        file: &FileReport,
+        findings: &mut dyn Iterator<Item = io::Result<Finding>>,
+    ) -> io::Result<()> {
         if file.status == FileStatus::Error {
             let msg = format!(
                 "error: {}: {}",
@@ -63,6 +67,7 @@ impl<W: Write> Emitter for TextEmitter<W> {
             writeln!(self.out, "{msg}")?;
         }
         for f in findings {
+            let f = &f?;
             let level = self.paint(level_color(f.level), &format!("{:<13}", f.level.as_str()));
             let when = f
                 .timestamp
