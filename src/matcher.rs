@@ -151,6 +151,8 @@ struct ClassRun {
     class: [bool; 256],
     min: usize,
     rules: Vec<usize>,
+    /// The class as byte ranges, when few enough for a block test.
+    ranges: Option<Vec<(u8, u8)>>,
 }
 
 /// Fewest required punctuation bytes worth a count gate (fewer would admit
@@ -160,11 +162,92 @@ const MIN_PUNCT_COUNT: usize = 4;
 /// Shortest repetition worth a skip-scanner of its own.
 const MIN_CLASS_RUN: usize = 24;
 
+/// Most byte ranges worth the block test (each costs a few vector
+/// operations per 16 bytes).
+const MAX_RANGES: usize = 8;
+
 impl ClassRun {
+    fn new(class: [bool; 256], min: usize, rules: Vec<usize>) -> ClassRun {
+        let mut ranges = Vec::new();
+        let mut b = 0usize;
+        while b < 256 {
+            if class[b] {
+                let start = b;
+                while b + 1 < 256 && class[b + 1] {
+                    b += 1;
+                }
+                ranges.push((start as u8, b as u8));
+            }
+            b += 1;
+        }
+        ClassRun {
+            class,
+            min,
+            rules,
+            ranges: (ranges.len() <= MAX_RANGES).then_some(ranges),
+        }
+    }
+
     /// The start of the first run of `min` class bytes in `hay[from..]`.
+    fn find(&self, hay: &[u8], from: usize) -> Option<usize> {
+        match &self.ranges {
+            // Short runs of a common class (digits and spaces) made the
+            // skip-scan below stop every few bytes, each stop a mispredicted
+            // branch; the block test costs the same on any text.
+            Some(ranges) if self.min <= 64 => self.find_blocks(ranges, hay, from),
+            _ => self.skip_scan(hay, from),
+        }
+    }
+
+    /// 64 bytes at a time: a membership mask, the starts of `min` members
+    /// in a row inside the block, and the members at its end carried into
+    /// the next.
+    fn find_blocks(&self, ranges: &[(u8, u8)], hay: &[u8], from: usize) -> Option<usize> {
+        let w = self.min.max(1);
+        // Members in a row just before `p`.
+        let mut run = 0usize;
+        let mut p = from;
+        while let Some(block) = hay.get(p..p + 64) {
+            let m = range_mask(block.try_into().expect("64 bytes"), ranges);
+            let lead = m.trailing_ones() as usize;
+            if run + lead >= w {
+                return Some(p - run);
+            }
+            if lead < 64 {
+                // Bit s stays set when bytes s..s+w are all members (zeros
+                // shift in from the top, so no start runs past the block).
+                let (mut x, mut have) = (m, 1usize);
+                while have < w {
+                    let sh = have.min(w - have);
+                    x &= x >> sh;
+                    have += sh;
+                }
+                if x != 0 {
+                    return Some(p + x.trailing_zeros() as usize);
+                }
+                run = m.leading_ones() as usize;
+            } else {
+                run += 64;
+            }
+            p += 64;
+        }
+        // The tail, byte by byte.
+        for (i, &b) in hay.iter().enumerate().skip(p) {
+            if self.class[usize::from(b)] {
+                run += 1;
+                if run >= w {
+                    return Some(i + 1 - run);
+                }
+            } else {
+                run = 0;
+            }
+        }
+        None
+    }
+
     /// Skip-scans: when the last byte of a `min`-byte window is outside the
     /// class, no run can start in the window.
-    fn find(&self, hay: &[u8], from: usize) -> Option<usize> {
+    fn skip_scan(&self, hay: &[u8], from: usize) -> Option<usize> {
         let mut p = from;
         while p + self.min <= hay.len() {
             match hay[p..p + self.min]
@@ -179,15 +262,48 @@ impl ClassRun {
     }
 }
 
+/// Bit i set when `block[i]` lies in one of `ranges` (inclusive): per 16
+/// bytes and range, a subtraction and an unsigned compare, SSE2.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn range_mask(block: &[u8; 64], ranges: &[(u8, u8)]) -> u64 {
+    use std::arch::x86_64::*;
+    let mut m = 0u64;
+    for k in 0..4 {
+        // SAFETY: SSE2 is part of the x86_64 baseline; the unaligned load
+        // reads bytes 16k..16k+16 of the 64-byte array.
+        let bits = unsafe {
+            let v = _mm_loadu_si128(block.as_ptr().add(k * 16).cast::<__m128i>());
+            let mut acc = _mm_setzero_si128();
+            for &(lo, hi) in ranges {
+                // Unsigned `v - lo <= hi - lo` as `min(d, n) == d`.
+                let d = _mm_sub_epi8(v, _mm_set1_epi8(lo as i8));
+                let n = _mm_set1_epi8(hi.wrapping_sub(lo) as i8);
+                acc = _mm_or_si128(acc, _mm_cmpeq_epi8(_mm_min_epu8(d, n), d));
+            }
+            _mm_movemask_epi8(acc) as u16
+        };
+        m |= u64::from(bits) << (16 * k);
+    }
+    m
+}
+
+/// Bit i set when `block[i]` lies in one of `ranges` (inclusive).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn range_mask(block: &[u8; 64], ranges: &[(u8, u8)]) -> u64 {
+    let mut m = 0u64;
+    for (i, &b) in block.iter().enumerate() {
+        m |= u64::from(ranges.iter().any(|&(lo, hi)| lo <= b && b <= hi)) << i;
+    }
+    m
+}
+
 /// Adds `rule` to the run gate of `class` and `min`, creating it if new.
 fn add_run(runs: &mut Vec<ClassRun>, class: [bool; 256], min: usize, rule: usize) {
     match runs.iter_mut().find(|r| r.class == class && r.min == min) {
         Some(r) => r.rules.push(rule),
-        None => runs.push(ClassRun {
-            class,
-            min,
-            rules: vec![rule],
-        }),
+        None => runs.push(ClassRun::new(class, min, vec![rule])),
     }
 }
 
@@ -616,13 +732,13 @@ impl GateSet {
             }
             if r.decode.blobs() {
                 let b = blob.get_or_insert_with(|| BlobGate {
-                    run: ClassRun {
-                        class: std::array::from_fn(|c| {
+                    run: ClassRun::new(
+                        std::array::from_fn(|c| {
                             decode::is_base64_byte(c as u8) || b"%&;".contains(&(c as u8))
                         }),
-                        min: decode::MIN_BASE64_RUN,
-                        rules: Vec::new(),
-                    },
+                        decode::MIN_BASE64_RUN,
+                        Vec::new(),
+                    ),
                     opts: decode::DecodeOpts::default(),
                     exact: raw,
                 });
@@ -888,7 +1004,7 @@ impl Engine {
     }
 }
 
-/// Bytes per stream in [`earliest_end`]: long enough that the overlap and
+/// Bytes per stream in [`earliest_end`] and [`Lasts`]: long enough that the overlap and
 /// the restart after a hit are small, short enough that the streams after
 /// the first hit waste little.
 pub(crate) const BLOCK: usize = 1 << 15;
@@ -1236,11 +1352,7 @@ mod tests {
     #[test]
     fn class_runs() {
         let (class, min) = class_run_of("x=[A-Za-z0-9+/]{40,}={0,2}").unwrap();
-        let r = ClassRun {
-            class,
-            min,
-            rules: vec![],
-        };
+        let r = ClassRun::new(class, min, vec![]);
         let mut hay = b"GET /a?x=".to_vec();
         hay.extend(std::iter::repeat_n(b'Q', 39));
         hay.extend_from_slice(b" y=");
@@ -1249,6 +1361,64 @@ mod tests {
         assert_eq!(r.find(&hay, 0), Some(hay.len() - 40));
         assert!(class_run_of("a{3,}").is_none());
         assert!(class_run_of("(?:ab){40}").is_none());
+    }
+
+    #[test]
+    fn block_and_skip_scans_find_the_first_run_a_plain_count_finds() {
+        // Classes of few and of many ranges, runs shorter and longer than
+        // a block, generated text dense in members, from every kind of start.
+        let classes: [&dyn Fn(u8) -> bool; 4] = [
+            &|b| b.is_ascii_digit() || b" +-".contains(&b) || b >= 0x80,
+            &|b| decode::is_base64_byte(b) || b"%&;".contains(&b),
+            &|b| b.is_ascii_punctuation(),
+            // Too many ranges for the block test.
+            &|b| b % 2 == 0 && b != b'.',
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for (ci, member) in classes.iter().enumerate() {
+            let class: [bool; 256] = std::array::from_fn(|b| member(b as u8));
+            let inside: Vec<u8> = (0..=255u8).filter(|&b| member(b)).collect();
+            for min in [1, 2, 13, 16, 24, 63, 64, 65, 200] {
+                let r = ClassRun::new(class, min, vec![]);
+                for round in 0..30 {
+                    let len = rand(700) as usize;
+                    let hay: Vec<u8> = (0..len)
+                        .map(|_| {
+                            if rand(12) == 0 {
+                                b'.'
+                            } else {
+                                inside[rand(inside.len() as u64) as usize]
+                            }
+                        })
+                        .map(|b| if ci >= 2 && b == b'.' { b'a' } else { b })
+                        .collect();
+                    for from in [0, 1, 63, 64, rand(len as u64 + 1) as usize] {
+                        let from = from.min(len);
+                        let mut want = None;
+                        let mut n = 0;
+                        for (i, &b) in hay.iter().enumerate().skip(from) {
+                            n = if class[usize::from(b)] { n + 1 } else { 0 };
+                            if n >= min {
+                                want = Some(i + 1 - min);
+                                break;
+                            }
+                        }
+                        assert_eq!(
+                            r.find(&hay, from),
+                            want,
+                            "class {ci}, min {min}, round {round}, from {from}"
+                        );
+                        assert_eq!(r.skip_scan(&hay, from), want, "skip, class {ci}, min {min}");
+                    }
+                }
+            }
+        }
     }
 }
 
