@@ -149,14 +149,18 @@ impl<'c> Batch<'c> {
                 None => {}
             }
         }
-        self.tally.add(&f);
         match self.writer {
-            Some(w) => {
-                if let Err(e) = self.frames.push(w, &f) {
-                    self.error.get_or_insert(e);
-                }
+            // After a failed write the spill may end in a partial frame:
+            // nothing more is added, and the file is reported as an error.
+            Some(_) if self.error.is_some() => {}
+            Some(w) => match self.frames.push(w, &f) {
+                Ok(()) => self.tally.add(&f),
+                Err(e) => self.error = Some(e),
+            },
+            None => {
+                self.tally.add(&f);
+                self.kept.push(f);
             }
-            None => self.kept.push(f),
         }
     }
 
@@ -177,15 +181,14 @@ struct FileFindings {
 
 impl FileFindings {
     /// Appends a run's findings, whose lines are relative to the run.
+    /// What was rendered before a failure is kept; the file is then an
+    /// error with the reason.
     fn append(&mut self, b: Batch, line_base: u64) {
-        let res = match b.error {
-            Some(e) => Err(e),
-            None => self
-                .kept
-                .append(b.kept, line_base)
-                .and_then(|()| self.rendered.append(b.frames, line_base)),
-        };
-        if let Err(e) = res {
+        let res = self
+            .kept
+            .append(b.kept, line_base)
+            .and_then(|()| self.rendered.append(b.frames, line_base));
+        if let Some(e) = b.error.or(res.err()) {
             self.error.get_or_insert(format!(
                 "findings spilled to disk could not be written or read back: {e}"
             ));

@@ -44,13 +44,19 @@ pub(super) fn time(line: &[u8]) -> Option<Timestamp> {
 #[derive(Debug, Clone, Default)]
 pub struct ClfMemo {
     /// `dd/Mon/yyyy:HH` and ` ±zzzz` of the fixed-width form.
-    key: [u8; 20],
+    key: ClfKey,
     /// UTC seconds of minute 0, second 0 of that hour; None: empty memo.
     base: Option<i64>,
 }
 
+/// `dd/Mon/yyyy:HH` (two overlapping words) and ` ±zzzz]` (a word without
+/// its first byte, a seconds digit), read straight from the line: a key
+/// assembled in a byte array and compared whole stalled on store
+/// forwarding, a third of the time of dating a line.
+type ClfKey = (u64, u64, u64);
+
 /// Fixed-width `dd/Mon/yyyy:HH:MM:SS ±zzzz]`: its memo key and MM*60+SS.
-fn clf_fixed(inner: &[u8]) -> Option<([u8; 20], i64)> {
+fn clf_fixed(inner: &[u8]) -> Option<(ClfKey, i64)> {
     let f = inner.get(..27)?;
     if f[2] != b'/' || f[6] != b'/' || f[11] != b':' || f[14] != b':' || f[17] != b':' {
         return None;
@@ -66,10 +72,8 @@ fn clf_fixed(inner: &[u8]) -> Option<([u8; 20], i64)> {
     if mm > 59 || ss > 59 {
         return None;
     }
-    let mut key = [0u8; 20];
-    key[..14].copy_from_slice(&f[..14]);
-    key[14..].copy_from_slice(&f[20..26]);
-    Some((key, mm * 60 + ss))
+    let word = |i: usize| u64::from_le_bytes(f[i..i + 8].try_into().expect("8 bytes"));
+    Some(((word(0), word(6), word(19) & !0xff), mm * 60 + ss))
 }
 
 /// [`time`] with a memo of the date, hour and offset. Same result: the
