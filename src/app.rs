@@ -240,7 +240,7 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
         let scanned = scan_all(&pool, &entries, &engine, &cfg, &progress, |o| {
             detect_state.merge(o.detect);
             summary.add_file(&o.file);
-            summary.add_tally(&o.tally);
+            summary.merge(&o.tally.summary);
             timeline.merge(o.tally.timeline);
             if o.file.status == FileStatus::Error && !args.quiet {
                 progress.suspend(|| {
@@ -267,8 +267,8 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
                     return true;
                 };
                 match suppressor.check(f, root, rel) {
-                    Some(Suppressed::Baselined) => tally.baselined += 1,
-                    Some(Suppressed::Ignored) => tally.ignored += 1,
+                    Some(Suppressed::Baselined) => tally.summary.baselined += 1,
+                    Some(Suppressed::Ignored) => tally.summary.ignored += 1,
                     None => return true,
                 }
                 false
@@ -277,7 +277,7 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
         for f in &rep.findings {
             tally.add(f);
         }
-        summary.add_tally(&tally);
+        summary.merge(&tally.summary);
         timeline.merge(tally.timeline);
         let sections = ReportSections {
             drift: rep.drift,

@@ -1184,9 +1184,7 @@ mod tests {
         let mut x: u64 = 0x2545_f491_4f6c_dd1d;
         let digits: String = (0..10 * 1024 * 1024)
             .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                crate::test_util::xorshift(&mut x);
                 char::from(b'0' + (x % 10) as u8)
             })
             .collect();

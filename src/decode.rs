@@ -1412,9 +1412,7 @@ mod tests {
         assert!(!is_text(b"abcdefgh\x01\x02"));
         let mut x = 0x2545_f491_4f6c_dd1du64;
         for round in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            crate::test_util::xorshift(&mut x);
             let len = (x % 40) as usize;
             let bytes: Vec<u8> = (0..len)
                 .map(|i| {

@@ -23,6 +23,8 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod suppress;
+#[cfg(test)]
+mod test_util;
 pub mod text;
 pub mod time;
 pub mod window;

@@ -1208,13 +1208,7 @@ mod tests {
             .ascii_case_insensitive(true)
             .build(words)
             .unwrap();
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut rand = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rand = crate::test_util::rng(0x2545_f491_4f6c_dd1du64);
         for round in 0..60 {
             let len = (rand(5 * BLOCK as u64) + 1) as usize;
             let mut hay = vec![b'.'; len];
@@ -1302,9 +1296,7 @@ mod tests {
             let len = (n * 37) % 400;
             let hay: Vec<u8> = (0..len)
                 .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
+                    crate::test_util::xorshift(&mut x);
                     // Mostly digits, so long runs are common.
                     if x.is_multiple_of(3) {
                         alphabet[(x >> 8) as usize % alphabet.len()]
@@ -1374,13 +1366,7 @@ mod tests {
             // Too many ranges for the block test.
             &|b| b % 2 == 0 && b != b'.',
         ];
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rand = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rand = crate::test_util::rng(0x9e37_79b9_7f4a_7c15u64);
         for (ci, member) in classes.iter().enumerate() {
             let class: [bool; 256] = std::array::from_fn(|b| member(b as u8));
             let inside: Vec<u8> = (0..=255u8).filter(|&b| member(b)).collect();

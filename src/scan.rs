@@ -144,8 +144,8 @@ impl<'c> Batch<'c> {
     fn push(&mut self, f: Finding) {
         if let Some((s, root, rel)) = self.suppress {
             match s.check(&f, root, rel) {
-                Some(Suppressed::Baselined) => return self.tally.baselined += 1,
-                Some(Suppressed::Ignored) => return self.tally.ignored += 1,
+                Some(Suppressed::Baselined) => return self.tally.summary.baselined += 1,
+                Some(Suppressed::Ignored) => return self.tally.summary.ignored += 1,
                 None => {}
             }
         }

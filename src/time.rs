@@ -914,9 +914,7 @@ mod tests {
         let tz = ny();
         let alphabet = b"0123456789-:T Z+./<>[]OctFebWed,\xff";
         for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            crate::test_util::xorshift(&mut x);
             let len = (x % 40) as usize;
             let bytes: Vec<u8> = (0..len)
                 .map(|i| {

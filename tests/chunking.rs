@@ -116,7 +116,7 @@ fn rendered_chunks_carry_the_file_line_numbers() {
         for chunk in [1, 3, 100, 4096, usize::MAX] {
             let out = scan(&p, chunk, 2, Some(w.clone()));
             assert!(out.findings.is_empty());
-            assert_eq!(out.tally.findings, whole.len() as u64);
+            assert_eq!(out.tally.summary.findings, whole.len() as u64);
             assert_eq!(out.file.findings, whole.len() as u64);
             let mut got = Vec::new();
             out.rendered

@@ -318,13 +318,7 @@ mod tests {
             .ascii_case_insensitive(true)
             .build(s.entries.iter().map(|e| e.needle.as_bytes()))
             .unwrap();
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rand = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rand = crate::test_util::rng(0x9e37_79b9_7f4a_7c15u64);
         let words: [&[u8]; 6] = [
             b"evil.exampl",
             b"EVIL.EXAMPLE",

@@ -161,7 +161,8 @@ pub(super) fn record<'a>(line: &'a [u8], opts: &ParseOptions) -> Record<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::{LineParser, LogFormat, test_util};
+    use crate::format::{LineParser, LogFormat};
+    use crate::test_util;
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()

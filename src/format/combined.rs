@@ -260,7 +260,8 @@ fn referer_and_ua(tail: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::{LineParser, LogFormat, ParseOptions, test_util};
+    use crate::format::{LineParser, LogFormat, ParseOptions};
+    use crate::test_util;
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()

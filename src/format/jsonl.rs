@@ -431,7 +431,8 @@ fn add_web_fields(obj: &Map<String, Value>, fields: &mut Vec<Field<'_>>) -> bool
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::{LineParser, LogFormat, test_util};
+    use crate::format::{LineParser, LogFormat};
+    use crate::test_util;
     use jiff::tz::TimeZone;
 
     fn ts(s: &str) -> Timestamp {

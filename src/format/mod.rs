@@ -376,37 +376,9 @@ fn push_request<'a>(fields: &mut Vec<Field<'a>>, req: &'a [u8], host_from_url: b
 }
 
 #[cfg(test)]
-pub(crate) mod test_util {
-    /// Fixed-seed xorshift byte strings for the "never panic" loops.
-    pub fn garbage(seed: u64, n: usize, alphabet: &[u8]) -> Vec<Vec<u8>> {
-        let mut x = seed | 1;
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let len = (x % 300) as usize;
-            let mut v = Vec::with_capacity(len);
-            let mut y = x;
-            for _ in 0..len {
-                y ^= y << 13;
-                y ^= y >> 7;
-                y ^= y << 17;
-                if y & 3 == 0 {
-                    v.push((y >> 24) as u8);
-                } else {
-                    v.push(alphabet[(y >> 8) as usize % alphabet.len()]);
-                }
-            }
-            out.push(v);
-        }
-        out
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util;
 
     #[test]
     fn names_round_trip() {

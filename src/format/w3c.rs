@@ -192,7 +192,8 @@ fn strip_prefix_ci<'a>(line: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::{LineParser, LogFormat, test_util};
+    use crate::format::{LineParser, LogFormat};
+    use crate::test_util;
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()

@@ -219,14 +219,35 @@ impl Summary {
         self.undated += f.undated;
     }
 
-    /// Adds findings counted elsewhere (by the threads that made them).
-    pub fn add_tally(&mut self, t: &Tally) {
-        self.findings += t.findings;
-        self.baselined += t.baselined;
-        self.ignored += t.ignored;
-        add_counts(&mut self.by_level, &t.by_level);
-        add_counts(&mut self.by_rule, &t.by_rule);
-        add_counts(&mut self.by_category, &t.by_category);
+    /// Counts one finding.
+    pub fn add_finding(&mut self, f: &Finding) {
+        self.findings += 1;
+        *self.by_level.entry(f.level).or_default() += 1;
+        match self.by_rule.get_mut(&f.rule_id) {
+            Some(n) => *n += 1,
+            None => {
+                self.by_rule.insert(f.rule_id.clone(), 1);
+            }
+        }
+        *self.by_category.entry(f.category).or_default() += 1;
+    }
+
+    /// Adds the counts of other files or findings.
+    pub fn merge(&mut self, o: &Summary) {
+        self.files.scanned += o.files.scanned;
+        self.files.skipped += o.files.skipped;
+        self.files.errors += o.files.errors;
+        self.bytes += o.bytes;
+        self.records += o.records;
+        self.in_window += o.in_window;
+        self.out_of_window += o.out_of_window;
+        self.undated += o.undated;
+        self.findings += o.findings;
+        self.baselined += o.baselined;
+        self.ignored += o.ignored;
+        add_counts(&mut self.by_level, &o.by_level);
+        add_counts(&mut self.by_rule, &o.by_rule);
+        add_counts(&mut self.by_category, &o.by_category);
     }
 
     /// The highest level among the findings.
@@ -239,38 +260,20 @@ impl Summary {
 /// findings are made and merged in file order.
 #[derive(Debug, Default)]
 pub struct Tally {
-    pub findings: u64,
-    /// Findings left out by the baseline or the ignore file.
-    pub baselined: u64,
-    pub ignored: u64,
-    pub by_level: BTreeMap<Level, u64>,
-    pub by_rule: BTreeMap<String, u64>,
-    pub by_category: BTreeMap<Category, u64>,
+    /// Only its finding counts (`findings`, `baselined`, `ignored`, `by_*`).
+    pub summary: Summary,
     pub timeline: crate::detect::timeline::Timeline,
 }
 
 impl Tally {
     pub fn add(&mut self, f: &Finding) {
-        self.findings += 1;
-        *self.by_level.entry(f.level).or_default() += 1;
-        match self.by_rule.get_mut(&f.rule_id) {
-            Some(n) => *n += 1,
-            None => {
-                self.by_rule.insert(f.rule_id.clone(), 1);
-            }
-        }
-        *self.by_category.entry(f.category).or_default() += 1;
+        self.summary.add_finding(f);
         self.timeline.add(f);
     }
 
     /// Adds the tally of later findings.
     pub fn merge(&mut self, o: Tally) {
-        self.findings += o.findings;
-        self.baselined += o.baselined;
-        self.ignored += o.ignored;
-        add_counts(&mut self.by_level, &o.by_level);
-        add_counts(&mut self.by_rule, &o.by_rule);
-        add_counts(&mut self.by_category, &o.by_category);
+        self.summary.merge(&o.summary);
         self.timeline.merge(o.timeline);
     }
 }

@@ -1,0 +1,38 @@
+//! Helpers of the unit tests: fixed-seed pseudo-random data, so every run
+//! tests the same cases.
+
+/// The next value of a xorshift64 generator (`x` must not be 0).
+pub fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+/// Numbers below `n`, from a generator seeded with `seed` (not 0).
+pub fn rng(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut x = seed;
+    move |n| xorshift(&mut x) % n
+}
+
+/// Fixed-seed byte strings for the "never panic" loops: bytes of `alphabet`
+/// and arbitrary bytes, up to 300 each.
+pub fn garbage(seed: u64, n: usize, alphabet: &[u8]) -> Vec<Vec<u8>> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let len = (xorshift(&mut x) % 300) as usize;
+        let mut v = Vec::with_capacity(len);
+        let mut y = x;
+        for _ in 0..len {
+            let r = xorshift(&mut y);
+            if r & 3 == 0 {
+                v.push((r >> 24) as u8);
+            } else {
+                v.push(alphabet[(r >> 8) as usize % alphabet.len()]);
+            }
+        }
+        out.push(v);
+    }
+    out
+}
