@@ -315,18 +315,19 @@ impl<W: Write> Emitter for SarifEmitter<W> {
         let results = std::mem::take(&mut self.results);
         // The run's own key, at its depth: JSON strings hold no raw newline.
         const KEY: &[u8] = b"\n      \"results\": [";
-        let at = match memchr::memmem::find(&text, KEY) {
-            Some(i) if !results.is_empty() => i + KEY.len(),
-            _ => text.len(),
-        };
-        self.out.write_all(&text[..at])?;
-        if at < text.len() {
+        if results.is_empty() {
+            self.out.write_all(&text)?;
+        } else {
+            let at = memchr::memmem::find(&text, KEY)
+                .map(|i| i + KEY.len())
+                .ok_or_else(|| io::Error::other("SARIF log without its results array"))?;
+            self.out.write_all(&text[..at])?;
             // Every item starts with the comma that separates it from the
             // one before; the first has none before it.
             results.into_bytes().copy_to(1, &mut self.out)?;
             self.out.write_all(b"\n      ")?;
+            self.out.write_all(&text[at..])?;
         }
-        self.out.write_all(&text[at..])?;
         self.out.write_all(b"\n")?;
         self.out.flush()
     }
