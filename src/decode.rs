@@ -1102,19 +1102,7 @@ mod tests {
     }
 
     fn b64_bytes(b: &[u8]) -> String {
-        // Test-only encoder (standard alphabet, no padding).
-        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for ch in b.chunks(3) {
-            let n = ch
-                .iter()
-                .enumerate()
-                .fold(0u32, |a, (i, &c)| a | u32::from(c) << (16 - 8 * i));
-            for k in 0..=ch.len() {
-                out.push(char::from(A[(n >> (18 - 6 * k) & 63) as usize]));
-            }
-        }
-        out
+        crate::test_util::base64(b, false)
     }
 
     fn hex(s: &str) -> String {

@@ -36,3 +36,23 @@ pub fn garbage(seed: u64, n: usize, alphabet: &[u8]) -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// Base64 without padding, in the standard or the URL-safe alphabet.
+pub fn base64(b: &[u8], url_safe: bool) -> String {
+    let a: &[u8] = if url_safe {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    };
+    let mut out = String::new();
+    for ch in b.chunks(3) {
+        let n = ch
+            .iter()
+            .enumerate()
+            .fold(0u32, |a, (i, &c)| a | u32::from(c) << (16 - 8 * i));
+        for k in 0..=ch.len() {
+            out.push(char::from(a[(n >> (18 - 6 * k) & 63) as usize]));
+        }
+    }
+    out
+}
