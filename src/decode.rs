@@ -1106,7 +1106,7 @@ mod tests {
     }
 
     fn hex(s: &str) -> String {
-        s.bytes().map(|c| format!("{c:02x}")).collect()
+        crate::pack::hex(s.as_bytes())
     }
 
     fn find<'a>(v: &'a [Decoded], layers: &[Layer]) -> Option<&'a str> {

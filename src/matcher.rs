@@ -151,8 +151,50 @@ struct ClassRun {
     class: [bool; 256],
     min: usize,
     rules: Vec<usize>,
-    /// The class as byte ranges, when few enough for a block test.
-    ranges: Option<Vec<(u8, u8)>>,
+    /// The class as vector tests, when few enough for a block test.
+    ranges: Option<ByteTests>,
+}
+
+/// A byte class as the cheapest test of each part on a 16-byte vector:
+/// single bytes by equality, spans by an unsigned compare, and the whole
+/// upper half (any non-ASCII byte, which a Unicode `\d` or `\w` admits) by
+/// the sign bits alone.
+struct ByteTests {
+    singles: Vec<u8>,
+    spans: Vec<(u8, u8)>,
+    upper: bool,
+    /// Test 32 bytes per instruction (the CPU has AVX2).
+    wide: bool,
+}
+
+impl ByteTests {
+    /// From inclusive byte ranges.
+    fn new(ranges: &[(u8, u8)]) -> ByteTests {
+        let mut t = ByteTests {
+            singles: Vec::new(),
+            spans: Vec::new(),
+            upper: false,
+            #[cfg(target_arch = "x86_64")]
+            wide: std::is_x86_feature_detected!("avx2"),
+            #[cfg(not(target_arch = "x86_64"))]
+            wide: false,
+        };
+        for &(lo, hi) in ranges {
+            match (lo, hi) {
+                (0x80, 0xff) => t.upper = true,
+                _ if lo == hi => t.singles.push(lo),
+                _ => t.spans.push((lo, hi)),
+            }
+        }
+        t
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn has(&self, b: u8) -> bool {
+        (self.upper && b >= 0x80)
+            || self.singles.contains(&b)
+            || self.spans.iter().any(|&(lo, hi)| lo <= b && b <= hi)
+    }
 }
 
 /// Fewest required punctuation bytes worth a count gate (fewer would admit
@@ -184,7 +226,7 @@ impl ClassRun {
             class,
             min,
             rules,
-            ranges: (ranges.len() <= MAX_RANGES).then_some(ranges),
+            ranges: (ranges.len() <= MAX_RANGES).then(|| ByteTests::new(&ranges)),
         }
     }
 
@@ -202,13 +244,35 @@ impl ClassRun {
     /// 64 bytes at a time: a membership mask, the starts of `min` members
     /// in a row inside the block, and the members at its end carried into
     /// the next.
-    fn find_blocks(&self, ranges: &[(u8, u8)], hay: &[u8], from: usize) -> Option<usize> {
+    fn find_blocks(&self, tests: &ByteTests, hay: &[u8], from: usize) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        if tests.wide {
+            // SAFETY: `wide` is set only when the CPU has AVX2.
+            return unsafe { self.find_blocks_wide(tests, hay, from) };
+        }
+        self.find_blocks_by(hay, from, |block| range_mask(block, tests))
+    }
+
+    /// [`ClassRun::find_blocks`] compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn find_blocks_wide(&self, tests: &ByteTests, hay: &[u8], from: usize) -> Option<usize> {
+        self.find_blocks_by(hay, from, |block| range_mask_wide(block, tests))
+    }
+
+    #[inline(always)]
+    fn find_blocks_by(
+        &self,
+        hay: &[u8],
+        from: usize,
+        mask: impl Fn(&[u8; 64]) -> u64,
+    ) -> Option<usize> {
         let w = self.min.max(1);
         // Members in a row just before `p`.
         let mut run = 0usize;
         let mut p = from;
         while let Some(block) = hay.get(p..p + 64) {
-            let m = range_mask(block.try_into().expect("64 bytes"), ranges);
+            let m = mask(block.try_into().expect("64 bytes"));
             let lead = m.trailing_ones() as usize;
             if run + lead >= w {
                 return Some(p - run);
@@ -262,11 +326,11 @@ impl ClassRun {
     }
 }
 
-/// Bit i set when `block[i]` lies in one of `ranges` (inclusive): per 16
-/// bytes and range, a subtraction and an unsigned compare, SSE2.
+/// Bit i set when `block[i]` is in the class: per 16 bytes, one compare
+/// per single byte, two per span, SSE2.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn range_mask(block: &[u8; 64], ranges: &[(u8, u8)]) -> u64 {
+fn range_mask(block: &[u8; 64], tests: &ByteTests) -> u64 {
     use std::arch::x86_64::*;
     let mut m = 0u64;
     for k in 0..4 {
@@ -275,26 +339,59 @@ fn range_mask(block: &[u8; 64], ranges: &[(u8, u8)]) -> u64 {
         let bits = unsafe {
             let v = _mm_loadu_si128(block.as_ptr().add(k * 16).cast::<__m128i>());
             let mut acc = _mm_setzero_si128();
-            for &(lo, hi) in ranges {
+            for &b in &tests.singles {
+                acc = _mm_or_si128(acc, _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)));
+            }
+            for &(lo, hi) in &tests.spans {
                 // Unsigned `v - lo <= hi - lo` as `min(d, n) == d`.
                 let d = _mm_sub_epi8(v, _mm_set1_epi8(lo as i8));
                 let n = _mm_set1_epi8(hi.wrapping_sub(lo) as i8);
                 acc = _mm_or_si128(acc, _mm_cmpeq_epi8(_mm_min_epu8(d, n), d));
             }
-            _mm_movemask_epi8(acc) as u16
+            let upper = if tests.upper { _mm_movemask_epi8(v) } else { 0 };
+            (_mm_movemask_epi8(acc) | upper) as u16
         };
         m |= u64::from(bits) << (16 * k);
     }
     m
 }
 
-/// Bit i set when `block[i]` lies in one of `ranges` (inclusive).
+/// [`range_mask`] on two 32-byte vectors.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn range_mask_wide(block: &[u8; 64], tests: &ByteTests) -> u64 {
+    use std::arch::x86_64::*;
+    let mut m = 0u64;
+    for k in 0..2 {
+        // SAFETY: the unaligned load reads bytes 32k..32k+32 of the array.
+        let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(k * 32).cast::<__m256i>()) };
+        let mut acc = _mm256_setzero_si256();
+        for &b in &tests.singles {
+            acc = _mm256_or_si256(acc, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b as i8)));
+        }
+        for &(lo, hi) in &tests.spans {
+            let d = _mm256_sub_epi8(v, _mm256_set1_epi8(lo as i8));
+            let n = _mm256_set1_epi8(hi.wrapping_sub(lo) as i8);
+            acc = _mm256_or_si256(acc, _mm256_cmpeq_epi8(_mm256_min_epu8(d, n), d));
+        }
+        let upper = if tests.upper {
+            _mm256_movemask_epi8(v)
+        } else {
+            0
+        };
+        m |= u64::from((_mm256_movemask_epi8(acc) | upper) as u32) << (32 * k);
+    }
+    m
+}
+
+/// Bit i set when `block[i]` is in the class.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn range_mask(block: &[u8; 64], ranges: &[(u8, u8)]) -> u64 {
+fn range_mask(block: &[u8; 64], tests: &ByteTests) -> u64 {
     let mut m = 0u64;
     for (i, &b) in block.iter().enumerate() {
-        m |= u64::from(ranges.iter().any(|&(lo, hi)| lo <= b && b <= hi)) << i;
+        m |= u64::from(tests.has(b)) << i;
     }
     m
 }
@@ -1372,6 +1469,11 @@ mod tests {
             let inside: Vec<u8> = (0..=255u8).filter(|&b| member(b)).collect();
             for min in [1, 2, 13, 16, 24, 63, 64, 65, 200] {
                 let r = ClassRun::new(class, min, vec![]);
+                // The 16-byte tests too, whatever this CPU has.
+                let mut narrow = ClassRun::new(class, min, vec![]);
+                if let Some(t) = &mut narrow.ranges {
+                    t.wide = false;
+                }
                 for round in 0..30 {
                     let len = rand(700) as usize;
                     let hay: Vec<u8> = (0..len)
@@ -1400,6 +1502,10 @@ mod tests {
                             want,
                             "class {ci}, min {min}, round {round}, from {from}"
                         );
+                        if let Some(t) = &narrow.ranges {
+                            assert!(!t.wide);
+                            assert_eq!(narrow.find(&hay, from), want, "narrow, class {ci}");
+                        }
                         assert_eq!(r.skip_scan(&hay, from), want, "skip, class {ci}, min {min}");
                     }
                 }
