@@ -1069,15 +1069,24 @@ fn report_fields(rec: &Record) -> BTreeMap<String, String> {
         if m.contains_key(&**k) {
             continue;
         }
-        m.insert(
-            k.to_string(),
-            card::mask_text(&cut_chars(v, FIELD_MAX_CHARS)).into_owned(),
-        );
+        m.insert(k.to_string(), masked(cut_chars(v, FIELD_MAX_CHARS)));
     }
     m
 }
 
+/// `s` with card numbers masked, kept as it is when nothing needed masking.
+fn masked(s: String) -> String {
+    match card::mask_text(&s) {
+        std::borrow::Cow::Owned(m) => m,
+        std::borrow::Cow::Borrowed(_) => s,
+    }
+}
+
 fn cut_chars(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        // No more characters than bytes.
+        return s.to_string();
+    }
     match s.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_string(),
@@ -1145,7 +1154,7 @@ fn decoded_evidence(hit: &Hit) -> Option<String> {
     if end < b.len() {
         s.push('…');
     }
-    Some(card::mask_text(&s).into_owned())
+    Some(masked(s))
 }
 
 /// The excerpt of the raw line around the match: the whole line when short,
@@ -1154,7 +1163,7 @@ fn decoded_evidence(hit: &Hit) -> Option<String> {
 fn evidence(raw: &[u8], hit: &Hit) -> String {
     const WHOLE: usize = EVIDENCE_BEFORE + EVIDENCE_AFTER;
     if raw.len() <= WHOLE {
-        return card::mask_text(&String::from_utf8_lossy(raw)).into_owned();
+        return masked(crate::text::lossy(raw).into_owned());
     }
     let center = hit
         .offset
@@ -1184,11 +1193,11 @@ fn evidence(raw: &[u8], hit: &Hit) -> String {
     if start > 0 {
         s.push('…');
     }
-    s.push_str(&String::from_utf8_lossy(&raw[start..end]));
+    s.push_str(&crate::text::lossy(&raw[start..end]));
     if end < raw.len() {
         s.push('…');
     }
-    card::mask_text(&s).into_owned()
+    masked(s)
 }
 
 #[cfg(test)]

@@ -260,11 +260,7 @@ fn value(b: &[u8]) -> Option<Cow<'_, str>> {
     if b.is_empty() || b == b"-" {
         None
     } else {
-        // `from_utf8` has an ASCII fast path; the lossy decoder does not.
-        Some(match std::str::from_utf8(b) {
-            Ok(s) => Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(b),
-        })
+        Some(crate::text::lossy(b))
     }
 }
 

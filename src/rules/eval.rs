@@ -107,7 +107,7 @@ enum Src {
 impl<'r> Ctx<'r> {
     fn raw(&self) -> &Text<'r> {
         self.raw
-            .get_or_init(|| Text::new(String::from_utf8_lossy(self.rec.raw)))
+            .get_or_init(|| Text::new(crate::text::lossy(self.rec.raw)))
     }
 
     /// Whether offsets in the lossy raw text are offsets in `record.raw`.
