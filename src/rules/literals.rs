@@ -610,17 +610,30 @@ fn pat_gates(pat: &Pat, lits: &Lits, raw: bool) -> Option<Vec<Gate>> {
     }
 }
 
-/// How selective a gate set is: literals by their shortest length, then
-/// digit runs, then regexes.
-fn gate_score(set: &[Gate]) -> usize {
-    set.iter()
+/// How selective a gate set is, higher better: first its weakest kind of
+/// gate (a regex, then digit runs and counts, then literals), then for
+/// literal sets how rarely random text holds any of them. Each literal is
+/// taken as one in 40^len (case-folded letters, digits, some punctuation),
+/// so one four-byte literal beats eight (`POST` against image extensions),
+/// where the shortest length alone called them even.
+fn gate_score(set: &[Gate]) -> (u8, f64) {
+    let kind = set
+        .iter()
         .map(|g| match g {
-            Gate::Lit(l) => 4 + l.len(),
-            Gate::Digits | Gate::DigitBytes(_) | Gate::Count(..) => 3,
-            Gate::Regex(_) => 1,
+            Gate::Lit(_) => 2,
+            Gate::Digits | Gate::DigitBytes(_) | Gate::Count(..) => 1,
+            Gate::Regex(_) => 0,
         })
         .min()
-        .unwrap_or(usize::MAX)
+        .unwrap_or(3);
+    let hits: f64 = set
+        .iter()
+        .map(|g| match g {
+            Gate::Lit(l) => 40f64.powi(-(l.len().min(64) as i32)),
+            _ => 0.0,
+        })
+        .sum();
+    (kind, -hits)
 }
 
 fn gate_union(parts: impl Iterator<Item = Option<Vec<Gate>>>) -> Option<Vec<Gate>> {
@@ -636,7 +649,11 @@ fn gate_union(parts: impl Iterator<Item = Option<Vec<Gate>>>) -> Option<Vec<Gate
 }
 
 fn gate_best(parts: impl Iterator<Item = Option<Vec<Gate>>>) -> Option<Vec<Gate>> {
-    parts.flatten().max_by_key(|s| gate_score(s))
+    parts.flatten().max_by(|a, b| {
+        let (ka, ha) = gate_score(a);
+        let (kb, hb) = gate_score(b);
+        ka.cmp(&kb).then(ha.total_cmp(&hb))
+    })
 }
 
 fn field_gates(fc: &FieldCond, raw: bool) -> Option<Vec<Gate>> {
@@ -761,5 +778,38 @@ mod tests {
         assert_eq!(union([a.clone(), None].into_iter()), None);
         assert_eq!(most_selective([a, None, b.clone()].into_iter()), b);
         assert_eq!(most_selective([None, None].into_iter()), None);
+    }
+
+    #[test]
+    fn the_rarer_side_of_an_and_gates_it() {
+        let lits = |v: &[&str]| Some(v.iter().map(|l| Gate::Lit(l.as_bytes().to_vec())).collect());
+        let method = lits(&["post"]);
+        let images = lits(&[
+            ".gif", ".png", ".jpg", ".jpeg", ".ico", ".svg", ".webp", ".bmp",
+        ]);
+        // Shortest lengths tie at four; one literal is rarer than eight.
+        assert_eq!(
+            gate_best([method.clone(), images.clone()].into_iter()),
+            method
+        );
+        assert_eq!(
+            gate_best([images.clone(), method.clone()].into_iter()),
+            method
+        );
+        // A longer literal still wins over a shorter one.
+        let longer = lits(&["skimdrop"]);
+        assert_eq!(
+            gate_best([method.clone(), longer.clone()].into_iter()),
+            longer
+        );
+        // Any literal beats a digit-run gate, which beats a regex gate.
+        let digits = Some(vec![Gate::Digits]);
+        assert_eq!(
+            gate_best([digits.clone(), images.clone()].into_iter()),
+            images
+        );
+        let re = Some(vec![Gate::Regex("a.b".into())]);
+        assert_eq!(gate_best([re.clone(), digits.clone()].into_iter()), digits);
+        assert_eq!(gate_best([None, re.clone()].into_iter()), re);
     }
 }
