@@ -88,13 +88,14 @@ fn matching(c: &mut Criterion) {
     g.sample_size(20);
     for (name, rules) in [("default_pack", pack), ("patterns50", pats)] {
         let engine = Engine::new(rules);
+        let gates = engine.gate_choice(true, &[skimhunt::Family::Web]);
         g.bench_function(format!("{name}_buffer_gates"), |b| {
             b.iter(|| {
                 let hay = black_box(buf.as_bytes());
                 let mut f = Finder::new();
                 let mut n = 0usize;
                 let mut at = 0;
-                while let Some(p) = engine.next_candidate(hay, at, true, &mut f) {
+                while let Some(p) = engine.next_candidate(hay, at, gates, &mut f) {
                     n += 1;
                     at = memchr::memchr(b'\n', &hay[p..]).map_or(hay.len(), |i| p + i + 1);
                     if at >= hay.len() {
@@ -109,7 +110,7 @@ fn matching(c: &mut Criterion) {
             b.iter(|| {
                 let mut n = 0;
                 for line in black_box(buf.as_bytes()).split(|&b| b == b'\n') {
-                    engine.candidates_in(line, true, &mut out);
+                    engine.candidates_in(line, gates, &mut out);
                     n += out.len();
                 }
                 n

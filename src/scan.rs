@@ -15,7 +15,7 @@ use crate::discover::{Disposition, Entry, io_reason};
 use crate::format::{self, LineParser, LogFormat, ParseOptions, TimeMemo};
 use crate::input::{self, Compression, Opened};
 use crate::level::Level;
-use crate::matcher::{Engine, Finder};
+use crate::matcher::{Engine, Finder, GateChoice};
 use crate::progress::Progress;
 use crate::record::{Family, Record};
 use crate::report::render::{FindingWriter, Frames, Rendered};
@@ -780,7 +780,8 @@ fn scan_lines<'c>(
         LogFormat::Jsonl => &[Family::Web, Family::Chat, Family::Csp, Family::Json],
     };
     if ctx.engine.buffer_search_ok(raw_fields, families) {
-        return scan_lines_fast(ctx, parser, buf, offset, raw_fields);
+        let gates = ctx.engine.gate_choice(raw_fields, families);
+        return scan_lines_fast(ctx, parser, buf, offset, gates);
     }
     scan_lines_each(ctx, parser, buf, offset)
 }
@@ -794,7 +795,7 @@ fn scan_lines_fast<'c>(
     parser: &mut LineParser,
     buf: &[u8],
     offset: u64,
-    raw_fields: bool,
+    gates: GateChoice,
 ) -> ChunkOut<'c> {
     let mut out = ChunkOut {
         findings: Batch::new(ctx),
@@ -849,7 +850,7 @@ fn scan_lines_fast<'c>(
                     end: pos,
                     lines_before,
                     offset,
-                    raw_fields,
+                    gates,
                 };
                 st.search(ctx, parser, &mut cands, &mut det_hits, &mut out.findings);
                 stretch = None;
@@ -866,7 +867,7 @@ fn scan_lines_fast<'c>(
             end: buf.len(),
             lines_before,
             offset,
-            raw_fields,
+            gates,
         };
         st.search(ctx, parser, &mut cands, &mut det_hits, &mut out.findings);
     }
@@ -886,7 +887,7 @@ struct Stretch<'b> {
     lines_before: u64,
     /// File offset of `buf`.
     offset: u64,
-    raw_fields: bool,
+    gates: GateChoice,
 }
 
 impl Stretch<'_> {
@@ -905,9 +906,7 @@ impl Stretch<'_> {
         let mut line_no = self.lines_before;
         // `cur` passes the end after a last line without a newline.
         while cur < hay.len()
-            && let Some(p) = ctx
-                .engine
-                .next_candidate(hay, cur, self.raw_fields, &mut finder)
+            && let Some(p) = ctx.engine.next_candidate(hay, cur, self.gates, &mut finder)
         {
             let ls = memchr::memrchr(b'\n', &hay[cur..p]).map_or(cur, |i| cur + i + 1);
             line_no += memchr::memchr_iter(b'\n', &hay[cur..ls]).count() as u64 + 1;
@@ -917,7 +916,7 @@ impl Stretch<'_> {
                 line = l;
             }
             cur = le + 1;
-            ctx.engine.candidates_in(line, self.raw_fields, cands);
+            ctx.engine.candidates_in(line, self.gates, cands);
             if cands.is_empty() {
                 continue;
             }
