@@ -105,14 +105,55 @@ impl BlobGate {
                 .position(|&b| !self.run.class[usize::from(b)])
                 .map_or(hay.len(), |i| s + i);
             let r = &hay[s..e];
-            if r.iter().any(|b| matches!(b, b'%' | b'&' | b';'))
-                || decode::run_may_decode(r, self.opts)
-            {
+            if r.iter().any(|b| matches!(b, b'%' | b'&' | b';')) || may_decode(r, self.opts) {
                 return Some(s);
             }
             p = e;
         }
     }
+}
+
+/// Runs remembered per thread by [`may_decode`].
+const MEMO_SLOTS: usize = 4096;
+
+/// Longest run [`may_decode`] remembers.
+const MEMO_MAX_RUN: usize = 256;
+
+/// One remembered decision of [`decode::run_may_decode`].
+type MemoSlot = Option<(decode::DecodeOpts, Box<[u8]>, bool)>;
+
+thread_local! {
+    static DECODE_MEMO: std::cell::RefCell<Vec<MemoSlot>> =
+        std::cell::RefCell::new(vec![None; MEMO_SLOTS]);
+}
+
+/// [`decode::run_may_decode`], remembered for recently seen runs: the same
+/// ids and paths (an image's cache hash) recur on many lines, and trying
+/// their decodings again was a tenth of a default-pack scan. A slot holds
+/// the whole run, so a hash collision only costs a recomputation.
+fn may_decode(run: &[u8], opts: decode::DecodeOpts) -> bool {
+    if run.len() > MEMO_MAX_RUN {
+        return decode::run_may_decode(run, opts);
+    }
+    let h = run.chunks(8).fold(run.len() as u64, |h, c| {
+        let mut w = [0u8; 8];
+        w[..c.len()].copy_from_slice(c);
+        (h ^ u64::from_le_bytes(w))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29)
+    });
+    let slot = (h % MEMO_SLOTS as u64) as usize;
+    DECODE_MEMO.with(|m| {
+        if let Some((o, r, v)) = &m.borrow()[slot]
+            && *o == opts
+            && **r == *run
+        {
+            return *v;
+        }
+        let v = decode::run_may_decode(run, opts);
+        m.borrow_mut()[slot] = Some((opts, run.into(), v));
+        v
+    })
 }
 
 /// A gate: some line holds `min` bytes of a set (see `Gate::Count`).
@@ -1643,6 +1684,51 @@ mod blob_tests {
             let next = engine.next_candidate(hay, hay.len() + 1, gates, &mut Finder::new());
             assert_eq!(next, None);
         }
+    }
+
+    #[test]
+    fn remembered_decode_decisions_equal_fresh_ones() {
+        // More runs than slots (collisions and evictions), each asked
+        // several times, under two option sets, with runs that decode to
+        // text among noise.
+        let all = decode::DecodeOpts::parse_name("all").unwrap();
+        let b64_only = decode::DecodeOpts::parse_name("base64").unwrap();
+        let mut rand = crate::test_util::rng(0xd1b5_4a32_d192_ed03);
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_";
+        let mut runs: Vec<Vec<u8>> = (0..MEMO_SLOTS + 1500)
+            .map(|i| {
+                if i % 7 == 0 {
+                    b64(format!("<script src=//evil{i}.example/a.js>").as_bytes()).into_bytes()
+                } else if i % 7 == 1 {
+                    // Text only under the hex layer.
+                    crate::pack::hex(format!("<img src=x onerror=alert({i})>").as_bytes())
+                        .into_bytes()
+                } else {
+                    let len = 16 + rand(80) as usize;
+                    (0..len)
+                        .map(|_| alphabet[rand(alphabet.len() as u64) as usize])
+                        .collect()
+                }
+            })
+            .collect();
+        runs.push(vec![b'A'; MEMO_MAX_RUN + 1]);
+        let mut seen_true = 0;
+        for _ in 0..3 {
+            for _ in 0..runs.len() {
+                let r = &runs[rand(runs.len() as u64) as usize];
+                for o in [all, b64_only] {
+                    let want = decode::run_may_decode(r, o);
+                    seen_true += usize::from(want);
+                    assert_eq!(may_decode(r, o), want, "{}", String::from_utf8_lossy(r));
+                }
+            }
+        }
+        assert!(seen_true > 100);
+        let hexed = &runs[1];
+        assert_ne!(
+            decode::run_may_decode(hexed, all),
+            decode::run_may_decode(hexed, b64_only)
+        );
     }
 
     #[test]
