@@ -641,6 +641,15 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// [`mask_text`] of an owned string: the same string back, not a copy,
+/// when nothing needed masking (the common case, once per report field).
+pub fn mask_owned(s: String) -> String {
+    match mask_text(&s) {
+        Cow::Owned(m) => m,
+        Cow::Borrowed(_) => s,
+    }
+}
+
 /// Masks card numbers whose digits are percent-encoded (`%34%31…`, as a
 /// skimmer's exfiltration URL may carry them), alone or mixed with plain
 /// digits and single separators (`%20`, `%2D`, space, `-`, `+`). Middle
@@ -784,6 +793,18 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mask_owned_masks_or_gives_the_string_back() {
+        let clean = String::from("GET /a?b=1 HTTP/1.1");
+        let at = clean.as_ptr();
+        let back = mask_owned(clean);
+        assert_eq!(back.as_ptr(), at, "not copied");
+        assert_eq!(
+            mask_owned("cc=4111111111111111".into()),
+            "cc=411111******1111"
+        );
+    }
 
     #[test]
     fn cvv_gate_admits_every_text_the_cvv_regex_matches() {

@@ -1068,17 +1068,12 @@ fn report_fields(rec: &Record) -> BTreeMap<String, String> {
         if m.contains_key(&**k) {
             continue;
         }
-        m.insert(k.to_string(), masked(cut_chars(v, FIELD_MAX_CHARS)));
+        m.insert(
+            k.to_string(),
+            card::mask_owned(cut_chars(v, FIELD_MAX_CHARS)),
+        );
     }
     m
-}
-
-/// `s` with card numbers masked, kept as it is when nothing needed masking.
-fn masked(s: String) -> String {
-    match card::mask_text(&s) {
-        std::borrow::Cow::Owned(m) => m,
-        std::borrow::Cow::Borrowed(_) => s,
-    }
 }
 
 fn cut_chars(s: &str, max: usize) -> String {
@@ -1153,7 +1148,7 @@ fn decoded_evidence(hit: &Hit) -> Option<String> {
     if end < b.len() {
         s.push('…');
     }
-    Some(masked(s))
+    Some(card::mask_owned(s))
 }
 
 /// The excerpt of the raw line around the match: the whole line when short,
@@ -1162,7 +1157,7 @@ fn decoded_evidence(hit: &Hit) -> Option<String> {
 fn evidence(raw: &[u8], hit: &Hit) -> String {
     const WHOLE: usize = EVIDENCE_BEFORE + EVIDENCE_AFTER;
     if raw.len() <= WHOLE {
-        return masked(crate::text::lossy(raw).into_owned());
+        return card::mask_owned(crate::text::lossy(raw).into_owned());
     }
     let center = hit
         .offset
@@ -1196,7 +1191,7 @@ fn evidence(raw: &[u8], hit: &Hit) -> String {
     if end < raw.len() {
         s.push('…');
     }
-    masked(s)
+    card::mask_owned(s)
 }
 
 #[cfg(test)]

@@ -790,7 +790,7 @@ fn finding(
         }
         ev.push('…');
     }
-    let evidence = card::mask_text(&ev).into_owned();
+    let evidence = card::mask_owned(ev);
     Finding {
         fingerprint: crate::report::fingerprint(id, &loc.relative, &evidence),
         decoded: Vec::new(),
