@@ -79,15 +79,32 @@ pub fn fingerprint(rule_id: &str, relative_path: &str, evidence: &str) -> String
     h.update([0]);
     h.update(relative_path.as_bytes());
     h.update([0]);
-    let mut first = true;
-    for word in evidence.split_whitespace() {
-        if !first {
-            h.update(b" ");
+    if single_spaced(evidence) {
+        // Already collapsed: one update, not one per word.
+        h.update(evidence.as_bytes());
+    } else {
+        let mut first = true;
+        for word in evidence.split_whitespace() {
+            if !first {
+                h.update(b" ");
+            }
+            first = false;
+            h.update(word.as_bytes());
         }
-        first = false;
-        h.update(word.as_bytes());
     }
     crate::pack::hex(&h.finalize()[..16])
+}
+
+/// Whether `s` is its own whitespace-collapsed form: ASCII, its only
+/// whitespace single spaces between other characters.
+fn single_spaced(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.first() != Some(&b' ')
+        && b.last() != Some(&b' ')
+        && !b.windows(2).any(|w| w == b"  ")
+        && !b
+            .iter()
+            .any(|&c| c >= 0x80 || matches!(c, b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
 }
 
 /// Whether a file was scanned.
@@ -371,5 +388,68 @@ mod tests {
         assert_ne!(a, fingerprint("r2", "a/b.log", "GET /x\t?q=1"));
         assert_ne!(a, fingerprint("r1", "b.log", "GET /x\t?q=1"));
         assert_ne!(a, fingerprint("r1", "a/b.log", "GET /y\t?q=1"));
+    }
+
+    #[test]
+    fn collapsed_evidence_hashes_as_the_word_by_word_form() {
+        // The fast path (one update) against joining the words.
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut texts: Vec<String> = [
+            "",
+            " ",
+            "a",
+            "a b",
+            " a",
+            "a ",
+            "a  b",
+            "a\tb",
+            "a\u{a0}b",
+            "a\u{2003}b",
+            "caf\u{e9} x",
+            "a\x0bb",
+            "a\x0cb",
+            "a\rb",
+            "a\nb",
+            "\u{85}a",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        texts.extend(
+            crate::test_util::garbage(11, 300, b"ab \t\r\n\x0b\x0c")
+                .into_iter()
+                .map(|g| String::from_utf8_lossy(&g).into_owned()),
+        );
+        // Words and single or double spaces, sometimes at the ends.
+        let mut rand = crate::test_util::rng(0x0dd_ba11);
+        for _ in 0..300 {
+            let seps = [" ", " ", " ", "  ", "\t"];
+            let mut t = String::new();
+            for k in 0..rand(8) {
+                if k > 0 || rand(5) == 0 {
+                    t.push_str(seps[rand(seps.len() as u64) as usize]);
+                }
+                t.push_str(["GET", "/a?b=1", "\"x\"", "-"][rand(4) as usize]);
+            }
+            if rand(5) == 0 {
+                t.push(' ');
+            }
+            texts.push(t);
+        }
+        let mut fast = 0;
+        for t in &texts {
+            // The fast path is taken only for text that is its own
+            // collapsed form (it may decline others, such as non-ASCII).
+            if single_spaced(t) {
+                fast += 1;
+                assert_eq!(*t, words(t), "{t:?}");
+            }
+            assert_eq!(
+                fingerprint("r", "p", t),
+                fingerprint("r", "p", &words(t)),
+                "{t:?}"
+            );
+        }
+        assert!(fast > 50, "{fast}");
     }
 }
