@@ -287,7 +287,7 @@ fn lookup_named(name: &str) -> Option<&'static str> {
 
 /// Parses a character reference at the start of `rest` (which begins with
 /// `&`). Returns the decoded char(s) and the number of bytes consumed.
-fn parse_reference(rest: &[u8]) -> Option<(Cow<'static, str>, usize)> {
+pub(crate) fn parse_reference(rest: &[u8]) -> Option<(Cow<'static, str>, usize)> {
     if rest.get(1) == Some(&b'#') {
         return parse_numeric(rest);
     }

@@ -62,6 +62,10 @@ struct GateSet {
     /// Rules that decode values: also candidates on lines holding an
     /// escape that may hide a literal.
     escape_rules: Vec<usize>,
+    /// Rules that do not decode, in a set for formats that unescape JSON
+    /// strings: also candidates on lines holding a `\uXXXX` escape, which
+    /// the parser turns into the character (`\u0073kim` is `skim`).
+    unicode_rules: Vec<usize>,
     /// Rules gated by the literal-free regex gate.
     regex_rules: Vec<usize>,
     /// One regex per distinct gate pattern, each with its own literal
@@ -104,12 +108,105 @@ impl BlobGate {
                 .iter()
                 .position(|&b| !self.run.class[usize::from(b)])
                 .map_or(hay.len(), |i| s + i);
-            let r = &hay[s..e];
-            if r.iter().any(|b| matches!(b, b'%' | b'&' | b';')) || may_decode(r, self.opts) {
+            if self.run_may_hold_blob(&hay[s..e]) {
                 return Some(s);
             }
             p = e;
         }
+    }
+
+    /// Whether a maximal raw run of the class may give a blob variant once
+    /// its field is decoded. `%XX` escapes and character references in the
+    /// run either join its pieces (`%2F`, `&sol;` become a base64 byte) or
+    /// separate them (`&` between query parameters, `%2C`); each piece
+    /// between separators is tested on its own. Query strings are runs
+    /// joined by `&`, and taking every run with a `&` as a candidate made
+    /// a tenth of all web lines candidates for every blob rule.
+    fn run_may_hold_blob(&self, r: &[u8]) -> bool {
+        if memchr::memchr3(b'%', b'&', b';', r).is_none() {
+            return may_decode(r, self.opts);
+        }
+        // A piece whose decoded length reaches a blob's: joined pieces are
+        // taken as they are (the field cuts of `run_may_decode` do not map
+        // onto decoded text), the others tested exactly.
+        let piece = |bytes: &[u8], len: usize, joined: bool| {
+            len >= decode::MIN_BASE64_RUN && (joined || may_decode(bytes, self.opts))
+        };
+        let (mut start, mut len, mut joined) = (0, 0, false);
+        let mut i = 0;
+        while i < r.len() {
+            match blob_escape(r, i) {
+                RunByte::Plain => {
+                    len += 1;
+                    i += 1;
+                }
+                RunByte::Joins(n) => {
+                    len += 1;
+                    joined = true;
+                    i += n;
+                }
+                RunByte::Separates(n) => {
+                    if piece(&r[start..i], len, joined) {
+                        return true;
+                    }
+                    i += n;
+                    (start, len, joined) = (i, 0, false);
+                }
+                RunByte::Hides => return true,
+            }
+        }
+        piece(&r[start..], len, joined)
+    }
+}
+
+/// What one position of a blob-class run becomes in the decoded field.
+enum RunByte {
+    /// A base64 byte as it is.
+    Plain,
+    /// An escape of `n` bytes decoding to a base64 byte (`%2F`, `&sol;`).
+    Joins(usize),
+    /// `n` bytes decoding to a byte outside the alphabet (`&` between
+    /// parameters, `%2C`, `&lt;`, a stray `;`).
+    Separates(usize),
+    /// An escape that may decode into another escape (`%25`, `&amp;`,
+    /// `&#`, `%3B`, ...): the line is taken, as the escape gate takes it.
+    Hides,
+}
+
+/// Classifies `r[i]` (a byte of the blob class) the way URL and HTML
+/// decoding, repeated, would see it.
+fn blob_escape(r: &[u8], i: usize) -> RunByte {
+    let byte = |v: u8, n: usize| {
+        // `;` can complete a reference; `\` starts a JSON escape.
+        if hides_literal(v) || v == b';' {
+            RunByte::Hides
+        } else if decode::is_base64_byte(v) {
+            RunByte::Joins(n)
+        } else {
+            RunByte::Separates(n)
+        }
+    };
+    match r[i] {
+        b'%' => match (r.get(i + 1), r.get(i + 2)) {
+            (Some(&h), Some(&l)) if is_hex(h) && is_hex(l) => byte(hex_val(h) << 4 | hex_val(l), 3),
+            // A `%` that escapes nothing stays as it is.
+            _ => RunByte::Separates(1),
+        },
+        b'&' => {
+            if r.get(i + 1) == Some(&b'#') {
+                return RunByte::Hides;
+            }
+            match decode::parse_reference(&r[i..]) {
+                Some((v, n)) => match v.as_bytes() {
+                    [c] => byte(*c, n),
+                    // Non-ASCII values: outside the alphabet, and no escape.
+                    _ => RunByte::Separates(n),
+                },
+                None => RunByte::Separates(1),
+            }
+        }
+        b';' => RunByte::Separates(1),
+        _ => RunByte::Plain,
     }
 }
 
@@ -525,6 +622,7 @@ pub struct Finder {
     counts: Vec<Option<Option<usize>>>,
     digits: Option<Option<usize>>,
     escape: Option<Option<usize>>,
+    unicode: Option<Option<usize>>,
 }
 
 impl Finder {
@@ -578,16 +676,17 @@ fn is_hex(b: u8) -> bool {
 }
 
 /// Whether a decoded byte could put a literal byte (`[A-Za-z0-9_]`) into
-/// the decoded text, directly or through another layer (`%`, `&`, `#`).
+/// the decoded text, directly or through another layer (`%`, `&`, `#`, and
+/// `\\`, which JSON decoding reads next: `%5Cu0073` is `s`).
 fn hides_literal(b: u8) -> bool {
     // Bytes >= 0x80: UTF-8 of case-fold variants such as `ſ` (see
     // `rules::literals`).
-    b.is_ascii_alphanumeric() || b >= 0x80 || matches!(b, b'_' | b'%' | b'&' | b'#')
+    b.is_ascii_alphanumeric() || b >= 0x80 || matches!(b, b'_' | b'%' | b'&' | b'#' | b'\\')
 }
 
 /// Named references (see `decode::html_unescape`) whose value is `&`, `_`,
-/// `#`, `%` or `+`: the only ones that can help hide a literal byte.
-const RISKY_ENTITIES: &[&[u8]] = &[b"amp", b"lowbar", b"num", b"percnt", b"plus"];
+/// `#`, `%`, `+` or `\\`: the only ones that can help hide a literal byte.
+const RISKY_ENTITIES: &[&[u8]] = &[b"amp", b"bsol", b"lowbar", b"num", b"percnt", b"plus"];
 
 /// Whether `hay[i..]` starts an escape that decoding could turn into a
 /// literal byte: `%XX` of such a byte, a numeric or risky named HTML
@@ -635,6 +734,23 @@ fn find_escape(hay: &[u8], from: usize) -> Option<usize> {
         let off = memchr::memchr3(b'%', b'&', b'\\', &hay[i..])?;
         i += off;
         if escape_at(hay, i) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Position of the first JSON `\uXXXX` escape in `hay[from..]`.
+fn find_unicode_escape(hay: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i < hay.len() {
+        i += memchr::memchr(b'\\', &hay[i..])?;
+        if hay.get(i + 1) == Some(&b'u')
+            && hay
+                .get(i + 2..i + 6)
+                .is_some_and(|h| h.iter().all(|&b| is_hex(b)))
+        {
             return Some(i);
         }
         i += 1;
@@ -730,6 +846,7 @@ impl GateSet {
         let mut always = Vec::new();
         let mut digit_rules = Vec::new();
         let mut escape_rules = Vec::new();
+        let mut unicode_rules = Vec::new();
         let mut regex_rules = Vec::new();
         let mut regex_pats: Vec<(String, Vec<usize>)> = Vec::new();
         let mut runs: Vec<ClassRun> = Vec::new();
@@ -830,6 +947,8 @@ impl GateSet {
             }
             if r.decode.any() {
                 escape_rules.push(i);
+            } else if !raw {
+                unicode_rules.push(i);
             }
             if r.decode.blobs() {
                 let b = blob.get_or_insert_with(|| BlobGate {
@@ -895,6 +1014,7 @@ impl GateSet {
             always,
             digit_rules,
             escape_rules,
+            unicode_rules,
             regex_rules,
             regex_gates,
             counts,
@@ -1024,6 +1144,11 @@ impl Engine {
         if !g.escape_rules.is_empty() {
             take(refresh(&mut f.escape, from, || find_escape(hay, from)));
         }
+        if !g.unicode_rules.is_empty() {
+            take(refresh(&mut f.unicode, from, || {
+                find_unicode_escape(hay, from)
+            }));
+        }
         best
     }
 
@@ -1088,6 +1213,9 @@ impl Engine {
         }
         if !g.escape_rules.is_empty() && find_escape(line, 0).is_some() {
             extend(&g.escape_rules);
+        }
+        if !g.unicode_rules.is_empty() && find_unicode_escape(line, 0).is_some() {
+            extend(&g.unicode_rules);
         }
         out.sort_unstable();
     }
@@ -1708,6 +1836,183 @@ mod blob_tests {
         assert_eq!(c, [1]);
         engine.candidates(line, &mut c);
         assert_eq!(c, [1]);
+    }
+
+    /// Soundness on a parsed line of `fmt`, through the gate set that
+    /// format's scan uses: whenever a rule matches, the line is a
+    /// candidate. Returns whether some rule matched.
+    fn sound_as(engine: &Engine, fmt: crate::format::LogFormat, line: &str) -> bool {
+        use crate::format::{LineParser, LogFormat, ParseOptions};
+        let p = LineParser::new(fmt, ParseOptions::default());
+        let rec = p.record(line.as_bytes());
+        let all: Vec<usize> = (0..engine.rules().len()).collect();
+        let mut hit = Vec::new();
+        engine.eval(&rec, &all, |r, _| hit.push(r.id.clone()));
+        if !hit.is_empty() {
+            let gates = engine.gate_choice(fmt == LogFormat::Combined, &[Family::Web]);
+            let mut c = Vec::new();
+            engine.candidates_in(line.as_bytes(), gates, &mut c);
+            assert!(!c.is_empty(), "not a candidate: {line}");
+            let next = engine.next_candidate(line.as_bytes(), 0, gates, &mut Finder::new());
+            assert!(next.is_some(), "buffer search passed over: {line}");
+        }
+        !hit.is_empty()
+    }
+
+    fn combined(query: &str) -> String {
+        format!(
+            "10.0.0.1 - - [10/May/2017:10:00:00 +0000] \"GET /p?{query} HTTP/1.1\" 200 1 \"-\" \"-\""
+        )
+    }
+
+    #[test]
+    fn escape_gate_sees_backslashes_spelled_by_other_layers() {
+        // `%5C` and `&bsol;` decode to `\`, which JSON decoding then reads
+        // as the start of `\u0073`.
+        use crate::format::LogFormat;
+        let engine = Engine::new(vec![rule("url, json, html")]);
+        for q in ["q=%5Cu0073kimdrop.example", "q=&bsol;u0073kimdrop.example"] {
+            assert!(assert_sound(&engine, q), "no match: {q}");
+            assert!(sound_as(&engine, LogFormat::Combined, &combined(q)));
+        }
+    }
+
+    #[test]
+    fn json_unicode_escapes_reach_rules_that_do_not_decode() {
+        // The JSON parser unescapes `\u0073`: a rule without `decode` sees
+        // `skimdrop.example` although the raw line does not hold it.
+        use crate::format::LogFormat;
+        let engine = Engine::new(vec![rule("")]);
+        let line = r#"{"time":"2017-05-01T00:00:00Z","request":"GET /a?q=\u0073kimdrop.example HTTP/1.1"}"#;
+        assert!(sound_as(&engine, LogFormat::Jsonl, line));
+        // A raw-field format takes the same bytes literally.
+        let mut c = Vec::new();
+        let raw = engine.gate_choice(true, &[Family::Web]);
+        engine.candidates_in(br"GET /a?q=\u0073kim", raw, &mut c);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn blob_pieces_are_cut_where_decoding_cuts_them() {
+        use crate::format::LogFormat;
+        let engine = Engine::new(vec![rule("url, plus, html, json, base64, hex")]);
+        let raw = engine.gate_choice(true, &[Family::Web]);
+        // Parameters joined by `&` and split by `%2C` around ids that do
+        // not decode to text: no candidate.
+        for q in [
+            "utm_source=facebook&utm_medium=cpc&gclid=r32xMHFi4rFlQvYOTN3i5tANowCBkA41",
+            "sections=cart%2Cmessages&update_section_id=true&_=1490332237000",
+            "a=SGVsbG8gd29y%2CbGQgaGVsbG8&b=1",
+        ] {
+            let line = combined(q);
+            assert_eq!(
+                engine.next_candidate(line.as_bytes(), 0, raw, &mut Finder::new()),
+                None,
+                "{q}"
+            );
+        }
+        // A blob next to parameters, or joined by escapes that decode to
+        // base64 bytes (also through `;` decoded first), still is one.
+        let blob = crate::test_util::base64(b"{\"u\":\"https://skimdrop.example/c?x=1\"}>>", false);
+        assert!(blob.contains('/') && blob.contains('+'), "{blob}");
+        for q in [
+            format!("d={blob}&utm_source=x"),
+            format!("x=1&d={blob}"),
+            format!("d={}", blob.replace('/', "%2F")),
+            format!("d={}", blob.replace('/', "&sol;")),
+            format!("d={}", blob.replace('/', "&sol%3B")),
+            format!("d={}", blob.replace('/', "&sol&semi;")),
+            format!("d={}", blob.replace('+', "%2B").replace('/', "&SOL;")),
+            format!("d={}%2C{blob}", &blob[..10]),
+        ] {
+            assert!(
+                sound_as(&engine, LogFormat::Combined, &combined(&q)),
+                "no match: {q}"
+            );
+        }
+        // Here neither side of the `/` decodes to text alone: only the
+        // joined blob does.
+        let joined = crate::test_util::base64("ÿÿskimdrop.example".as_bytes(), false);
+        assert_eq!(joined.matches('/').count(), 1, "{joined}");
+        for slash in [
+            "%2F",
+            "&sol;",
+            "&sol%3B",
+            "&sol&semi;",
+            "%252F",
+            "&amp;sol;",
+        ] {
+            let q = format!("x=1&d={}&y=2", joined.replace('/', slash));
+            assert!(
+                sound_as(&engine, LogFormat::Combined, &combined(&q)),
+                "no match: {q}"
+            );
+        }
+    }
+
+    #[test]
+    fn blob_pieces_are_sound_on_random_queries() {
+        // A blob whose halves decode to noise, its `/` spelled by every
+        // kind of escape or broken by a parameter boundary, among random
+        // ids and separators.
+        use crate::format::LogFormat;
+        let engine = Engine::new(vec![rule("url, plus, html, json, base64, hex")]);
+        let blob = crate::test_util::base64("ÿÿskimdrop.example".as_bytes(), false);
+        let mut rand = crate::test_util::rng(0x2545_f491_4f6c_dd1d);
+        let glue = [
+            "%2F",
+            "%2f",
+            "&sol;",
+            "&sol%3B",
+            "&sol&semi;",
+            "%2B",
+            "%2D",
+            "&#x2F;",
+            "&amp;sol;",
+            "%252F",
+            "&",
+            "&a=",
+            "%2C",
+            ";",
+            "&lt;",
+            "%20",
+            "&sol",
+            "&lowbar;",
+            "%3B",
+            "&semi;",
+        ];
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_";
+        let (mut matched, mut passed) = (0, 0);
+        for _ in 0..4000 {
+            let mut q = String::from("d=");
+            for _ in 0..(1 + rand(4)) {
+                match rand(3) {
+                    // The blob's `/` spelled or broken some way.
+                    0 => q.push_str(&blob.replace('/', glue[rand(glue.len() as u64) as usize])),
+                    1 => q.push_str(glue[rand(glue.len() as u64) as usize]),
+                    _ => {
+                        for _ in 0..(4 + rand(30)) {
+                            q.push(char::from(alphabet[rand(alphabet.len() as u64) as usize]));
+                        }
+                    }
+                }
+            }
+            let line = combined(&q);
+            if sound_as(&engine, LogFormat::Combined, &line) {
+                matched += 1;
+            }
+            let raw = engine.gate_choice(true, &[Family::Web]);
+            if engine
+                .next_candidate(line.as_bytes(), 0, raw, &mut Finder::new())
+                .is_none()
+            {
+                passed += 1;
+            }
+        }
+        assert!(
+            matched > 300 && passed > 300,
+            "{matched} matched, {passed} passed over"
+        );
     }
 
     #[test]

@@ -81,7 +81,7 @@ fn variants(rng: &mut Rng, s: &str, combined: bool) -> Vec<String> {
     }
     out.push(s.to_ascii_uppercase());
     // The query hidden in a base64 blob: as a parameter, split by encoded
-    // `/` and `+`, and as the path of an absolute URI right after the host
+    // `/` and `+`, among other parameters, and as the path of an absolute URI right after the host
     // (the one place a field cuts a base64 run of the raw line).
     if combined
         && let Some(q) = s.find('?')
@@ -97,6 +97,11 @@ fn variants(rng: &mut Rng, s: &str, combined: bool) -> Vec<String> {
             blob.replace('/', "%2F").replace('+', "%2B")
         )));
         out.push(at(&format!("http://cdn.example.com/{blob}")));
+        // Between other parameters, its `/` as HTML references (`;` also
+        // URL-encoded).
+        out.push(at(&format!("{path}?utm_source=x&d={blob}&utm_medium=cpc")));
+        out.push(at(&format!("{path}?d={}", blob.replace('/', "&sol;"))));
+        out.push(at(&format!("{path}?d={}", blob.replace('/', "&sol%3B"))));
     }
     if combined && s.contains('[') && s.contains(']') {
         let moved: Vec<String> = out
