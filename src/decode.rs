@@ -101,7 +101,7 @@ impl DecodeOpts {
     }
 
     /// The same layers without `plus`.
-    fn without_plus(self) -> DecodeOpts {
+    pub(crate) fn without_plus(self) -> DecodeOpts {
         DecodeOpts {
             plus: false,
             ..self
@@ -275,6 +275,18 @@ static LEGACY_NO_SEMI: &[&str] = &["amp", "gt", "lt", "nbsp", "quot"];
 
 /// Longest entity name considered; longer alphanumeric runs are not entities.
 const MAX_NAME: usize = 32;
+
+/// The named references [`html_unescape`] decodes to `c`, each with
+/// whether it is also accepted without `;`.
+pub fn references_to(c: char) -> impl Iterator<Item = (&'static str, bool)> {
+    let mut buf = [0u8; 4];
+    let value: &str = c.encode_utf8(&mut buf);
+    let value = value.to_string();
+    NAMED
+        .iter()
+        .filter(move |(_, v)| *v == value)
+        .map(|(name, _)| (*name, LEGACY_NO_SEMI.contains(name)))
+}
 
 fn lookup_named(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();

@@ -75,6 +75,19 @@ fn variants(rng: &mut Rng, s: &str, combined: bool) -> Vec<String> {
             out.push(v);
         }
     }
+    // Punctuation as HTML references, their `;` also encoded.
+    for (from, to) in [
+        ("%3C", "&lt%3B"),
+        ("%3C", "&LT;"),
+        ("%3C", "<"),
+        ("%2F", "&sol&semi;"),
+        ("%2F", "&sol%3b"),
+        ("%2F", "/"),
+    ] {
+        if s.contains(from) {
+            out.push(s.replacen(from, to, 1));
+        }
+    }
     // Digit separators as a browser or form would send them.
     for sep in ["%20", "+", "%2D"] {
         out.push(s.replace(' ', sep));

@@ -21,12 +21,94 @@ pub(crate) type Lits = Option<Vec<Vec<u8>>>;
 /// Shortest run worth using: shorter ones would match nearly every line.
 const MIN_RUN: usize = 3;
 
-/// The longest `[a-z0-9_]` run of `s` after ASCII lowercasing.
+/// The longest run of `s` (see [`best_run_at`]) after ASCII lowercasing.
 fn best_run(s: &[u8]) -> Option<Vec<u8>> {
-    s.split(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
-        .max_by_key(|r| r.len())
-        .filter(|r| r.len() >= MIN_RUN)
-        .map(|r| r.to_ascii_lowercase())
+    best_run_at(s).map(|(at, len)| s[at..at + len].to_ascii_lowercase())
+}
+
+/// Where the longest `[a-z0-9_]` run of `s` starts, and its length. Runs
+/// take in non-ASCII characters too (the `ſ` of `ſource`, a Unicode case
+/// variant of `source`): a parser passes them through or they arrive
+/// escaped, which the escape gates take. Not when `s` holds U+FFFD, which
+/// lossy decoding makes from other bytes.
+fn best_run_at(s: &[u8]) -> Option<(usize, usize)> {
+    let wide = !s.windows(3).any(|w| w == "\u{fffd}".as_bytes());
+    let is_run = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || (wide && *b >= 0x80);
+    let mut best: Option<(usize, usize)> = None;
+    let mut i = 0;
+    while i < s.len() {
+        let len = s[i..].iter().take_while(|b| is_run(b)).count();
+        // The last of equally long runs.
+        if len >= MIN_RUN && best.is_none_or(|(_, l)| len >= l) {
+            best = Some((i, len));
+        }
+        i += len.max(1);
+    }
+    best
+}
+
+/// Safe literals for `s`: its longest `[a-z0-9_]` run, and when a
+/// punctuation character `p` comes right before the run, that run behind
+/// every spelling of `p` ([`spellings`]) instead. `svg` alone is in most
+/// image URLs; `<svg`, `%3csvg`, `&lt;svg` are not.
+fn safe_lits(s: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let (at, len) = best_run_at(s)?;
+    let run = s[at..at + len].to_ascii_lowercase();
+    let before = at.checked_sub(1).map(|i| s[i]);
+    match before.and_then(spellings) {
+        Some(forms) => Some(
+            forms
+                .into_iter()
+                .map(|mut f| {
+                    f.extend_from_slice(&run);
+                    f
+                })
+                .collect(),
+        ),
+        None => Some(vec![run]),
+    }
+}
+
+/// Every way a raw line may spell the printable ASCII punctuation or space
+/// `p` and still decode (by a rule's `decode` or a format's own unescaping)
+/// to `p`, except spellings the matcher's escape gate already takes
+/// (`%25`, `&amp;`, `&#`, a `\` for decoding rules; `\uXXXX` for the rest):
+/// `p` itself; `%XX`; `\u00XX` and `\p` (JSON); each named reference of
+/// `p`, with its `;` as it is, URL-encoded (`%3b`) or, except after legacy
+/// names, behind up to two `&semi` (`&rpar&semi&semi;` decodes to `)` in
+/// three passes), and for legacy names without `;`; and for a space, `+`,
+/// `%2b` and `\u002b` (plus decoding; IIS user agents). `None` for other
+/// bytes. Lowercase (the literal search ignores ASCII case).
+pub(crate) fn spellings(p: u8) -> Option<Vec<Vec<u8>>> {
+    if !(p == b' ' || p.is_ascii_punctuation()) || p == b'_' {
+        return None;
+    }
+    let mut out: Vec<Vec<u8>> = vec![
+        vec![p],
+        format!("%{p:02x}").into_bytes(),
+        format!("\\u{:04x}", u32::from(p)).into_bytes(),
+    ];
+    if matches!(p, b'"' | b'\\' | b'/') {
+        out.push(vec![b'\\', p]);
+    }
+    if p == b' ' {
+        out.extend([b"+".to_vec(), b"%2b".to_vec(), b"\\u002b".to_vec()]);
+    }
+    for (name, legacy) in crate::decode::references_to(char::from(p)) {
+        if legacy {
+            // Decoded before any `&semi;` after it could end it.
+            out.push(format!("&{name}").into_bytes());
+        }
+        // The `;` may itself be `&semi;`, twice over (each takes one of the
+        // three HTML passes), and URL-encoded (decoded first in a round).
+        let nested = if legacy { 0 } else { 2 };
+        for k in 0..=nested {
+            for end in [";", "%3b"] {
+                out.push(format!("&{name}{}{end}", "&semi".repeat(k)).into_bytes());
+            }
+        }
+    }
+    Some(dedup(out))
 }
 
 /// The longest piece of `s` that may serve as a raw literal (see the
@@ -43,16 +125,27 @@ fn best_piece(s: &[u8], raw: bool) -> Option<Vec<u8>> {
     if raw { best_raw_piece(s) } else { best_run(s) }
 }
 
-/// Literal for a wildcard value: the best piece over its literal pieces.
+/// The literals for the best piece of `s`: the raw piece, or the safe
+/// literals of [`safe_lits`].
+fn piece_lits(s: &[u8], raw: bool) -> Option<Vec<Vec<u8>>> {
+    if raw {
+        best_raw_piece(s).map(|p| vec![p])
+    } else {
+        safe_lits(s)
+    }
+}
+
+/// Literals for a wildcard value: those of the best piece over its literal
+/// pieces.
 pub(crate) fn glob_lits(toks: &[Tok], raw: bool) -> Lits {
     let best = toks
         .iter()
         .filter_map(|t| match t {
-            Tok::Lit(l) => best_piece(l.as_bytes(), raw),
+            Tok::Lit(l) => best_piece(l.as_bytes(), raw).map(|p| (p.len(), l)),
             _ => None,
         })
-        .max_by_key(|r| r.len())?;
-    Some(vec![best])
+        .max_by_key(|(len, _)| *len)?;
+    piece_lits(best.1.as_bytes(), raw)
 }
 
 /// Literals for a regex: a set of strings one of which every match
@@ -72,7 +165,10 @@ pub(crate) fn regex_lits(pattern: &str, m: &Modifiers, raw: bool) -> Lits {
     let set = info.best(raw)?;
     let mut out = Vec::with_capacity(set.len());
     for l in &set {
-        out.push(best_piece(l, raw).or_else(|| first_non_ascii(l))?);
+        match piece_lits(l, raw) {
+            Some(ls) => out.extend(ls),
+            None => out.push(first_non_ascii(l)?),
+        }
     }
     Some(dedup(out))
 }
@@ -106,8 +202,10 @@ struct Info {
 }
 
 /// How useful a necessary set is as a prefilter: the shortest literal
-/// piece over its members (0 when some member has none), then fewer members.
-fn score(set: &[Vec<u8>], raw: bool) -> (usize, std::cmp::Reverse<usize>) {
+/// piece over its members (0 when some member has none), then fewer
+/// members, then the shortest member (`<img` over `img`: the punctuation
+/// before a safe run narrows it, see [`safe_lits`]).
+fn score(set: &[Vec<u8>], raw: bool) -> (usize, std::cmp::Reverse<usize>, usize) {
     let shortest = set
         .iter()
         .map(|l| match best_piece(l, raw) {
@@ -116,7 +214,8 @@ fn score(set: &[Vec<u8>], raw: bool) -> (usize, std::cmp::Reverse<usize>) {
         })
         .min()
         .unwrap_or(0);
-    (shortest, std::cmp::Reverse(set.len()))
+    let member = set.iter().map(Vec::len).min().unwrap_or(0);
+    (shortest, std::cmp::Reverse(set.len()), member)
 }
 
 fn better(a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>, raw: bool) -> Option<Vec<Vec<u8>>> {
@@ -703,9 +802,18 @@ mod tests {
     fn runs_and_globs() {
         assert_eq!(best_run(b"=%3Cscript%3E"), Some(b"3cscript".to_vec()));
         assert_eq!(best_run(b"<a>"), None);
+        // The `-` before the run, in each of its spellings.
         assert_eq!(
             glob_lits(&glob_tokens("*/wp-admin/*.PHP", true), false),
-            Some(vec![b"admin".to_vec()])
+            Some(vec![
+                b"%2dadmin".to_vec(),
+                b"-admin".to_vec(),
+                b"\\u002dadmin".to_vec()
+            ])
+        );
+        assert_eq!(
+            glob_lits(&glob_tokens("*wpadmin*", true), false),
+            Some(vec![b"wpadmin".to_vec()])
         );
         assert_eq!(glob_lits(&glob_tokens("ab*cd", true), false), None);
     }
@@ -716,9 +824,40 @@ mod tests {
             re: true,
             ..Modifiers::default()
         };
-        assert_eq!(
-            regex_lits("<script src=", &m, false),
-            Some(vec![b"script".to_vec()])
+        let script: Vec<Vec<u8>> = [
+            "%3cscript",
+            "&lt%3bscript",
+            "&lt;script",
+            "&ltscript",
+            "<script",
+            "\\u003cscript",
+        ]
+        .iter()
+        .map(|l| l.as_bytes().to_vec())
+        .collect();
+        assert_eq!(regex_lits("<script src=", &m, false), Some(script));
+        // A name that needs its `;`, which may come through `&semi;`.
+        let l = regex_lits("/collect", &m, false).unwrap();
+        for f in [
+            "/collect",
+            "&sol;collect",
+            "&sol&semi&semi%3bcollect",
+            "\\/collect",
+        ] {
+            assert!(l.contains(&f.as_bytes().to_vec()), "{f}: {l:?}");
+        }
+        assert!(!l.contains(&b"&solcollect".to_vec()));
+        // A Unicode case variant stays in the run.
+        let mu = Modifiers {
+            re: true,
+            re_i: true,
+            ..Modifiers::default()
+        };
+        let l = regex_lits("<source", &mu, false).unwrap();
+        assert!(l.contains(&"<ſource".as_bytes().to_vec()), "{l:?}");
+        assert!(
+            l.iter()
+                .all(|l| l.ends_with(b"source") || l.ends_with("ſource".as_bytes()))
         );
         assert_eq!(regex_lits(".{150}", &m, false), None);
         assert_eq!(

@@ -20,6 +20,8 @@ use crate::level::{Category, Level};
 use crate::record::{Family, Record};
 
 pub use eval::RecordCtx;
+#[cfg(test)]
+pub(crate) use literals::spellings;
 pub use literals::{Gate, required_punct};
 pub use loader::{check_unique_ids, lint, load_path, load_str};
 
