@@ -291,26 +291,25 @@ fn push_uri<'a>(fields: &mut Vec<Field<'a>>, uri: &'a [u8], host_from_url: bool)
         return;
     }
     let mut target = uri;
-    if let Some(p) = memchr::memmem::find(uri, b"://") {
-        let scheme = &uri[..p];
-        if !scheme.is_empty()
-            && scheme
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b))
-        {
-            let after = &uri[p + 3..];
-            let end = after
-                .iter()
-                .position(|&b| b == b'/' || b == b'?')
-                .unwrap_or(after.len());
-            let authority = &after[..end];
-            if host_from_url {
-                push(fields, "cs-host", strip_port(authority));
-            }
-            target = &after[end..];
-            if target.is_empty() {
-                target = b"/";
-            }
+    // A scheme is the leading run of its characters, right before `://`
+    // (looked at in place, not searched for in the whole target).
+    let p = uri
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b))
+        .count();
+    if p > 0 && uri[p..].starts_with(b"://") {
+        let after = &uri[p + 3..];
+        let end = after
+            .iter()
+            .position(|&b| b == b'/' || b == b'?')
+            .unwrap_or(after.len());
+        let authority = &after[..end];
+        if host_from_url {
+            push(fields, "cs-host", strip_port(authority));
+        }
+        target = &after[end..];
+        if target.is_empty() {
+            target = b"/";
         }
     }
     let (stem, query) = match memchr::memchr(b'?', target) {
