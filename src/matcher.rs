@@ -177,7 +177,8 @@ enum RunByte {
 /// decoding, repeated, would see it.
 fn blob_escape(r: &[u8], i: usize) -> RunByte {
     let byte = |v: u8, n: usize| {
-        // `;` can complete a reference; `\` starts a JSON escape.
+        // `;` can complete a reference (`hides_literal` takes `\`, which
+        // starts a JSON escape).
         if hides_literal(v) || v == b';' {
             RunByte::Hides
         } else if decode::is_base64_byte(v) {
