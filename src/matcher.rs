@@ -395,13 +395,19 @@ struct ClassRun {
 /// A byte class as the cheapest test of each part on a 16-byte vector:
 /// single bytes by equality, spans by an unsigned compare, and the whole
 /// upper half (any non-ASCII byte, which a Unicode `\d` or `\w` admits) by
-/// the sign bits alone.
+/// the sign bits alone. With AVX2, the ASCII part is two table lookups by
+/// nibble instead, whatever the number of parts.
 struct ByteTests {
     singles: Vec<u8>,
     spans: Vec<(u8, u8)>,
     upper: bool,
     /// Test 32 bytes per instruction (the CPU has AVX2).
     wide: bool,
+    /// Nibble tables of the ASCII part: byte `b < 0x80` is in the class
+    /// when `low[b & 15] & high[b >> 4] != 0` (bit `h` of `low[l]` says
+    /// whether `h << 4 | l` is in it). `None` when a part is non-ASCII
+    /// other than the whole upper half.
+    nibbles: Option<([u8; 16], [u8; 16])>,
 }
 
 impl ByteTests {
@@ -415,14 +421,34 @@ impl ByteTests {
             wide: std::is_x86_feature_detected!("avx2"),
             #[cfg(not(target_arch = "x86_64"))]
             wide: false,
+            nibbles: None,
         };
-        for &(lo, hi) in ranges {
+        let mut low = [0u8; 16];
+        let high: [u8; 16] = std::array::from_fn(|h| if h < 8 { 1 << h } else { 0 });
+        let mut ascii = true;
+        // A range across 0x80 as its ASCII part and its upper part.
+        let split = ranges.iter().flat_map(|&(lo, hi)| {
+            let (a, b) = if lo < 0x80 && hi >= 0x80 {
+                ((lo, 0x7f), Some((0x80, hi)))
+            } else {
+                ((lo, hi), None)
+            };
+            std::iter::once(a).chain(b)
+        });
+        for (lo, hi) in split {
             match (lo, hi) {
                 (0x80, 0xff) => t.upper = true,
                 _ if lo == hi => t.singles.push(lo),
                 _ => t.spans.push((lo, hi)),
             }
+            if (lo, hi) != (0x80, 0xff) {
+                ascii &= hi < 0x80;
+                for b in lo..=hi.min(0x7f) {
+                    low[usize::from(b & 15)] |= 1 << (b >> 4);
+                }
+            }
         }
+        t.nibbles = ascii.then_some((low, high));
         t
     }
 
@@ -588,6 +614,31 @@ fn range_mask(block: &[u8; 64], tests: &ByteTests) -> u64 {
 #[inline]
 fn range_mask_wide(block: &[u8; 64], tests: &ByteTests) -> u64 {
     use std::arch::x86_64::*;
+    if let Some((low, high)) = &tests.nibbles {
+        // SAFETY: the loads read the 16-byte tables.
+        let (lt, ht) = unsafe {
+            (
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(low.as_ptr().cast::<__m128i>())),
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(high.as_ptr().cast::<__m128i>())),
+            )
+        };
+        let nibble = _mm256_set1_epi8(0x0f);
+        let mut m = 0u64;
+        for k in 0..2 {
+            // SAFETY: the unaligned load reads bytes 32k..32k+32 of the array.
+            let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(k * 32).cast::<__m256i>()) };
+            // Bytes >= 0x80 look up high[8..16], which is zero.
+            let l = _mm256_shuffle_epi8(lt, _mm256_and_si256(v, nibble));
+            let h = _mm256_shuffle_epi8(ht, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+            let out = _mm256_cmpeq_epi8(_mm256_and_si256(l, h), _mm256_setzero_si256());
+            let mut bits = !(_mm256_movemask_epi8(out) as u32);
+            if tests.upper {
+                bits |= _mm256_movemask_epi8(v) as u32;
+            }
+            m |= u64::from(bits) << (32 * k);
+        }
+        return m;
+    }
     let mut m = 0u64;
     for k in 0..2 {
         // SAFETY: the unaligned load reads bytes 32k..32k+32 of the array.
@@ -1744,6 +1795,42 @@ mod tests {
         assert_eq!(r.find(&hay, 0), Some(hay.len() - 40));
         assert!(class_run_of("a{3,}").is_none());
         assert!(class_run_of("(?:ab){40}").is_none());
+    }
+
+    #[test]
+    fn byte_tests_agree_with_their_class_on_every_byte() {
+        // Random classes: ASCII subsets of every density, with or without
+        // the whole upper half or a part of it; every byte value tested by
+        // each vector path the CPU has.
+        let mut rand = crate::test_util::rng(0xa54f_f53a_5f1d_36f1);
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        for round in 0..300 {
+            let density = 1 + rand(16);
+            let upper = rand(3);
+            let class: [bool; 256] = std::array::from_fn(|b| match (b >= 0x80, upper) {
+                (false, _) => rand(density) == 0,
+                (true, 0) => false,
+                (true, 1) => true,
+                (true, _) => b % 7 == 0,
+            });
+            let t = ByteTests::new(&byte_ranges(&class));
+            let mut narrow = ByteTests::new(&byte_ranges(&class));
+            narrow.wide = false;
+            assert_eq!(t.nibbles.is_some(), upper < 2, "round {round}");
+            for block in bytes.chunks(64) {
+                let block: &[u8; 64] = block.try_into().unwrap();
+                let want = block
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |m, (i, &b)| m | u64::from(class[usize::from(b)]) << i);
+                if t.wide {
+                    // SAFETY: `wide` is set only when the CPU has AVX2.
+                    #[cfg(target_arch = "x86_64")]
+                    assert_eq!(unsafe { range_mask_wide(block, &t) }, want, "round {round}");
+                }
+                assert_eq!(range_mask(block, &narrow), want, "narrow, round {round}");
+            }
+        }
     }
 
     #[test]
