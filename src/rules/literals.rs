@@ -2,10 +2,12 @@
 //! any record the rule matches has one of them in its ASCII-lowercased raw
 //! line (or `None` when no such set can be derived).
 //!
-//! Two kinds are derived. *Safe* literals are runs of ASCII `[a-z0-9_]`
-//! only, so the set stays valid when the raw text URL-encodes, `+`-encodes
-//! or JSON-escapes the punctuation around a literal (W3C and JSON formats,
-//! rules that decode). *Raw* literals keep the punctuation (`window.name`,
+//! Two kinds are derived. *Safe* literals are runs of `[a-z0-9_]` (and
+//! non-ASCII characters), so the set stays valid when the raw text
+//! URL-encodes, `+`-encodes or JSON-escapes the punctuation around a literal
+//! (W3C and JSON formats, rules that decode); a punctuation character right
+//! before the run is kept in each of its spellings ([`spellings`]), every
+//! one of which decodes back to it. *Raw* literals keep the punctuation (`window.name`,
 //! not `window`, which every `Windows NT` user agent holds): valid where
 //! field values are byte slices of the raw line and the rule does not
 //! decode. They stop at `"`, `\` and non-ASCII bytes, which a parser may
