@@ -14,6 +14,7 @@ pub mod discover;
 pub mod format;
 pub mod input;
 pub mod level;
+pub mod lines;
 pub mod matcher;
 pub mod pack;
 pub mod patterns;

@@ -814,8 +814,9 @@ fn scan_lines_fast<'c>(
     let mut cursor = Cursor::default();
     let mut memo = TimeMemo::default();
     let mut pos = 0usize;
+    let mut ends = crate::lines::LineEnds::new(buf);
     while pos < buf.len() {
-        let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
+        let end = ends.next().unwrap_or(buf.len());
         let mut line = &buf[pos..end];
         if let Some(l) = line.strip_suffix(b"\r") {
             line = l;

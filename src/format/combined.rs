@@ -57,36 +57,52 @@ type ClfKey = (u64, u64, u64);
 
 /// Fixed-width `dd/Mon/yyyy:HH:MM:SS ±zzzz]`: its memo key and MM*60+SS.
 fn clf_fixed(inner: &[u8]) -> Option<(ClfKey, i64)> {
-    let f = inner.get(..27)?;
-    if f[2] != b'/' || f[6] != b'/' || f[11] != b':' || f[14] != b':' || f[17] != b':' {
+    let f = inner.first_chunk::<27>()?;
+    if f[2] != b'/' || f[6] != b'/' || f[11] != b':' {
         return None;
     }
     if f[20] != b' ' || f[26] != b']' {
+        return None;
+    }
+    Some((clf_key(f), clf_min_sec(f)?))
+}
+
+/// The memo key of a fixed-width timestamp.
+#[inline]
+fn clf_key(f: &[u8; 27]) -> ClfKey {
+    let word = |i: usize| u64::from_le_bytes(f[i..i + 8].try_into().expect("8 bytes"));
+    (word(0), word(6), word(19) & !0xff)
+}
+
+/// `:MM:SS` of a fixed-width timestamp as MM*60+SS; None for a leap second
+/// or a bad minute, which take the full parse.
+#[inline]
+fn clf_min_sec(f: &[u8; 27]) -> Option<i64> {
+    if f[14] != b':' || f[17] != b':' {
         return None;
     }
     let two = |a: u8, b: u8| -> Option<i64> {
         (a.is_ascii_digit() && b.is_ascii_digit()).then(|| i64::from((a - b'0') * 10 + (b - b'0')))
     };
     let (mm, ss) = (two(f[15], f[16])?, two(f[18], f[19])?);
-    // A leap second or a bad minute takes the full parse.
-    if mm > 59 || ss > 59 {
-        return None;
-    }
-    let word = |i: usize| u64::from_le_bytes(f[i..i + 8].try_into().expect("8 bytes"));
-    Some(((word(0), word(6), word(19) & !0xff), mm * 60 + ss))
+    (mm <= 59 && ss <= 59).then_some(mm * 60 + ss)
 }
 
 /// [`time`] with a memo of the date, hour and offset. Same result: the
 /// memo is only used when the first `[` holds the fixed-width form with
 /// the key of an earlier successful parse.
 pub(super) fn time_memo(line: &[u8], memo: &mut ClfMemo) -> Option<Timestamp> {
-    let open = memchr::memchr(b'[', line)?;
-    let fixed = clf_fixed(&line[open + 1..]);
-    if let (Some((key, ms)), Some(base)) = (&fixed, memo.base)
-        && *key == memo.key
+    let open = crate::lines::find_near(line, b'[')?;
+    let inner = &line[open + 1..];
+    if let (Some(base), Some(f)) = (memo.base, inner.first_chunk::<27>())
+        && clf_key(f) == memo.key
+        && let Some(ms) = clf_min_sec(f)
     {
+        // The key holds every separator but the two around the minutes,
+        // and it came from a line that passed `clf_fixed`.
         return Timestamp::from_second(base + ms).ok();
     }
+    let fixed = clf_fixed(inner);
     let (t, at, _) = find_time(line)?;
     match fixed {
         // The parse used this bracket and no fraction: remember its hour.
@@ -355,6 +371,11 @@ mod tests {
             "1.2.3.4 - - [25/Sep/2017:21:07:11 +0000 \"GET / HTTP/1.1\" 200 1",
             "1.2.3.4 - - [25/Xyz/2017:21:07:11 +0000] [25/Sep/2017:21:07:12 +0000]",
             "1.2.3.4 - - [25/Sep/2017:21:07:13 +0000] \"GET / HTTP/1.1\" 200 1",
+            // Same key as the line before, a separator the key does not hold
+            // broken.
+            "1.2.3.4 - - [25/Sep/2017:21-07:13 +0000] \"GET / HTTP/1.1\" 200 1",
+            "1.2.3.4 - - [25/Sep/2017:21:07-13 +0000] \"GET / HTTP/1.1\" 200 1",
+            "1.2.3.4 - - [25/Sep/2017:21:0x:13 +0000] \"GET / HTTP/1.1\" 200 1",
             "[25/Sep/2017:22:00:00 +0530]",
             "[25/Sep/2017:22:00:01 +0530]",
             "no time here",

@@ -200,7 +200,18 @@ impl LineParser {
 
     /// Directive lines (W3C "#…"; blank lines for all): update state;
     /// returns true when the line is NOT a record.
+    #[inline]
     pub fn directive(&mut self, line: &[u8]) -> bool {
+        // Called on every line: a line that starts with a visible character
+        // other than `#` is a record in every format.
+        if line.first().is_some_and(|&b| b > b' ' && b != b'#') {
+            return false;
+        }
+        self.directive_slow(line)
+    }
+
+    #[inline(never)]
+    fn directive_slow(&mut self, line: &[u8]) -> bool {
         let line = trim_eol(line);
         if line.trim_ascii().is_empty() {
             return true;
