@@ -29,8 +29,10 @@ pub struct Engine {
     /// slices of the raw line, safe ones for the rest; and for formats
     /// whose records are all web records, sets without the rules that
     /// cannot apply to them (a chat rule's regex gate took a tenth of a
-    /// web log scan).
-    sets: [GateSet; 4],
+    /// web log scan). Each is built when a file first needs it: a scan of
+    /// one format needs one, and building all four was most of the start-up
+    /// time.
+    sets: [std::sync::OnceLock<GateSet>; 4],
 }
 
 /// Which gate set a file's lines go through, from its format: see
@@ -1147,8 +1149,10 @@ impl GateSet {
 
 impl Engine {
     pub fn new(rules: Vec<Rule>) -> Engine {
-        let sets = std::array::from_fn(|k| GateSet::new(&rules, k >= 2, k % 2 == 1));
-        Engine { rules, sets }
+        Engine {
+            rules,
+            sets: Default::default(),
+        }
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -1166,7 +1170,7 @@ impl Engine {
     }
 
     fn set(&self, c: GateChoice) -> &GateSet {
-        &self.sets[c.index()]
+        self.sets[c.index()].get_or_init(|| GateSet::new(&self.rules, c.raw_fields, c.web_only))
     }
 
     /// The gate set every format may use.
