@@ -9,6 +9,16 @@ use skimhunt::app;
 use skimhunt::cli::{Cli, Command, RulesCommand};
 
 fn main() -> ExitCode {
+    // glibc maps each allocation of more than 128 KiB to fresh pages and
+    // unmaps it when freed, so every chunk's rendered findings (megabytes)
+    // were faulted in and zeroed anew; keep such blocks in the heap for
+    // reuse instead.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: plain tuning calls, made before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 20);
+    }
     let cli = Cli::parse();
     let command_line: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
