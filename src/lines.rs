@@ -3,7 +3,8 @@
 //! A search call per line costs more than the search itself on log lines of
 //! a few hundred bytes (the call, the unaligned head and tail). [`LineEnds`]
 //! instead takes the newlines of 64 bytes at a time as one bit mask and
-//! hands them out one by one.
+//! hands them out one by one, and [`find_near`] tests the head of a line
+//! inline before it calls `memchr`.
 
 /// The positions of the `\n` bytes of a buffer, in order.
 pub struct LineEnds<'a> {
@@ -23,21 +24,6 @@ impl<'a> LineEnds<'a> {
             mask: byte_mask(hay, b'\n'),
         }
     }
-}
-
-/// The first `needle` in `hay`, like `memchr`, but the first 32 bytes are
-/// tested inline: for a byte near the start of a line (the `[` of a
-/// timestamp) the call costs more than the test.
-#[inline]
-pub fn find_near(hay: &[u8], needle: u8) -> Option<usize> {
-    let Some(head) = hay.first_chunk::<32>() else {
-        return hay.iter().position(|&b| b == needle);
-    };
-    let m = head_mask(head, needle);
-    if m != 0 {
-        return Some(m.trailing_zeros() as usize);
-    }
-    memchr::memchr(needle, &hay[32..]).map(|i| i + 32)
 }
 
 impl Iterator for LineEnds<'_> {
@@ -60,6 +46,21 @@ impl Iterator for LineEnds<'_> {
     }
 }
 
+/// The first `needle` in `hay`, like `memchr`, but the first 32 bytes are
+/// tested inline: for a byte near the start of a line (the `[` of a
+/// timestamp) the call costs more than the test.
+#[inline]
+pub fn find_near(hay: &[u8], needle: u8) -> Option<usize> {
+    let Some(head) = hay.first_chunk::<32>() else {
+        return hay.iter().position(|&b| b == needle);
+    };
+    let m = head_mask(head, needle);
+    if m != 0 {
+        return Some(m.trailing_zeros() as usize);
+    }
+    memchr::memchr(needle, &hay[32..]).map(|i| i + 32)
+}
+
 /// Bit i set when `hay[i]` is `needle`, for the first 64 bytes of `hay`.
 #[inline]
 fn byte_mask(hay: &[u8], needle: u8) -> u64 {
@@ -74,31 +75,23 @@ fn byte_mask(hay: &[u8], needle: u8) -> u64 {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+/// Bit i set when `block[i]` is `needle`.
 #[inline]
 fn block_mask(block: &[u8; 64], needle: u8) -> u64 {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-    };
-    // SSE2 is part of x86_64, so this needs no feature check and inlines
-    // into the line loop.
-    // SAFETY: four unaligned 16-byte loads inside the 64-byte array.
-    unsafe {
-        let nl = _mm_set1_epi8(needle as i8);
-        let p = block.as_ptr().cast::<__m128i>();
-        let m = |i: usize| {
-            _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(p.add(i)), nl)) as u16 as u64
-        };
-        m(0) | (m(1) << 16) | (m(2) << 32) | (m(3) << 48)
-    }
+    let (lo, hi) = block.split_at(32);
+    let half = |h: &[u8]| u64::from(head_mask(h.try_into().expect("32 bytes"), needle));
+    half(lo) | (half(hi) << 32)
 }
 
+/// Bit i set when `head[i]` is `needle`.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn head_mask(head: &[u8; 32], needle: u8) -> u32 {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
     };
+    // SSE2 is part of x86_64, so this needs no feature check and inlines
+    // into the line loop.
     // SAFETY: two unaligned 16-byte loads inside the 32-byte array.
     unsafe {
         let n = _mm_set1_epi8(needle as i8);
@@ -116,15 +109,6 @@ fn head_mask(head: &[u8; 32], needle: u8) -> u32 {
     head.iter()
         .enumerate()
         .fold(0u32, |m, (i, &b)| m | (u32::from(b == needle) << i))
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-fn block_mask(block: &[u8; 64], needle: u8) -> u64 {
-    block
-        .iter()
-        .enumerate()
-        .fold(0u64, |m, (i, &b)| m | (u64::from(b == needle) << i))
 }
 
 #[cfg(test)]
