@@ -1,5 +1,6 @@
 //! Criterion benches of the hot paths on their own: format detection,
-//! timestamp parsing per format, the card-number scanner and Luhn check,
+//! timestamp parsing per format and the date pass over a buffer (lines
+//! framed and dated, the window's fixed cost), the card-number scanner and Luhn check,
 //! value decoding, and rule matching over a buffer (gate search alone and
 //! the whole per-line candidate step).
 //!
@@ -46,6 +47,32 @@ fn timestamps(c: &mut Criterion) {
         );
         g.bench_function(name, |b| b.iter(|| p.time(black_box(line.as_bytes()))));
     }
+    g.finish();
+
+    // The window's fixed cost: every line of a buffer framed and dated, as
+    // the date pass does it (a new second on every line, a new hour now and
+    // then).
+    let buf: String = (0..20_000)
+        .map(|i| {
+            let (h, m, s) = (i / 3600 % 24, i / 60 % 60, i % 60);
+            COMBINED.replace("10:00:00", &format!("{h:02}:{m:02}:{s:02}")) + "\n"
+        })
+        .collect();
+    let p = LineParser::new(LogFormat::Combined, ParseOptions::default());
+    let mut g = c.benchmark_group("date_pass");
+    g.throughput(Throughput::Bytes(buf.len() as u64));
+    g.bench_function("combined", |b| {
+        b.iter(|| {
+            let hay = black_box(buf.as_bytes());
+            let mut memo = format::TimeMemo::default();
+            let (mut pos, mut dated) = (0, 0usize);
+            for end in skimhunt::lines::LineEnds::new(hay) {
+                dated += usize::from(p.time_memo(&hay[pos..end], &mut memo).is_some());
+                pos = end + 1;
+            }
+            dated
+        })
+    });
     g.finish();
 }
 
