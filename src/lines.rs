@@ -75,9 +75,10 @@ fn byte_mask(hay: &[u8], needle: u8) -> u64 {
     }
 }
 
-/// Bit i set when `block[i]` is `needle`.
+/// Bit i set when `block[i]` is `needle` (also the newline mask of the
+/// matcher's block counts).
 #[inline]
-fn block_mask(block: &[u8; 64], needle: u8) -> u64 {
+pub(crate) fn block_mask(block: &[u8; 64], needle: u8) -> u64 {
     let (lo, hi) = block.split_at(32);
     let half = |h: &[u8]| u64::from(head_mask(h.try_into().expect("32 bytes"), needle));
     half(lo) | (half(hi) << 32)

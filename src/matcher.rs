@@ -263,9 +263,8 @@ struct CountGate {
     set: [bool; 256],
     min: usize,
     rules: Vec<usize>,
-    /// The set and the newline as vector tests (the set is a few bytes).
+    /// The set as vector tests (it is a few bytes).
     tests: ByteTests,
-    newline: ByteTests,
 }
 
 impl CountGate {
@@ -275,7 +274,6 @@ impl CountGate {
             min,
             rules: Vec::new(),
             tests: ByteTests::new(&byte_ranges(&set)),
-            newline: ByteTests::new(&[(b'\n', b'\n')]),
         }
     }
 
@@ -319,7 +317,7 @@ impl CountGate {
         while let Some(block) = hay.get(p..p + 64) {
             let block: &[u8; 64] = block.try_into().expect("64 bytes");
             let mut m = mask(block, &self.tests);
-            let mut nl = mask(block, &self.newline);
+            let mut nl = crate::lines::block_mask(block, b'\n');
             while nl != 0 {
                 let k = nl.trailing_zeros();
                 // Members before the newline end the current line's count.
@@ -1841,7 +1839,6 @@ mod tests {
             let g = CountGate::new(set, min);
             let mut narrow = CountGate::new(set, min);
             narrow.tests.wide = false;
-            narrow.newline.wide = false;
             for round in 0..200 {
                 let len = rand(600) as usize;
                 let dense = 1 + rand(8);
