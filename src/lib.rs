@@ -28,6 +28,7 @@ pub mod suppress;
 mod test_util;
 pub mod text;
 pub mod time;
+mod walk;
 pub mod window;
 
 pub use level::{Category, Level};

@@ -5,15 +5,15 @@
 //! without being looked at one by one; only lines holding a gate hit are
 //! parsed into records and evaluated against their candidate rules.
 
-use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, Input, MatchKind, StartKind};
+use aho_corasick::{MatchKind, StartKind};
 use regex_automata::meta;
 use regex_syntax::hir::{Hir, HirKind};
 
 use crate::decode;
 use crate::record::{Family, Record};
 use crate::rules::{Gate, Hit, RecordCtx, Rule, required_punct};
+use crate::walk::{Lasts, Table};
 
 /// Lazy-DFA cache for the literal-free regex gate: the 2 MiB default
 /// thrashes on dozens of patterns.
@@ -52,9 +52,9 @@ impl GateChoice {
 /// The prefilter gates of every rule, for one kind of format.
 struct GateSet {
     /// All literals of all rules: the buffer search needs the line of the
-    /// first occurrence ([`earliest_end`]), a candidate line every literal
-    /// present (overlapping search, for attribution).
-    ac: Option<DFA>,
+    /// next occurrence ([`Lasts`]), a candidate line every literal present
+    /// (overlapping, for attribution).
+    ac: Option<Table>,
     /// Pattern index → rules needing it.
     pattern_rules: Vec<Vec<usize>>,
     /// Rules without any gate: evaluated on every kept line.
@@ -1114,15 +1114,17 @@ impl GateSet {
         // literals a packed prefilter hits nearly every byte and each hit
         // restarts a slower automaton; a DFA walk measured 1.6x faster on
         // the benchmark lists, and two interleaved walks twice that.
-        let ac = (!patterns.is_empty()).then(|| {
-            DFA::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .start_kind(StartKind::Unanchored)
-                .prefilter(false)
-                .build(&patterns)
-                .expect("literal patterns always build")
-        });
+        let ac = (!patterns.is_empty())
+            .then(|| {
+                DFA::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .start_kind(StartKind::Unanchored)
+                    .prefilter(false)
+                    .build(&patterns)
+                    .expect("literal patterns always build")
+            })
+            .and_then(|dfa| Table::new(&dfa));
         GateSet {
             ac,
             pattern_rules,
@@ -1283,16 +1285,14 @@ impl Engine {
         let raw_fields = gates.raw_fields;
         out.clear();
         out.extend_from_slice(&g.always);
-        if let Some(ac) = &g.ac
-            && let Ok(iter) = ac.try_find_overlapping_iter(Input::new(line))
-        {
-            for m in iter {
-                for &r in &g.pattern_rules[m.pattern().as_usize()] {
+        if let Some(ac) = &g.ac {
+            ac.each_match(line, |p, _| {
+                for &r in &g.pattern_rules[p] {
                     if !out.contains(&r) {
                         out.push(r);
                     }
                 }
-            }
+            });
         }
         let mut extend = |rs: &[usize]| {
             for &r in rs {
@@ -1366,253 +1366,9 @@ impl Engine {
     }
 }
 
-/// Bytes per stream in [`earliest_end`] and [`Lasts`]: long enough that the overlap and
-/// the restart after a hit are small, short enough that the streams after
-/// the first hit waste little.
-pub(crate) const BLOCK: usize = 1 << 15;
-
-/// End of the occurrence that ends first in `hay`, found with two walks of
-/// the automaton in lock step over neighbouring blocks. One walk is a chain
-/// of dependent table loads; two independent chains keep the CPU busy while
-/// each waits for its load (twice the bytes per second here).
-///
-/// The first stream runs `max_pattern_len - 1` bytes into the second's
-/// block, so it sees every occurrence that starts in its own block; the
-/// second sees those starting in its block. When the first stream finds
-/// one, none ends earlier (the first stream would have met it first), so
-/// its hit wins; only when it finds none does the second's count.
-pub(crate) fn earliest_end(dfa: &DFA, hay: &[u8]) -> Option<usize> {
-    let start = dfa.start_state(Anchored::No).ok()?;
-    if dfa.is_match(start) {
-        return Some(0);
-    }
-    let over = dfa.max_pattern_len().saturating_sub(1);
-    let mut s = 0;
-    while s < hay.len() {
-        let b = s + BLOCK;
-        if b + BLOCK / 2 >= hay.len() {
-            return walk_from(dfa, start, &hay[s..], 0).map(|e| s + e);
-        }
-        let a_end = (b + over).min(hay.len());
-        let b_end = (b + BLOCK + over).min(hay.len());
-        let (ha, hb) = (&hay[s..a_end], &hay[b..b_end]);
-        let (mut sa, mut sb) = (start, start);
-        let n = ha.len().min(hb.len());
-        let mut i = 0;
-        while i < n {
-            sa = dfa.next_state(Anchored::No, sa, ha[i]);
-            sb = dfa.next_state(Anchored::No, sb, hb[i]);
-            if dfa.is_special(sa) || dfa.is_special(sb) {
-                break;
-            }
-            i += 1;
-        }
-        // Either a stream reached a match (or dead) state at `i`, or the
-        // shorter one ran out: finish them one after the other, in order.
-        let (ia, ib) = if i < n { (i + 1, i + 1) } else { (n, n) };
-        if i < n && dfa.is_match(sa) {
-            return Some(s + i + 1);
-        }
-        // (From a dead state the walk stops at once.)
-        if let Some(e) = walk_from(dfa, sa, ha, ia) {
-            return Some(s + e);
-        }
-        if i < n && dfa.is_match(sb) {
-            return Some(b + i + 1);
-        }
-        if let Some(e) = walk_from(dfa, sb, hb, ib) {
-            return Some(b + e);
-        }
-        s = b + BLOCK;
-    }
-    None
-}
-
-/// The literal automaton's occurrences in one buffer, found a block pair
-/// at a time and handed out in order. Where candidate lines are dense (a
-/// common literal) [`earliest_end`] stopped at each one and threw away
-/// the second stream's walk; here both streams walk their whole block and
-/// keep every occurrence.
-#[derive(Default)]
-pub(crate) struct Lasts {
-    /// Last bytes of occurrences, ascending, from `next` on not yet handed out.
-    lasts: Vec<usize>,
-    next: usize,
-    /// Every occurrence starting before this is (or was) in `lasts`.
-    walked: usize,
-    scratch: Vec<usize>,
-}
-
-impl Lasts {
-    /// The last byte of the first occurrence that ends at or after `from`
-    /// and starts at or after the first `from` asked for. (An occurrence
-    /// starting before `from` may also be answered; literals hold no line
-    /// break, so for line starts that cannot happen.)
-    pub(crate) fn first_from(&mut self, dfa: &DFA, hay: &[u8], from: usize) -> Option<usize> {
-        loop {
-            while let Some(&p) = self.lasts.get(self.next) {
-                if p >= from {
-                    return Some(p);
-                }
-                self.next += 1;
-            }
-            if self.walked >= hay.len() {
-                return None;
-            }
-            let s = self.walked.max(from);
-            if s >= hay.len() {
-                self.walked = s;
-                return None;
-            }
-            self.lasts.clear();
-            self.next = 0;
-            self.walked = self.walk_pair(dfa, hay, s);
-        }
-    }
-
-    /// Walks from `s` over one block pair (the rest of `hay` when less than
-    /// a pair and a half is left) as [`earliest_end`] does, without
-    /// stopping, into `lasts`. Returns the end of the covered starts.
-    fn walk_pair(&mut self, dfa: &DFA, hay: &[u8], s: usize) -> usize {
-        let Ok(start) = dfa.start_state(Anchored::No) else {
-            return hay.len();
-        };
-        if dfa.is_match(start) {
-            // The empty literal: every position holds one.
-            self.lasts.push(s);
-            return s + 1;
-        }
-        let over = dfa.max_pattern_len().saturating_sub(1);
-        let b = s + BLOCK;
-        if b + BLOCK / 2 >= hay.len() {
-            walk_all(dfa, start, &hay[s..], s, &mut self.lasts);
-            return hay.len();
-        }
-        let ha = &hay[s..(b + over).min(hay.len())];
-        let hb = &hay[b..(b + BLOCK + over).min(hay.len())];
-        let (mut sa, mut sb) = (start, start);
-        let n = ha.len().min(hb.len());
-        self.scratch.clear();
-        for i in 0..n {
-            sa = dfa.next_state(Anchored::No, sa, ha[i]);
-            sb = dfa.next_state(Anchored::No, sb, hb[i]);
-            if dfa.is_special(sa) || dfa.is_special(sb) {
-                if dfa.is_match(sa) {
-                    self.lasts.push(s + i);
-                }
-                if dfa.is_match(sb) {
-                    self.scratch.push(b + i);
-                }
-            }
-        }
-        walk_all(dfa, sa, &ha[n..], s + n, &mut self.lasts);
-        walk_all(dfa, sb, &hb[n..], b + n, &mut self.scratch);
-        // The first stream's overrun meets the second's start.
-        self.lasts.extend_from_slice(&self.scratch);
-        self.lasts.sort_unstable();
-        self.lasts.dedup();
-        b + BLOCK
-    }
-}
-
-/// Continues a walk in state `sid` over `hay` (at `base` in the buffer),
-/// pushing the position of the last byte of every occurrence.
-fn walk_all(dfa: &DFA, mut sid: StateID, hay: &[u8], base: usize, out: &mut Vec<usize>) {
-    for (k, &byte) in hay.iter().enumerate() {
-        sid = dfa.next_state(Anchored::No, sid, byte);
-        if dfa.is_special(sid) && dfa.is_match(sid) {
-            out.push(base + k);
-        }
-    }
-}
-
-/// Continues a walk in state `sid` at `hay[i]`; the end of the first
-/// occurrence found.
-fn walk_from(dfa: &DFA, mut sid: StateID, hay: &[u8], i: usize) -> Option<usize> {
-    for (k, &byte) in hay.iter().enumerate().skip(i) {
-        sid = dfa.next_state(Anchored::No, sid, byte);
-        if dfa.is_special(sid) {
-            if dfa.is_match(sid) {
-                return Some(k + 1);
-            }
-            if dfa.is_dead(sid) {
-                return None;
-            }
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kept_occurrences_answer_what_the_plain_automaton_finds() {
-        // Literals planted across block seams in generated lines; asked
-        // from increasing line starts, as a stretch search does, the answer
-        // must be the last byte of the plain automaton's earliest-ending
-        // occurrence from there.
-        let words: [&[u8]; 5] = [
-            b"evil.exampl",
-            b"EVIL.EXAMPLE",
-            b"cdn.link",
-            b"/a/x.php?q=",
-            b"ab",
-        ];
-        let dfa = DFA::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .prefilter(false)
-            .build(words)
-            .unwrap();
-        let reference = aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(words)
-            .unwrap();
-        let mut rand = crate::test_util::rng(0x2545_f491_4f6c_dd1du64);
-        for round in 0..60 {
-            let len = (rand(5 * BLOCK as u64) + 1) as usize;
-            let mut hay = vec![b'.'; len];
-            for _ in 0..rand(len as u64 / 300 + 1) {
-                hay[rand(len as u64) as usize] = b'\n';
-            }
-            for _ in 0..rand(40) {
-                let w = words[rand(words.len() as u64) as usize];
-                let at = match rand(3) {
-                    0 => (BLOCK * (1 + rand(4) as usize))
-                        .saturating_sub(rand(w.len() as u64) as usize),
-                    _ => rand(len as u64) as usize,
-                }
-                .min(len);
-                let end = (at + w.len()).min(len);
-                hay[at..end].copy_from_slice(&w[..end - at]);
-            }
-            let mut lasts = Lasts::default();
-            let mut from = 0;
-            while from <= len {
-                let want = reference
-                    .find(aho_corasick::Input::new(&hay).span(from..len))
-                    .map(|m| m.end() - 1);
-                assert_eq!(
-                    lasts.first_from(&dfa, &hay, from),
-                    want,
-                    "round {round}, from {from}"
-                );
-                // The next line start, sometimes a jump ahead.
-                let next = if rand(4) == 0 {
-                    from + rand(3 * BLOCK as u64) as usize
-                } else {
-                    from
-                };
-                from = match hay.get(next..).and_then(|h| memchr::memchr(b'\n', h)) {
-                    Some(i) => next + i + 1,
-                    None => break,
-                };
-            }
-            assert_eq!(lasts.first_from(&dfa, &hay, len + 1), None);
-        }
-    }
 
     #[test]
     fn digit_runs() {

@@ -8,9 +8,10 @@
 
 use std::path::Path;
 
-use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::DFA;
-use aho_corasick::{Input, MatchKind, StartKind};
+use aho_corasick::{MatchKind, StartKind};
+
+use crate::walk::{Table, earliest_end};
 
 /// A malformed IOC list.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +51,7 @@ pub struct Entry {
 #[derive(Debug, Clone)]
 pub struct IocSet {
     entries: Vec<Entry>,
-    ac: Option<DFA>,
+    ac: Option<Table>,
 }
 
 /// Longest entry accepted (a URL; domains are at most 253).
@@ -184,7 +185,7 @@ impl IocSet {
             .map_err(|e| IocError::Build(e.to_string()))?;
         Ok(IocSet {
             entries,
-            ac: Some(ac),
+            ac: Table::new(&ac),
         })
     }
 
@@ -201,30 +202,27 @@ impl IocSet {
     /// first line at or after `from` that holds an entry.
     pub fn find_from(&self, hay: &[u8], from: usize) -> Option<usize> {
         let dfa = self.ac.as_ref()?;
-        crate::matcher::earliest_end(dfa, hay.get(from..)?).map(|e| from + e.max(1) - 1)
+        earliest_end(dfa, hay.get(from..)?).map(|e| from + e.max(1) - 1)
     }
 
     /// Cheap test: does any entry occur anywhere in `line`?
     pub fn any(&self, line: &[u8]) -> bool {
         self.ac
             .as_ref()
-            .is_some_and(|dfa| crate::matcher::earliest_end(dfa, line).is_some())
+            .is_some_and(|dfa| earliest_end(dfa, line).is_some())
     }
 
     /// Entries that occur in `text` at host boundaries, each once, in list
     /// order.
     pub fn matches(&self, text: &[u8], out: &mut Vec<usize>) {
         let Some(ac) = &self.ac else { return };
-        let Ok(iter) = ac.try_find_overlapping_iter(Input::new(text)) else {
-            return;
-        };
-        for m in iter {
-            let id = m.pattern().as_usize();
+        ac.each_match(text, |id, end| {
             let e = &self.entries[id];
             if out.contains(&id) {
-                continue;
+                return;
             }
-            let before = &text[..m.start()];
+            // Case folding keeps lengths: the occurrence is as long as the needle.
+            let before = &text[..end - e.needle.len()];
             let left_ok = match before.last() {
                 None => true,
                 Some(&b) if !host_byte(b) => true,
@@ -236,10 +234,10 @@ impl IocSet {
                 }
             };
             if !left_ok {
-                continue;
+                return;
             }
             if e.domain {
-                let after = &text[m.end()..];
+                let after = &text[end..];
                 let right_ok = match after.first() {
                     None => true,
                     Some(&b) if host_byte(b) => false,
@@ -248,11 +246,11 @@ impl IocSet {
                     Some(_) => true,
                 };
                 if !right_ok {
-                    continue;
+                    return;
                 }
             }
             out.push(id);
-        }
+        });
         out.sort_unstable();
     }
 
@@ -328,13 +326,13 @@ mod tests {
             b"abcdefgh",
         ];
         for round in 0..40 {
-            let len = (rand(5 * crate::matcher::BLOCK as u64) + 1) as usize;
+            let len = (rand(5 * crate::walk::BLOCK as u64) + 1) as usize;
             let mut hay = vec![b'.'; len];
             for _ in 0..rand(4) {
                 let w = words[rand(words.len() as u64) as usize];
                 let at = match rand(3) {
                     // Straddling a block boundary.
-                    0 => (crate::matcher::BLOCK * (1 + rand(4) as usize))
+                    0 => (crate::walk::BLOCK * (1 + rand(4) as usize))
                         .saturating_sub(rand(w.len() as u64) as usize),
                     _ => rand(len as u64) as usize,
                 };
@@ -355,7 +353,7 @@ mod tests {
                     .find(aho_corasick::Input::new(&hay).span(from..len))
                     .map(|m| m.end() - from);
                 assert_eq!(
-                    crate::matcher::earliest_end(dfa, &hay[from..]),
+                    earliest_end(dfa, &hay[from..]),
                     want,
                     "round {round}, from {from}"
                 );
