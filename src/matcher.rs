@@ -1281,18 +1281,50 @@ impl Engine {
     /// fields, field values are substrings of the raw line, and the regex
     /// gate is applied too).
     pub fn candidates_in(&self, line: &[u8], gates: GateChoice, out: &mut Vec<usize>) {
+        self.candidates_walked(line, gates, out, None)
+    }
+
+    /// [`Engine::candidates_in`] for the line `hay[start..start + len]`
+    /// just found by [`Engine::next_candidate`] with `f`: the literals come
+    /// from the buffer walk when it covered the line, instead of a second
+    /// walk over it.
+    pub fn candidates_at(
+        &self,
+        hay: &[u8],
+        start: usize,
+        len: usize,
+        gates: GateChoice,
+        f: &Finder,
+        out: &mut Vec<usize>,
+    ) {
+        self.candidates_walked(&hay[start..start + len], gates, out, Some((f, start)))
+    }
+
+    fn candidates_walked(
+        &self,
+        line: &[u8],
+        gates: GateChoice,
+        out: &mut Vec<usize>,
+        walked: Option<(&Finder, usize)>,
+    ) {
         let g = self.set(gates);
         let raw_fields = gates.raw_fields;
         out.clear();
         out.extend_from_slice(&g.always);
         if let Some(ac) = &g.ac {
-            ac.each_match(line, |p, _| {
+            let mut add = |p: usize| {
                 for &r in &g.pattern_rules[p] {
                     if !out.contains(&r) {
                         out.push(r);
                     }
                 }
+            };
+            let done = walked.is_some_and(|(f, start)| {
+                f.lits.patterns_in(ac, start, start + line.len(), &mut add)
             });
+            if !done {
+                ac.each_match(line, |p, _| add(p));
+            }
         }
         let mut extend = |rs: &[usize]| {
             for &r in rs {
@@ -1691,6 +1723,80 @@ mod tests {
                         assert_eq!(r.skip_scan(&hay, from), want, "skip, class {ci}, min {min}");
                     }
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod walked_tests {
+    use super::*;
+    use crate::level::Category;
+    use crate::record::Family;
+
+    /// The literals of a candidate line read from the buffer walk are the
+    /// ones a fresh walk over the line finds: on long buffers (four-stream
+    /// walks, lines across block seams) of lines dense with literals.
+    #[test]
+    fn walked_attribution_equals_a_walk_of_the_line() {
+        let list = "eval\\(\nab\nb\\.js\\?v=\ncdn\\.link\ncmd=\nx\\.php\\?q=\nlong-literal-number-one\nnumber-one\n";
+        let rules = crate::patterns::from_str(list, "p.txt", Category::InjectedScript).unwrap();
+        let engine = Engine::new(rules);
+        let words: [&[u8]; 8] = [
+            b"EVAL(",
+            b"ab",
+            b"b.js?v=",
+            b"cdn.link",
+            b"CMD=",
+            b"x.php?q=",
+            b"long-literal-number-one",
+            b"\r\n",
+        ];
+        let mut rand = crate::test_util::rng(0x5151_7e57_a77a_c4ed);
+        for raw in [false, true] {
+            let gates = engine.gate_choice(raw, &[Family::Web]);
+            for round in 0..24 {
+                let len = (crate::walk::BLOCK as u64 * (3 + rand(4))) as usize;
+                let mut hay = vec![b'.'; len];
+                for _ in 0..len / 200 {
+                    hay[rand(len as u64) as usize] = b'\n';
+                }
+                for _ in 0..len / 500 {
+                    let w = words[rand(words.len() as u64) as usize];
+                    let at = match rand(3) {
+                        0 => (crate::walk::BLOCK * (1 + rand(6) as usize))
+                            .saturating_sub(rand(w.len() as u64) as usize),
+                        _ => rand(len as u64) as usize,
+                    }
+                    .min(len);
+                    let end = (at + w.len()).min(len);
+                    hay[at..end].copy_from_slice(&w[..end - at]);
+                }
+                let mut finder = Finder::new();
+                let (mut walked, mut fresh) = (Vec::new(), Vec::new());
+                let mut cur = 0;
+                let (mut lines, mut covered) = (0, 0);
+                while cur < hay.len()
+                    && let Some(p) = engine.next_candidate(&hay, cur, gates, &mut finder)
+                {
+                    let ls = memchr::memrchr(b'\n', &hay[cur..p]).map_or(cur, |i| cur + i + 1);
+                    let le = memchr::memchr(b'\n', &hay[p..]).map_or(hay.len(), |i| p + i);
+                    let line = &hay[ls..le];
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    let ac = engine.set(gates).ac.as_ref().expect("literals");
+                    if finder.lits.patterns_in(ac, ls, ls + line.len(), |_| {}) {
+                        covered += 1;
+                    }
+                    engine.candidates_at(&hay, ls, line.len(), gates, &finder, &mut walked);
+                    engine.candidates_in(line, gates, &mut fresh);
+                    assert_eq!(walked, fresh, "round {round}, line at {ls}");
+                    assert!(!fresh.is_empty(), "round {round}, line at {ls}");
+                    lines += 1;
+                    cur = le + 1;
+                }
+                // Most lines come from the walk; those across the end of a
+                // walk fall back to their own.
+                assert!(lines > 50 && covered * 10 > lines * 9, "{lines} {covered}");
             }
         }
     }

@@ -917,7 +917,8 @@ impl Stretch<'_> {
                 line = l;
             }
             cur = le + 1;
-            ctx.engine.candidates_in(line, self.gates, cands);
+            ctx.engine
+                .candidates_at(hay, ls, line.len(), self.gates, &finder, cands);
             if cands.is_empty() {
                 continue;
             }

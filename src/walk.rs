@@ -251,21 +251,70 @@ fn first_of_streams<const N: usize>(t: &Table, hay: &[u8], s: usize) -> Result<u
 /// and keeps every occurrence.
 #[derive(Default)]
 pub(crate) struct Lasts {
-    /// Last bytes of occurrences, ascending, from `next` on not yet handed out.
-    lasts: Vec<usize>,
+    /// Occurrences by their last byte, ascending, from `next` on not yet
+    /// handed out.
+    lasts: Vec<Occ>,
     next: usize,
     /// Every occurrence starting before this is (or was) in `lasts`.
     walked: usize,
 }
 
+/// Where an occurrence ends, and the walk's state there (which names
+/// every literal ending there).
+#[derive(Clone, Copy)]
+struct Occ {
+    last: usize,
+    stream: u32,
+    state: u32,
+}
+
+impl Occ {
+    fn new(last: usize, stream: usize, state: u32) -> Occ {
+        Occ {
+            last,
+            stream: stream as u32,
+            state,
+        }
+    }
+}
+
 impl Lasts {
+    /// Calls `f` with each pattern occurring in `hay[start..end]` (repeats
+    /// possible) when the walk has covered that range since the last
+    /// [`Lasts::first_from`], which was asked from `start` or earlier.
+    /// False, without calling `f`, when it has not: the caller walks the
+    /// range itself.
+    pub(crate) fn patterns_in(
+        &self,
+        t: &Table,
+        start: usize,
+        end: usize,
+        mut f: impl FnMut(usize),
+    ) -> bool {
+        // An occurrence ending before `end` started before `walked`.
+        if end > self.walked {
+            return false;
+        }
+        for o in self.lasts.get(self.next..).unwrap_or_default() {
+            if o.last >= end {
+                break;
+            }
+            if o.last >= start {
+                for &p in t.patterns(o.state) {
+                    f(p as usize);
+                }
+            }
+        }
+        true
+    }
+
     /// The last byte of the first occurrence that ends at or after `from`
     /// and starts at or after the first `from` asked for. (An occurrence
     /// starting before `from` may also be answered; literals hold no line
     /// break, so for line starts that cannot happen.)
     pub(crate) fn first_from(&mut self, t: &Table, hay: &[u8], from: usize) -> Option<usize> {
         loop {
-            while let Some(&p) = self.lasts.get(self.next) {
+            while let Some(&Occ { last: p, .. }) = self.lasts.get(self.next) {
                 if p >= from {
                     return Some(p);
                 }
@@ -292,7 +341,7 @@ impl Lasts {
     fn walk(&mut self, t: &Table, hay: &[u8], s: usize) -> usize {
         if t.is_match(t.start) {
             // The empty literal: every position holds one.
-            self.lasts.push(s);
+            self.lasts.push(Occ::new(s, 0, t.start));
             return s + 1;
         }
         let rest = hay.len() - s;
@@ -301,7 +350,7 @@ impl Lasts {
         } else if rest > BLOCK + BLOCK / 2 {
             self.walk_streams::<2>(t, hay, s)
         } else {
-            walk_all(t, t.start, &hay[s..], s, &mut self.lasts);
+            walk_all(t, t.start, &hay[s..], s, 0, &mut self.lasts);
             hay.len()
         }
     }
@@ -326,30 +375,31 @@ impl Lasts {
             if special {
                 for (k, &sid) in st.iter().enumerate() {
                     if t.is_match(sid) {
-                        self.lasts.push(s + k * BLOCK + i);
+                        self.lasts.push(Occ::new(s + k * BLOCK + i, k, sid));
                     }
                 }
             }
         }
         for (k, &sid) in st.iter().enumerate() {
             let from = s + k * BLOCK + n;
-            walk_all(t, sid, &hay[from..ends[k]], from, &mut self.lasts);
+            walk_all(t, sid, &hay[from..ends[k]], from, k, &mut self.lasts);
         }
-        // Neighbouring streams overlap by `over` bytes, and report in
-        // stream order.
-        self.lasts.sort_unstable();
-        self.lasts.dedup();
+        // Neighbouring streams overlap by `over` bytes. Where two report
+        // the same byte, the earlier stream's state holds every literal
+        // ending there (the later one started inside the literal).
+        self.lasts.sort_unstable_by_key(|o| (o.last, o.stream));
+        self.lasts.dedup_by_key(|o| o.last);
         s + N * BLOCK
     }
 }
 
-/// Continues a walk in state `sid` over `hay` (at `base` in the buffer),
-/// pushing the position of the last byte of every occurrence.
-fn walk_all(t: &Table, mut sid: u32, hay: &[u8], base: usize, out: &mut Vec<usize>) {
+/// Continues stream `stream`'s walk in state `sid` over `hay` (at `base` in
+/// the buffer), pushing every occurrence.
+fn walk_all(t: &Table, mut sid: u32, hay: &[u8], base: usize, stream: usize, out: &mut Vec<Occ>) {
     for (k, &byte) in hay.iter().enumerate() {
         sid = t.next(sid, byte);
         if t.is_match(sid) {
-            out.push(base + k);
+            out.push(Occ::new(base + k, stream, sid));
         }
     }
 }
