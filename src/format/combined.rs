@@ -12,6 +12,11 @@ use super::{push, push_request};
 use crate::record::{Family, Record};
 use crate::time::parse_clf_prefix;
 
+/// `" "`, between two quoted fields: searched on every parsed line, so
+/// its searcher is built once.
+static QUOTE_SPACE_QUOTE: std::sync::LazyLock<memchr::memmem::Finder> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\" \""));
+
 /// At most this many `[` are tried when looking for the time, so a line of
 /// brackets costs little.
 const MAX_BRACKETS: usize = 8;
@@ -200,8 +205,7 @@ fn find_status(rest: &[u8]) -> Option<StatusSplit> {
             continue;
         };
         let tail = &rest[split.bytes.1..];
-        let two_quoted =
-            tail.starts_with(b" \"") && memchr::memmem::find(&tail[2..], b"\" \"").is_some();
+        let two_quoted = tail.starts_with(b" \"") && QUOTE_SPACE_QUOTE.find(&tail[2..]).is_some();
         if tail.is_empty() || two_quoted {
             return Some(split);
         }
@@ -247,7 +251,7 @@ fn status_at(rest: &[u8], q: usize) -> Option<StatusSplit> {
 /// else at the last quote.
 fn referer_and_ua(tail: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     let body = tail.strip_prefix(b" \"")?;
-    let Some(sep) = memchr::memmem::find(body, b"\" \"") else {
+    let Some(sep) = QUOTE_SPACE_QUOTE.find(body) else {
         let referer = body.strip_suffix(b"\"").unwrap_or(body);
         return Some((referer, None));
     };

@@ -66,7 +66,9 @@ impl FindingWriter for JsonItems {
         out.extend_from_slice(b",\n    ");
         let mut ser = serde_json::Serializer::with_formatter(&mut *out, Indented::new(2));
         f.serialize(&mut ser)?;
-        after_key(&out[start..], b"\n      \"line\": ").map(|i| start + i)
+        static KEY: std::sync::LazyLock<memchr::memmem::Finder> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\n      \"line\": "));
+        after_key(&out[start..], &KEY).map(|i| start + i)
     }
 }
 

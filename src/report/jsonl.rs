@@ -48,7 +48,9 @@ impl FindingWriter for JsonlLines {
             },
         )?;
         out.push(b'\n');
-        after_key(&out[start..], b",\"line\":").map(|i| start + i)
+        static KEY: std::sync::LazyLock<memchr::memmem::Finder> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b",\"line\":"));
+        after_key(&out[start..], &KEY).map(|i| start + i)
     }
 }
 

@@ -230,9 +230,10 @@ impl serde_json::ser::Formatter for Indented {
 /// The offset just past the first `key` in `item`: where a writer's line
 /// number starts. Writers pass a key text that only the finding's own
 /// `line` key can produce (JSON strings hold no raw newline or bare quote).
-pub(crate) fn after_key(item: &[u8], key: &[u8]) -> io::Result<usize> {
-    memchr::memmem::find(item, key)
-        .map(|i| i + key.len())
+/// The key's searcher is built once (`memmem::find` builds one per call).
+pub(crate) fn after_key(item: &[u8], key: &memchr::memmem::Finder) -> io::Result<usize> {
+    key.find(item)
+        .map(|i| i + key.needle().len())
         .ok_or_else(|| io::Error::other("rendered finding lacks its line number"))
 }
 
