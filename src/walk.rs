@@ -133,7 +133,7 @@ impl Table {
     /// instructions the CPU retires rather than by load latency: masking
     /// the index into the power-of-two table spares the compare and
     /// branch, at one more cycle per step on the chain (measured: 3 % off
-    /// a reference-list scan with four streams, 11 % slower with two).
+    /// a reference-list scan with four streams, 12 % slower with two).
     #[inline(always)]
     fn next_lockstep(&self, sid: u32, byte: u8) -> u32 {
         let t = &self.trans;
