@@ -1067,13 +1067,10 @@ fn report_fields(rec: &Record) -> BTreeMap<String, String> {
         if m.len() >= FIELDS_MAX {
             break;
         }
-        if m.contains_key(&**k) {
-            continue;
+        // The first value of a repeated key wins; one search per key.
+        if let std::collections::btree_map::Entry::Vacant(e) = m.entry(k.to_string()) {
+            e.insert(card::mask_owned(cut_chars(v, FIELD_MAX_CHARS)));
         }
-        m.insert(
-            k.to_string(),
-            card::mask_owned(cut_chars(v, FIELD_MAX_CHARS)),
-        );
     }
     m
 }
