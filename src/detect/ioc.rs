@@ -185,7 +185,9 @@ impl IocSet {
             .map_err(|e| IocError::Build(e.to_string()))?;
         Ok(IocSet {
             entries,
-            ac: Table::new(&ac),
+            ac: Some(Table::new(&ac).ok_or_else(|| {
+                IocError::Build("the automaton has no unanchored start state".into())
+            })?),
         })
     }
 

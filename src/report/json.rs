@@ -73,6 +73,14 @@ impl FindingWriter for JsonItems {
             out.extend_from_slice(k.as_bytes());
             out.extend_from_slice(b"\": ");
         };
+        // Opens the `i`th member of a nested object or array.
+        let member = |out: &mut Vec<u8>, i: usize| {
+            out.extend_from_slice(if i == 0 {
+                b"\n        "
+            } else {
+                b",\n        "
+            });
+        };
         out.extend_from_slice(b",\n    {");
         key(out, "rule_id");
         json_str(out, &f.rule_id);
@@ -106,11 +114,7 @@ impl FindingWriter for JsonItems {
         } else {
             out.push(b'{');
             for (i, (k, v)) in f.fields.iter().enumerate() {
-                out.extend_from_slice(if i == 0 {
-                    b"\n        "
-                } else {
-                    b",\n        "
-                });
+                member(out, i);
                 json_str(out, k);
                 out.extend_from_slice(b": ");
                 json_str(out, v);
@@ -125,11 +129,7 @@ impl FindingWriter for JsonItems {
             key(out, "decoded");
             out.push(b'[');
             for (i, d) in f.decoded.iter().enumerate() {
-                out.extend_from_slice(if i == 0 {
-                    b"\n        "
-                } else {
-                    b",\n        "
-                });
+                member(out, i);
                 json_str(out, d);
             }
             out.extend_from_slice(b"\n      ],");
