@@ -45,23 +45,27 @@ impl Default for Frames {
 }
 
 impl Frames {
-    /// Renders `f` (whose `line` is relative to the run) and appends it.
+    /// Renders `f` (whose `line` is relative to the run) and appends it,
+    /// in place while the run's bytes are in memory.
     pub fn push(&mut self, w: &dyn FindingWriter, f: &Finding) -> io::Result<()> {
-        self.scratch.clear();
-        let at = w.write(f, &mut self.scratch)?;
         let mut num = [0u8; 20];
         let line = decimal(f.line, &mut num);
-        if self.scratch.get(at..at + line.len()) != Some(line) {
-            return Err(io::Error::other(
-                "rendered finding has no line number where expected",
-            ));
-        }
-        let mut head = [0u8; 24];
-        head[..8].copy_from_slice(&(self.scratch.len() as u64).to_le_bytes());
-        head[8..16].copy_from_slice(&(at as u64).to_le_bytes());
-        head[16..].copy_from_slice(&f.line.to_le_bytes());
-        self.bytes.append(&head)?;
-        self.bytes.append(&self.scratch)?;
+        self.bytes.append_with(&mut self.scratch, |buf| {
+            let head = buf.len();
+            buf.extend_from_slice(&[0; 24]);
+            let item = head + 24;
+            let at = w.write(f, buf)? - item;
+            if buf.get(item + at..item + at + line.len()) != Some(line) {
+                return Err(io::Error::other(
+                    "rendered finding has no line number where expected",
+                ));
+            }
+            let len = buf.len() - item;
+            buf[head..head + 8].copy_from_slice(&(len as u64).to_le_bytes());
+            buf[head + 8..head + 16].copy_from_slice(&(at as u64).to_le_bytes());
+            buf[head + 16..item].copy_from_slice(&f.line.to_le_bytes());
+            Ok(())
+        })?;
         self.count += 1;
         Ok(())
     }
@@ -87,6 +91,8 @@ pub struct Rendered {
 impl Rendered {
     /// Appends a run's findings, adding `line_base` to their line numbers.
     pub fn append(&mut self, frames: Frames, line_base: u64) -> io::Result<()> {
+        // About as many bytes as the run's frames (line numbers may grow).
+        self.bytes.reserve(frames.bytes.len() as usize);
         let mut r = frames.bytes.into_reader()?;
         let mut item = Vec::new();
         let mut num = [0u8; 20];
@@ -267,16 +273,21 @@ mod tests {
     #[test]
     fn appended_runs_get_their_file_line_numbers_through_the_spill() {
         let writers: [&dyn FindingWriter; 2] = [&JsonItems, &JsonlLines];
-        for w in writers {
+        // Tiny limits: both the run and the file spill to disk at once;
+        // middling: after a few findings held in memory; large: never.
+        let limits = [(50, 70), (1200, 1500), (1 << 20, 1 << 20)];
+        for (w, (run_limit, file_limit)) in writers
+            .into_iter()
+            .flat_map(|w| limits.into_iter().map(move |l| (w, l)))
+        {
             let lines = [1u64, 9, 10, 99, 100, 12345];
-            // Tiny limits: both the run and the file spill to disk.
             let mut frames = Frames {
-                bytes: Bytes::with_limit(50),
+                bytes: Bytes::with_limit(run_limit),
                 count: 0,
                 scratch: Vec::new(),
             };
             let mut file = Rendered {
-                bytes: Bytes::with_limit(70),
+                bytes: Bytes::with_limit(file_limit),
                 count: 0,
             };
             let mut want = Vec::new();

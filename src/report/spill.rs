@@ -234,6 +234,42 @@ impl Bytes {
         Ok(())
     }
 
+    /// Appends what `write` adds to the end of a buffer. While the bytes
+    /// are in memory it writes there, in place, instead of through
+    /// `scratch` and a copy; what it wrote moves to the temporary file if
+    /// it took the memory past the limit, as [`Bytes::append`] would have
+    /// sent it. On an error nothing is appended.
+    pub fn append_with(
+        &mut self,
+        scratch: &mut Vec<u8>,
+        write: impl FnOnce(&mut Vec<u8>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if self.file.is_some() {
+            scratch.clear();
+            write(scratch)?;
+            return self.append(scratch);
+        }
+        let base = self.memory.len();
+        if let Err(e) = write(&mut self.memory) {
+            self.memory.truncate(base);
+            return Err(e);
+        }
+        if self.memory.len() > self.limit && !self.no_file {
+            let item = self.memory.split_off(base);
+            return self.append(&item);
+        }
+        self.len += (self.memory.len() - base) as u64;
+        Ok(())
+    }
+
+    /// Makes room for `n` more bytes in memory, when they will be kept
+    /// there (fewer reallocations while a file's runs are joined).
+    pub fn reserve(&mut self, n: usize) {
+        if self.file.is_none() && self.memory.len().saturating_add(n) <= self.limit {
+            self.memory.reserve(n);
+        }
+    }
+
     /// The bytes from the start.
     pub fn into_reader(self) -> io::Result<impl Read> {
         let file: Box<dyn Read> = match self.file {
