@@ -651,6 +651,29 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
 
 /// [`mask_text`] of an owned string: the same string back, not a copy,
 /// when nothing needed masking (the common case, once per report field).
+/// True when [`mask_text`] leaves every piece of `b` unchanged: every
+/// value it masks holds three digits, a card-number-shaped digit sequence,
+/// a CVV-like `key=123` or a percent-encoded digit (`%34`), and each of
+/// these tests looks only forward from where the value starts, so what it
+/// finds in a piece it also finds in the whole. A finding's report fields
+/// and evidence are pieces of its line: the line is tested once instead of
+/// each piece (most log lines hold nothing to mask).
+pub fn masks_nothing_in(b: &[u8]) -> bool {
+    let digits = b
+        .iter()
+        .fold(0usize, |n, c| n + usize::from(c.is_ascii_digit()));
+    digits < 3
+        || (crate::matcher::find_digit_run(b, 0).is_none()
+            && !cvv_possible(b)
+            && !has_percent_digit(b))
+}
+
+/// `%3` and a digit: a percent-encoded digit.
+fn has_percent_digit(b: &[u8]) -> bool {
+    memchr::memchr_iter(b'%', b)
+        .any(|i| b.get(i + 1) == Some(&b'3') && b.get(i + 2).is_some_and(u8::is_ascii_digit))
+}
+
 pub fn mask_owned(s: String) -> String {
     match mask_text(&s) {
         Cow::Owned(m) => m,
@@ -664,14 +687,14 @@ pub fn mask_owned(s: String) -> String {
 /// digits become `*`. Linear: each digit token starts at most 7 windows.
 fn mask_percent_digits(text: &str) -> Cow<'_, str> {
     let b = text.as_bytes();
+    if !has_percent_digit(b) {
+        return Cow::Borrowed(text);
+    }
     let is_pct_digit = |i: usize| {
         b.get(i) == Some(&b'%')
             && b.get(i + 1) == Some(&b'3')
             && b.get(i + 2).is_some_and(u8::is_ascii_digit)
     };
-    if !memchr::memchr_iter(b'%', b).any(is_pct_digit) {
-        return Cow::Borrowed(text);
-    }
     // Digit tokens: (start, len, digit); a run breaks at anything that is
     // neither a digit token nor one separator token between two digits.
     let mut masked = vec![false; b.len()];
@@ -1312,6 +1335,85 @@ mod tests {
         }
         let both = mask_text("cc=4111111111111111&cvv=123");
         assert_eq!(both, "cc=411111******1111&cvv=***");
+    }
+
+    /// What `masks_nothing_in` clears, `mask_text` leaves unchanged in
+    /// every piece (and in a piece with the evidence's `…` around it): on
+    /// generated lines dense with digits, separators, percent escapes, CVV
+    /// keys and quotes. Lines holding something to mask are not cleared.
+    #[test]
+    fn a_line_with_nothing_to_mask_has_no_piece_to_mask() {
+        let tokens = [
+            "4111",
+            "1111",
+            "5",
+            "12",
+            "123",
+            " ",
+            "  ",
+            "-",
+            "+",
+            "%20",
+            "%2D",
+            "%2d",
+            "%3",
+            "%34",
+            "%3D",
+            "%3a",
+            "=",
+            ":",
+            "cvv",
+            "CVC2",
+            "card_code",
+            "security_code",
+            "\"",
+            "\\\"",
+            "'",
+            "%22",
+            "&",
+            "a",
+            "/",
+            ".",
+            "é",
+            "…",
+        ];
+        let mut rand = crate::test_util::rng(0x3c6e_f372_fe94_f82b);
+        let mut cleared = 0;
+        for round in 0..1500 {
+            let line: String = (0..rand(16))
+                .map(|_| tokens[rand(tokens.len() as u64) as usize])
+                .collect();
+            if !masks_nothing_in(line.as_bytes()) {
+                continue;
+            }
+            cleared += 1;
+            let cuts: Vec<usize> = line
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain([line.len()])
+                .collect();
+            for (k, &a) in cuts.iter().enumerate() {
+                for &b in &cuts[k..] {
+                    let piece = &line[a..b];
+                    assert!(
+                        matches!(mask_text(piece), Cow::Borrowed(_)),
+                        "round {round}: {line:?} piece {piece:?}"
+                    );
+                }
+            }
+            let framed = format!("…{line}…");
+            assert!(matches!(mask_text(&framed), Cow::Borrowed(_)), "{framed:?}");
+        }
+        assert!(cleared > 300, "{cleared}");
+        for held in [
+            "4111 1111 1111 1111",
+            "x=4111-1111-1111-1111",
+            "cvv=123",
+            "%22cvv%22%3A%22123%22",
+            "n=%34%31%31%31",
+        ] {
+            assert!(!masks_nothing_in(held.as_bytes()), "{held}");
+        }
     }
 
     #[test]

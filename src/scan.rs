@@ -1040,7 +1040,11 @@ fn make_finding(
     } else {
         rule.level
     };
-    let evidence = evidence(rec.raw, &evidence_anchor(rec, hit));
+    // Fields and evidence are pieces of the line: when the line holds
+    // nothing to mask, neither do they (values not borrowed from the line
+    // are masked as usual).
+    let clean = card::masks_nothing_in(rec.raw);
+    let evidence = evidence(rec.raw, &evidence_anchor(rec, hit), clean);
     Finding {
         fingerprint: crate::report::fingerprint(&rule.id, ctx.relative, &evidence),
         rule_id: rule.id.clone(),
@@ -1051,7 +1055,7 @@ fn make_finding(
         line,
         byte_offset,
         timestamp: time,
-        fields: report_fields(rec),
+        fields: report_fields(rec, clean),
         evidence,
         decoded: hit.decoded.clone(),
         decoded_evidence: (!hit.decoded.is_empty())
@@ -1061,7 +1065,11 @@ fn make_finding(
     }
 }
 
-fn report_fields(rec: &Record) -> BTreeMap<String, String> {
+/// The record's fields for the report, cut and masked; `clean`: the raw
+/// line holds nothing to mask ([`card::masks_nothing_in`]).
+fn report_fields(rec: &Record, clean: bool) -> BTreeMap<String, String> {
+    let line = rec.raw.as_ptr_range();
+    let (lo, hi) = (line.start as usize, line.end as usize);
     let mut m = BTreeMap::new();
     for (k, v) in &rec.fields {
         if m.len() >= FIELDS_MAX {
@@ -1069,7 +1077,15 @@ fn report_fields(rec: &Record) -> BTreeMap<String, String> {
         }
         // The first value of a repeated key wins; one search per key.
         if let std::collections::btree_map::Entry::Vacant(e) = m.entry(k.to_string()) {
-            e.insert(card::mask_owned(cut_chars(v, FIELD_MAX_CHARS)));
+            let cut = cut_chars(v, FIELD_MAX_CHARS);
+            // A piece of the line (not a value rebuilt from parts of it).
+            let at = v.as_ptr() as usize;
+            let piece = lo <= at && at + v.len() <= hi;
+            e.insert(if clean && piece {
+                cut
+            } else {
+                card::mask_owned(cut)
+            });
         }
     }
     m
@@ -1153,10 +1169,11 @@ fn decoded_evidence(hit: &Hit) -> Option<String> {
 /// The excerpt of the raw line around the match: the whole line when short,
 /// else a window, widened so it never cuts through a digit group (a cut PAN
 /// could slip past masking), then masked.
-fn evidence(raw: &[u8], hit: &Hit) -> String {
+fn evidence(raw: &[u8], hit: &Hit, clean: bool) -> String {
     const WHOLE: usize = EVIDENCE_BEFORE + EVIDENCE_AFTER;
+    let mask = |s: String| if clean { s } else { card::mask_owned(s) };
     if raw.len() <= WHOLE {
-        return card::mask_owned(crate::text::lossy(raw).into_owned());
+        return mask(crate::text::lossy(raw).into_owned());
     }
     let center = hit
         .offset
@@ -1190,12 +1207,34 @@ fn evidence(raw: &[u8], hit: &Hit) -> String {
     if end < raw.len() {
         s.push('…');
     }
-    card::mask_owned(s)
+    mask(s)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A line with nothing to mask skips masking only for values that are
+    /// pieces of it: a value rebuilt from parts of the line (the combined
+    /// parser joins a user name's tokens with single spaces) can hold a card
+    /// number the line does not.
+    #[test]
+    fn values_rebuilt_from_a_clean_line_are_still_masked() {
+        let raw: &[u8] = b"10.0.0.1 - 4111 1111  1111 1111 [27/Sep/2017:10:00:00 +0000] \"GET /a HTTP/1.1\" 200 5";
+        assert!(card::masks_nothing_in(raw));
+        let text = std::str::from_utf8(raw).unwrap();
+        let mut rec = Record::bare(raw, None, crate::record::Family::Web);
+        rec.fields.push(("c-ip".into(), text[..8].into()));
+        rec.fields.push((
+            "cs-username".into(),
+            std::borrow::Cow::Owned("4111 1111 1111 1111".to_string()),
+        ));
+        let fields = report_fields(&rec, true);
+        assert_eq!(fields["c-ip"], "10.0.0.1");
+        assert_eq!(fields["cs-username"], "4111 11** **** 1111");
+        let hit = Hit::default();
+        assert_eq!(evidence(raw, &hit, true), text);
+    }
 
     fn pool(n: usize) -> rayon::ThreadPool {
         rayon::ThreadPoolBuilder::new()
