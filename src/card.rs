@@ -588,11 +588,8 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
     let b = text.as_bytes();
     // Every masked value holds ASCII digits: a card number 13, a CVV 3, a
     // percent-encoded one (`%34…`) more. Report fields such as the method,
-    // protocol or referer often hold fewer. (Counted without an early
-    // exit, which the compiler vectorises.)
-    let digits = b
-        .iter()
-        .fold(0usize, |n, c| n + usize::from(c.is_ascii_digit()));
+    // protocol or referer often hold fewer.
+    let digits = ascii_digits(b);
     if digits < 3 {
         return Cow::Borrowed(text);
     }
@@ -659,13 +656,16 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
 /// and evidence are pieces of its line: the line is tested once instead of
 /// each piece (most log lines hold nothing to mask).
 pub fn masks_nothing_in(b: &[u8]) -> bool {
-    let digits = b
-        .iter()
-        .fold(0usize, |n, c| n + usize::from(c.is_ascii_digit()));
-    digits < 3
+    ascii_digits(b) < 3
         || (crate::matcher::find_digit_run(b, 0).is_none()
             && !cvv_possible(b)
             && !has_percent_digit(b))
+}
+
+/// How many ASCII digits `b` holds (counted without an early exit, which
+/// the compiler vectorises).
+fn ascii_digits(b: &[u8]) -> usize {
+    b.iter().fold(0, |n, c| n + usize::from(c.is_ascii_digit()))
 }
 
 /// `%3` and a digit: a percent-encoded digit.
