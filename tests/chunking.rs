@@ -2,7 +2,6 @@
 //! finding is lost or doubled at a chunk edge, and line numbers and byte
 //! offsets stay right.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use jiff::tz::TimeZone;
@@ -119,12 +118,7 @@ fn rendered_chunks_carry_the_file_line_numbers() {
             assert_eq!(out.tally.summary.findings, whole.len() as u64);
             assert_eq!(out.file.findings, whole.len() as u64);
             let mut got = Vec::new();
-            out.rendered
-                .into_bytes()
-                .into_reader()
-                .unwrap()
-                .read_to_end(&mut got)
-                .unwrap();
+            out.rendered.copy_to(0, &mut got).unwrap();
             assert!(
                 got == want,
                 "chunk size {chunk}: rendered text differs from the single pass"

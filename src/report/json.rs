@@ -49,7 +49,7 @@ impl<W: Write> JsonEmitter<W> {
             return Ok(());
         }
         let skip = u64::from(self.findings == 0);
-        items.into_bytes().copy_to(skip, &mut self.out)?;
+        items.copy_to(skip, &mut self.out)?;
         self.findings += n;
         Ok(())
     }

@@ -74,7 +74,7 @@ impl<W: Write> Emitter for JsonlEmitter<W> {
     }
 
     fn file_rendered(&mut self, file: &FileReport, findings: Rendered) -> io::Result<()> {
-        findings.into_bytes().copy_to(0, &mut self.out)?;
+        findings.copy_to(0, &mut self.out)?;
         self.files.push(file.clone());
         Ok(())
     }

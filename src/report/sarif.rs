@@ -324,7 +324,7 @@ impl<W: Write> Emitter for SarifEmitter<W> {
             self.out.write_all(&text[..at])?;
             // Every item starts with the comma that separates it from the
             // one before; the first has none before it.
-            results.into_bytes().copy_to(1, &mut self.out)?;
+            results.copy_to(1, &mut self.out)?;
             self.out.write_all(b"\n      ")?;
             self.out.write_all(&text[at..])?;
         }

@@ -283,10 +283,25 @@ impl Bytes {
         Ok(io::Cursor::new(self.memory).chain(file))
     }
 
-    /// Writes the bytes after the first `skip` to `out`.
+    /// The bytes, while all of them are in memory.
+    pub fn in_memory(&self) -> Option<&[u8]> {
+        self.file.is_none().then_some(&self.memory[..])
+    }
+
+    /// Writes the bytes after the first `skip` to `out`. The part in memory
+    /// goes in one write, with no copy through a buffer: a write that large
+    /// passes a `BufWriter` by (a scan can render hundreds of MB).
     pub fn copy_to(self, skip: u64, out: &mut dyn Write) -> io::Result<()> {
-        let mut r = self.into_reader()?;
-        io::copy(&mut (&mut r).take(skip), &mut io::sink())?;
+        let in_memory =
+            usize::try_from(skip).map_or(self.memory.len(), |s| s.min(self.memory.len()));
+        out.write_all(&self.memory[in_memory..])?;
+        let Some(w) = self.file else {
+            return Ok(());
+        };
+        let mut f = w.into_inner().map_err(|e| e.into_error())?;
+        f.seek(SeekFrom::Start(0))?;
+        let mut r = BufReader::with_capacity(1 << 16, f);
+        io::copy(&mut (&mut r).take(skip - in_memory as u64), &mut io::sink())?;
         io::copy(&mut r, out)?;
         Ok(())
     }
