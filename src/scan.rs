@@ -20,7 +20,7 @@ use crate::progress::Progress;
 use crate::record::{Family, Record};
 use crate::report::render::{FindingWriter, Frames, Rendered};
 use crate::report::spill::Findings;
-use crate::report::{FileReport, FileStatus, Finding, PanReport, Tally};
+use crate::report::{Fields, FileReport, FileStatus, Finding, PanReport, Tally};
 use crate::rules::{Hit, Rule};
 use crate::suppress::{Suppressed, Suppressor};
 use crate::window::Window;
@@ -1067,38 +1067,41 @@ fn make_finding(
 
 /// The record's fields for the report, cut and masked; `clean`: the raw
 /// line holds nothing to mask ([`card::masks_nothing_in`]).
-fn report_fields(rec: &Record, clean: bool) -> BTreeMap<String, String> {
+fn report_fields(rec: &Record, clean: bool) -> Fields {
     let line = rec.raw.as_ptr_range();
     let (lo, hi) = (line.start as usize, line.end as usize);
-    let mut m = BTreeMap::new();
+    let mut m = Fields::new();
+    let n = rec.fields.len().min(FIELDS_MAX);
+    let bytes = rec.fields[..n].iter().map(|(k, v)| k.len() + v.len()).sum();
+    m.reserve(n, bytes);
     for (k, v) in &rec.fields {
         if m.len() >= FIELDS_MAX {
             break;
         }
-        // The first value of a repeated key wins; one search per key.
-        if let std::collections::btree_map::Entry::Vacant(e) = m.entry(k.to_string()) {
+        // The first value of a repeated key wins.
+        m.insert_first(k, |out| {
             let cut = cut_chars(v, FIELD_MAX_CHARS);
             // A piece of the line (not a value rebuilt from parts of it).
             let at = v.as_ptr() as usize;
             let piece = lo <= at && at + v.len() <= hi;
-            e.insert(if clean && piece {
-                cut
+            if clean && piece {
+                out.push_str(&cut);
             } else {
-                card::mask_owned(cut)
-            });
-        }
+                out.push_str(&card::mask_text(&cut));
+            }
+        });
     }
     m
 }
 
-fn cut_chars(s: &str, max: usize) -> String {
+fn cut_chars(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     if s.len() <= max {
         // No more characters than bytes.
-        return s.to_string();
+        return std::borrow::Cow::Borrowed(s);
     }
     match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
+        Some((i, _)) => std::borrow::Cow::Owned(format!("{}…", &s[..i])),
+        None => std::borrow::Cow::Borrowed(s),
     }
 }
 
@@ -1230,8 +1233,8 @@ mod tests {
             std::borrow::Cow::Owned("4111 1111 1111 1111".to_string()),
         ));
         let fields = report_fields(&rec, true);
-        assert_eq!(fields["c-ip"], "10.0.0.1");
-        assert_eq!(fields["cs-username"], "4111 11** **** 1111");
+        assert_eq!(&fields["c-ip"], "10.0.0.1");
+        assert_eq!(&fields["cs-username"], "4111 11** **** 1111");
         let hit = Hit::default();
         assert_eq!(evidence(raw, &hit, true), text);
     }

@@ -263,7 +263,6 @@ impl Suppressor {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::level::{Category, Level};
@@ -278,7 +277,7 @@ mod tests {
             line: 1,
             byte_offset: 0,
             timestamp: None,
-            fields: BTreeMap::new(),
+            fields: crate::report::Fields::new(),
             evidence: "e".into(),
             decoded: Vec::new(),
             decoded_evidence: None,

@@ -181,9 +181,9 @@ fn ioc_and_lookalike_findings_in_window_only() {
     let f = feed(&d, &mut st, LogFormat::Combined, &refs);
     let got: Vec<(&str, u64)> = f.iter().map(|f| (f.rule_id.as_str(), f.line)).collect();
     assert_eq!(got, [(IOC, 2), (LOOKALIKE, 3)]);
-    assert_eq!(f[0].fields["ioc.entry"], "skim.example");
-    assert_eq!(f[0].fields["ioc.field"], "cs-referer");
-    assert_eq!(f[1].fields["lookalike.imitates"], "google-analytics");
+    assert_eq!(&f[0].fields["ioc.entry"], "skim.example");
+    assert_eq!(&f[0].fields["ioc.field"], "cs-referer");
+    assert_eq!(&f[1].fields["lookalike.imitates"], "google-analytics");
 }
 
 #[test]

@@ -109,7 +109,7 @@ mod tests {
             line: 1,
             byte_offset: 0,
             timestamp: t.map(|t| t.parse().unwrap()),
-            fields: BTreeMap::new(),
+            fields: crate::report::Fields::new(),
             evidence: String::new(),
             decoded: Vec::new(),
             decoded_evidence: None,

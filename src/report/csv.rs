@@ -50,7 +50,7 @@ impl<W: Write> CsvEmitter<W> {
 }
 
 fn row(f: &Finding) -> [String; 15] {
-    let field = |k: &str| f.fields.get(k).cloned().unwrap_or_default();
+    let field = |k: &str| f.fields.get(k).unwrap_or_default().to_string();
     [
         f.timestamp.map(|t| t.to_string()).unwrap_or_default(),
         f.level.as_str().to_string(),

@@ -610,7 +610,7 @@ fn section_findings(d: &ReportData, out: &mut String) {
             escape(&f.rule_title),
             escape(&f.path),
             f.line,
-            escape(f.fields.get("c-ip").map_or("", String::as_str)),
+            escape(f.fields.get("c-ip").unwrap_or("")),
             escape(&card),
             escape(&f.evidence),
             cat = f.category.as_str(),

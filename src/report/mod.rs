@@ -10,8 +10,10 @@ use serde::Serialize;
 
 use crate::card::Brand;
 use crate::level::{Category, Level};
+pub use fields::Fields;
 
 pub mod csv;
+pub mod fields;
 pub mod html;
 pub mod json;
 pub mod jsonl;
@@ -47,7 +49,7 @@ pub struct Finding {
     /// RFC 3339 UTC, or null for an undated record.
     pub timestamp: Option<Timestamp>,
     /// Normalised fields of the record (masked, long values cut).
-    pub fields: BTreeMap<String, String>,
+    pub fields: Fields,
     /// The part of the line around the match (masked, lossily decoded).
     pub evidence: String,
     /// Decoding layers the match needed, outermost first (`["url",

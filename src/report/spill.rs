@@ -385,7 +385,7 @@ mod tests {
         assert_eq!(lines[0], 100);
         assert_eq!(&lines[1..], &(1000..1010).collect::<Vec<_>>()[..]);
         assert_eq!(v[5].rule_title, "t \"q\"\n");
-        assert_eq!(v[5].fields["k"], "v\u{1b}");
+        assert_eq!(&v[5].fields["k"], "v\u{1b}");
     }
 
     #[test]

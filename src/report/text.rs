@@ -136,7 +136,6 @@ impl<W: Write> Emitter for TextEmitter<W> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::level::Category;
@@ -177,7 +176,7 @@ mod tests {
             line: 3,
             byte_offset: 0,
             timestamp: None,
-            fields: BTreeMap::new(),
+            fields: crate::report::Fields::new(),
             evidence: "<script>\x1b[31m".into(),
             decoded: Vec::new(),
             decoded_evidence: None,
