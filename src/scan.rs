@@ -1108,11 +1108,11 @@ fn cut_chars(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
 /// For a match found in decoded text, the hit to center the raw excerpt on:
 /// the matched field's value as written (the decoded text is not in the
 /// line), without the decoded-text card position.
-fn evidence_anchor(rec: &Record, hit: &Hit) -> Hit {
+fn evidence_anchor<'h>(rec: &Record, hit: &'h Hit) -> std::borrow::Cow<'h, Hit> {
     if hit.decoded.is_empty() {
-        return hit.clone();
+        return std::borrow::Cow::Borrowed(hit);
     }
-    Hit {
+    std::borrow::Cow::Owned(Hit {
         field: hit.field.clone(),
         value: hit
             .field
@@ -1121,7 +1121,7 @@ fn evidence_anchor(rec: &Record, hit: &Hit) -> Hit {
             .map(str::to_string),
         offset: None,
         ..Hit::default()
-    }
+    })
 }
 
 /// Characters of decoded text shown before and after a decoded match.

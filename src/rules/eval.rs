@@ -220,7 +220,27 @@ impl<'r> Ctx<'r> {
     }
 
     fn field_cond(&self, fc: &FieldCond) -> Option<Hit> {
-        let srcs: Vec<Src> = match &fc.field {
+        // The sources on the stack when few (every condition of every
+        // candidate line builds them).
+        let mut stack = [Src::Raw; 16];
+        let mut heap = Vec::new();
+        let mut gather = |it: &mut dyn Iterator<Item = Src>| -> usize {
+            let mut n = 0;
+            for src in it {
+                match stack.get_mut(n) {
+                    Some(slot) if heap.is_empty() => *slot = src,
+                    _ => {
+                        if heap.is_empty() {
+                            heap.extend_from_slice(&stack);
+                        }
+                        heap.push(src);
+                    }
+                }
+                n += 1;
+            }
+            n
+        };
+        let n = match &fc.field {
             Some(name) => {
                 if let Some(want) = fc.exists {
                     return (self.rec.has(name) == want).then(|| Hit {
@@ -229,15 +249,16 @@ impl<'r> Ctx<'r> {
                         ..Hit::default()
                     });
                 }
-                let srcs: Vec<Src> = self
-                    .rec
-                    .fields
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (k, _))| k == name)
-                    .map(|(i, _)| Src::Field(i))
-                    .collect();
-                if srcs.is_empty() {
+                let n = gather(
+                    &mut self
+                        .rec
+                        .fields
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (k, _))| k == name)
+                        .map(|(i, _)| Src::Field(i)),
+                );
+                if n == 0 {
                     // A missing field only satisfies `null`.
                     let is_null = |p: &(Pat, Lits, Lits)| matches!(p.0, Pat::Null);
                     let ok = if fc.all {
@@ -250,15 +271,16 @@ impl<'r> Ctx<'r> {
                         ..Hit::default()
                     });
                 }
-                srcs
+                n
             }
-            None => std::iter::once(Src::Raw)
-                .chain((0..self.rec.fields.len()).map(Src::Field))
-                .collect(),
+            None => gather(
+                &mut std::iter::once(Src::Raw).chain((0..self.rec.fields.len()).map(Src::Field)),
+            ),
         };
+        let srcs: &[Src] = if heap.is_empty() { &stack[..n] } else { &heap };
         let mut witness: Option<Hit> = None;
         for (pat, _, _) in &fc.pats {
-            match (self.match_sources(pat, &srcs), fc.all) {
+            match (self.match_sources(pat, srcs), fc.all) {
                 (Some(h), false) => return Some(h),
                 (None, true) => return None,
                 (Some(h), true) => witness = prefer(witness, Some(h)),

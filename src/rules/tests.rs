@@ -1218,3 +1218,48 @@ fn rules_are_shareable_across_threads() {
     send_sync::<Rule>();
     send_sync::<RuleError>();
 }
+
+/// Records with more fields than the sources kept on the stack: a keyword
+/// and a repeated field name (JSON arrays give one per element) still see
+/// every field, with the first match as witness.
+#[test]
+fn conditions_see_every_field_past_the_stack() {
+    let kw = load(
+        "title: K\nid: k\ndetection:\n    keywords:\n        - 'needle'\n    condition: keywords\n",
+    );
+    let named = load(
+        "title: N\nid: n\ndetection:\n    sel:\n        items|contains: 'needle'\n    condition: sel\n",
+    );
+    for n in [0usize, 1, 15, 16, 17, 40] {
+        for at in [0, n / 2, n.saturating_sub(1)] {
+            let values: Vec<String> = (0..n)
+                .map(|i| {
+                    if i == at {
+                        format!("a needle {i}")
+                    } else {
+                        format!("hay {i}")
+                    }
+                })
+                .collect();
+            let fields: Vec<(&str, &str)> = values.iter().map(|v| ("items", v.as_str())).collect();
+            // The raw line holds every value, as a log line does.
+            let raw = values.join(" ");
+            let rec = web(&raw, &fields);
+            // A keyword tries the raw line first.
+            let want = |r: &Rule| match (n, r.id.as_str()) {
+                (0, _) => None,
+                (_, "k") => Some(raw.clone()),
+                _ => Some(format!("a needle {at}")),
+            };
+            for r in [&kw, &named] {
+                let hit = ev(r, &rec);
+                assert_eq!(
+                    hit.and_then(|h| h.value),
+                    want(r),
+                    "rule {}, {n} fields, needle in {at}",
+                    r.id
+                );
+            }
+        }
+    }
+}
