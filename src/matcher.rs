@@ -82,6 +82,38 @@ struct GateSet {
     /// Rules that decode base64/hex blobs: a literal can hide inside a blob,
     /// so a line with a run that may decode is a candidate for them.
     blob: Option<BlobGate>,
+    /// Class runs a rule's line must also hold, whatever gate made it a
+    /// candidate: from the regexes its condition ANDs in (an image path
+    /// and a long payload in its query). Raw-field formats only.
+    confirms: Vec<(usize, ClassRun)>,
+}
+
+/// The class of raw bytes that can spell, once a value is decoded with the
+/// in-place layers of `opts`, a byte of `class`: the class and the bytes of
+/// the escapes that may stand for one. `None` for blob layers, whose
+/// output is no run of the input.
+fn raw_class(mut class: [bool; 256], opts: decode::DecodeOpts) -> Option<[bool; 256]> {
+    if opts.blobs() {
+        return None;
+    }
+    let mut add = |f: &dyn Fn(u8) -> bool| {
+        for (b, c) in class.iter_mut().enumerate() {
+            *c |= f(b as u8);
+        }
+    };
+    if opts.url {
+        add(&|b| b == b'%' || b.is_ascii_hexdigit());
+    }
+    if opts.plus {
+        add(&|b| b == b'+');
+    }
+    if opts.html {
+        add(&|b| matches!(b, b'&' | b'#' | b';') || b.is_ascii_alphanumeric());
+    }
+    if opts.json {
+        add(&|b| matches!(b, b'\\' | b'/' | b'"') || b.is_ascii_alphanumeric());
+    }
+    Some(class)
 }
 
 /// The blob gate: runs of base64-alphabet bytes, `%`, `&` and `;` (URL or
@@ -687,6 +719,18 @@ fn class_run_of(pattern: &str) -> Option<([bool; 256], usize)> {
         match h.kind() {
             HirKind::Capture(c) => walk(&c.sub, depth + 1),
             HirKind::Concat(items) => items.iter().find_map(|i| walk(i, depth + 1)),
+            // Every branch needs a run: one of the union of their classes,
+            // as long as the shortest.
+            HirKind::Alternation(alts) => {
+                let mut set = [false; 256];
+                let mut min = usize::MAX;
+                for a in alts {
+                    let (s, m) = walk(a, depth + 1)?;
+                    set.iter_mut().zip(s).for_each(|(x, y)| *x |= y);
+                    min = min.min(m);
+                }
+                Some((set, min))
+            }
             HirKind::Repetition(r) if r.min as usize >= MIN_CLASS_RUN => {
                 let HirKind::Class(c) = r.sub.kind() else {
                     return None;
@@ -967,6 +1011,7 @@ impl GateSet {
         let mut runs: Vec<ClassRun> = Vec::new();
         let mut counts: Vec<CountGate> = Vec::new();
         let mut blob: Option<BlobGate> = None;
+        let mut confirms = Vec::new();
         let mut add = |lit: &[u8], rule: usize, patterns: &mut Vec<Vec<u8>>| {
             let lit = lit.to_ascii_lowercase();
             match patterns.iter().position(|p| *p == lit) {
@@ -984,6 +1029,15 @@ impl GateSet {
         for (i, r) in rules.iter().enumerate() {
             if web_only && !r.applies_to(Family::Web) {
                 continue;
+            }
+            if raw {
+                for p in r.required_regexes() {
+                    if let Some(class) =
+                        class_run_of(&p).and_then(|(c, min)| Some((raw_class(c, r.decode)?, min)))
+                    {
+                        confirms.push((i, ClassRun::new(class.0, class.1, Vec::new())));
+                    }
+                }
             }
             let gates = if raw { r.raw_gates() } else { r.gates() };
             // A decoding rule's regex is no gate (its decoded text is not a
@@ -1137,6 +1191,7 @@ impl GateSet {
             counts,
             runs,
             blob,
+            confirms,
         }
     }
 }
@@ -1365,6 +1420,11 @@ impl Engine {
         }
         if !g.unicode_rules.is_empty() && find_unicode_escape(line, 0).is_some() {
             extend(&g.unicode_rules);
+        }
+        for (r, run) in &g.confirms {
+            if out.contains(r) && run.find(line, 0).is_none() {
+                out.retain(|x| x != r);
+            }
         }
         out.sort_unstable();
     }
@@ -2192,5 +2252,94 @@ mod blob_tests {
             }
         }
         assert!(matched > 100, "only {matched} matches");
+    }
+
+    fn beacon_rules() -> Vec<Rule> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/");
+        [
+            "card-skimming_image_beacon_base64_payload.yml",
+            "card-skimming_image_beacon_hex_payload.yml",
+        ]
+        .iter()
+        .flat_map(|f| load_str(&std::fs::read_to_string(format!("{dir}{f}")).unwrap(), f).unwrap())
+        .collect()
+    }
+
+    fn line(path_query: &str) -> String {
+        format!(
+            "10.0.0.1 - - [10/May/2017:10:00:00 +0000] \"GET {path_query} HTTP/1.1\" 200 1 \"-\" \"-\""
+        )
+    }
+
+    #[test]
+    fn image_lines_without_a_long_run_are_no_candidates() {
+        let engine = Engine::new(beacon_rules());
+        let raw = engine.gate_choice(true, &[Family::Web]);
+        let mut c = Vec::new();
+        for q in ["/img/logo.png", "/img/logo.png?v=12", "/a.gif?utm=abc&x=1"] {
+            engine.candidates_in(line(q).as_bytes(), raw, &mut c);
+            assert!(c.is_empty(), "{q}: {c:?}");
+        }
+        let b64 =
+            "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODk";
+        let hex = "41".repeat(40);
+        for (q, rule) in [
+            (format!("/x.png?d={b64}"), 0),
+            (format!("/x.gif?d={hex}"), 1),
+        ] {
+            engine.candidates_in(line(&q).as_bytes(), raw, &mut c);
+            assert!(c.contains(&rule), "{q}: {c:?}");
+        }
+    }
+
+    #[test]
+    fn confirm_runs_are_sound_on_random_image_queries() {
+        // Payloads spelled with escapes that URL decoding joins into one run,
+        // among pieces and separators: every line a beacon rule matches is
+        // still a candidate, and many image lines are not.
+        let engine = Engine::new(beacon_rules());
+        let mut rand = crate::test_util::rng(0x0b5e_55ed_cafe);
+        let b64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-";
+        let pieces = [
+            "%2B", "%2F", "%41", "%61", "%30", "%3D", "=", "&", "&d=", "%25", ".", "%2E", "+",
+            "%20",
+        ];
+        let (mut matched, mut dropped) = (0, 0);
+        for _ in 0..4000 {
+            let mut q = String::from("/i/p.png?d=");
+            for _ in 0..(1 + rand(6)) {
+                if rand(2) == 0 {
+                    q.push_str(pieces[rand(pieces.len() as u64) as usize]);
+                } else {
+                    for _ in 0..(1 + rand(40)) {
+                        q.push(char::from(b64[rand(b64.len() as u64) as usize]));
+                    }
+                }
+            }
+            let l = line(&q);
+            if sound_as(&engine, crate::format::LogFormat::Combined, &l) {
+                matched += 1;
+            }
+            let mut c = Vec::new();
+            engine.candidates_in(
+                l.as_bytes(),
+                engine.gate_choice(true, &[Family::Web]),
+                &mut c,
+            );
+            dropped += usize::from(c.is_empty());
+        }
+        assert!(
+            matched > 200 && dropped > 1000,
+            "{matched} matched, {dropped} dropped"
+        );
+    }
+
+    #[test]
+    fn alternations_of_runs_need_the_shortest() {
+        let (class, min) =
+            class_run_of("(?:^|=)(?:[0-9a-f]{65,127}|[0-9a-f]{129,})(?:&|$)").unwrap();
+        assert_eq!(min, 65);
+        assert!(class[usize::from(b'a')] && class[usize::from(b'F')] && !class[usize::from(b'g')]);
+        assert!(class_run_of("(?:[0-9a-f]{65}|x)").is_none());
     }
 }

@@ -795,6 +795,38 @@ pub(crate) fn gates(det: &Detection, raw: bool) -> Option<Vec<Gate>> {
     cond_gates(det, &det.cond, raw)
 }
 
+/// Regexes that every match of the detection matches in some value (a
+/// field, the raw line for keywords, or a decoded form of either): those of
+/// the selections its condition ANDs in, where the selection has one
+/// alternative and the field condition needs the regex (its only value, or
+/// one of values that must all match).
+pub(crate) fn required_regexes(det: &Detection) -> Vec<String> {
+    fn walk(det: &Detection, c: &Cond, out: &mut Vec<String>) {
+        match c {
+            Cond::And(items) => items.iter().for_each(|c| walk(det, c, out)),
+            Cond::Sel(i) => {
+                let Some([alt]) = det.selections.get(*i).map(|s| s.alts.as_slice()) else {
+                    return;
+                };
+                for fc in alt {
+                    if fc.exists.is_some() || !(fc.all || fc.pats.len() == 1) {
+                        continue;
+                    }
+                    for (p, _, _) in &fc.pats {
+                        if let Pat::Re(re) = p {
+                            out.push(re.as_str().to_string());
+                        }
+                    }
+                }
+            }
+            Cond::Or(_) | Cond::Not(_) => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(det, &det.cond, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -181,6 +181,12 @@ impl Rule {
         literals::gates(&self.detection, false)
     }
 
+    /// Regexes every match of the rule matches in some value (see
+    /// `literals::required_regexes`).
+    pub fn required_regexes(&self) -> Vec<String> {
+        literals::required_regexes(&self.detection)
+    }
+
     /// Like [`Rule::gates`] with raw literals, which keep punctuation: sound
     /// only for formats whose field values are slices of the raw line, and
     /// only for rules that do not decode.
