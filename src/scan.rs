@@ -1072,7 +1072,11 @@ fn report_fields(rec: &Record, clean: bool) -> Fields {
     let (lo, hi) = (line.start as usize, line.end as usize);
     let mut m = Fields::new();
     let n = rec.fields.len().min(FIELDS_MAX);
-    let bytes = rec.fields[..n].iter().map(|(k, v)| k.len() + v.len()).sum();
+    // Values past the cut need no room (a JSON value may be megabytes).
+    let bytes = rec.fields[..n]
+        .iter()
+        .map(|(k, v)| k.len() + v.len().min(4 * FIELD_MAX_CHARS + 3))
+        .sum();
     m.reserve(n, bytes);
     for (k, v) in &rec.fields {
         if m.len() >= FIELDS_MAX {

@@ -83,9 +83,9 @@ impl Frames {
 /// Rendered findings of a file (or a report) with their final line numbers,
 /// in order. Runs that fit in memory are held as they were rendered and
 /// renumbered only as they are written out ([`Rendered::copy_to`]): joining
-/// them first was a copy of every finding through cold memory (5 % of a scan
-/// with 600,000 findings). The rest are renumbered into `bytes`, which
-/// spills to disk.
+/// them first copied every finding through cold memory (2 % of a scan with
+/// 600,000 findings). The rest are renumbered into `bytes`, which spills to
+/// disk.
 pub struct Rendered {
     /// Runs and their line bases, all before `bytes`.
     held: Vec<(Frames, u64)>,
@@ -409,7 +409,7 @@ mod tests {
             file.append(frames, base).unwrap();
         }
         assert_eq!(file.held.len(), 2);
-        // Past the first item's first piece and into the second item.
+        // A skip that ends inside the first item, past its line number.
         let first = want.iter().position(|&b| b == b'}').unwrap() + 3;
         let mut got = Vec::new();
         file.copy_to(first as u64, &mut got).unwrap();
