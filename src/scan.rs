@@ -922,8 +922,10 @@ impl Stretch<'_> {
             if cands.is_empty() {
                 continue;
             }
-            let time = parser.time(line);
             let rec = parser.record(line);
+            // Every format's record holds the time `parser.time` gives (each
+            // format's tests check it): the line is not dated a second time.
+            let time = rec.time;
             let line_off = self.offset + (self.start + ls) as u64;
             ctx.engine.eval(&rec, cands, |rule, hit| {
                 hits.push(make_finding(ctx, rule, &hit, &rec, time, line_no, line_off));
