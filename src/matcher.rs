@@ -1821,17 +1821,14 @@ mod walked_tests {
                 for _ in 0..len / 200 {
                     hay[rand(len as u64) as usize] = b'\n';
                 }
-                for _ in 0..len / 500 {
-                    let w = words[rand(words.len() as u64) as usize];
-                    let at = match rand(3) {
-                        0 => (crate::walk::BLOCK * (1 + rand(6) as usize))
-                            .saturating_sub(rand(w.len() as u64) as usize),
-                        _ => rand(len as u64) as usize,
-                    }
-                    .min(len);
-                    let end = (at + w.len()).min(len);
-                    hay[at..end].copy_from_slice(&w[..end - at]);
-                }
+                let count = len as u64 / 500;
+                crate::test_util::plant_words(
+                    &mut hay,
+                    &words,
+                    count,
+                    (crate::walk::BLOCK, 6),
+                    &mut rand,
+                );
                 let mut finder = Finder::new();
                 let (mut walked, mut fresh) = (Vec::new(), Vec::new());
                 let mut cur = 0;

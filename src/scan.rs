@@ -3,6 +3,7 @@
 //! outside the window before any rule runs, prefilter, parse candidates, and
 //! turn rule hits into masked findings.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Read;
 
@@ -1100,25 +1101,25 @@ fn report_fields(rec: &Record, clean: bool) -> Fields {
     m
 }
 
-fn cut_chars(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+fn cut_chars(s: &str, max: usize) -> Cow<'_, str> {
     if s.len() <= max {
         // No more characters than bytes.
-        return std::borrow::Cow::Borrowed(s);
+        return Cow::Borrowed(s);
     }
     match s.char_indices().nth(max) {
-        Some((i, _)) => std::borrow::Cow::Owned(format!("{}…", &s[..i])),
-        None => std::borrow::Cow::Borrowed(s),
+        Some((i, _)) => Cow::Owned(format!("{}…", &s[..i])),
+        None => Cow::Borrowed(s),
     }
 }
 
 /// For a match found in decoded text, the hit to center the raw excerpt on:
 /// the matched field's value as written (the decoded text is not in the
 /// line), without the decoded-text card position.
-fn evidence_anchor<'h>(rec: &Record, hit: &'h Hit) -> std::borrow::Cow<'h, Hit> {
+fn evidence_anchor<'h>(rec: &Record, hit: &'h Hit) -> Cow<'h, Hit> {
     if hit.decoded.is_empty() {
-        return std::borrow::Cow::Borrowed(hit);
+        return Cow::Borrowed(hit);
     }
-    std::borrow::Cow::Owned(Hit {
+    Cow::Owned(Hit {
         field: hit.field.clone(),
         value: hit
             .field
@@ -1236,7 +1237,7 @@ mod tests {
         rec.fields.push(("c-ip".into(), text[..8].into()));
         rec.fields.push((
             "cs-username".into(),
-            std::borrow::Cow::Owned("4111 1111 1111 1111".to_string()),
+            Cow::Owned("4111 1111 1111 1111".to_string()),
         ));
         let fields = report_fields(&rec, true);
         assert_eq!(&fields["c-ip"], "10.0.0.1");

@@ -15,6 +15,29 @@ pub fn rng(seed: u64) -> impl FnMut(u64) -> u64 {
     move |n| xorshift(&mut x) % n
 }
 
+/// Writes `count` words of `words` into `hay`, cut at its end: a third of
+/// them across the seam at the end of block 1 to `seams` (blocks of
+/// `block` bytes), where lock-step walks hand over, the rest anywhere.
+pub fn plant_words(
+    hay: &mut [u8],
+    words: &[&[u8]],
+    count: u64,
+    (block, seams): (usize, u64),
+    rand: &mut impl FnMut(u64) -> u64,
+) {
+    let len = hay.len();
+    for _ in 0..count {
+        let w = words[rand(words.len() as u64) as usize];
+        let at = match rand(3) {
+            0 => (block * (1 + rand(seams) as usize)).saturating_sub(rand(w.len() as u64) as usize),
+            _ => rand(len as u64) as usize,
+        }
+        .min(len);
+        let end = (at + w.len()).min(len);
+        hay[at..end].copy_from_slice(&w[..end - at]);
+    }
+}
+
 /// Fixed-seed byte strings for the "never panic" loops: bytes of `alphabet`
 /// and arbitrary bytes, up to 300 each.
 pub fn garbage(seed: u64, n: usize, alphabet: &[u8]) -> Vec<Vec<u8>> {

@@ -509,17 +509,8 @@ mod tests {
             for _ in 0..rand(len as u64 / 300 + 1) {
                 hay[rand(len as u64) as usize] = b'\n';
             }
-            for _ in 0..rand(40) {
-                let w = words[rand(words.len() as u64) as usize];
-                let at = match rand(3) {
-                    0 => (BLOCK * (1 + rand(4) as usize))
-                        .saturating_sub(rand(w.len() as u64) as usize),
-                    _ => rand(len as u64) as usize,
-                }
-                .min(len);
-                let end = (at + w.len()).min(len);
-                hay[at..end].copy_from_slice(&w[..end - at]);
-            }
+            let count = rand(40);
+            crate::test_util::plant_words(&mut hay, &words, count, (BLOCK, 4), &mut rand);
             let mut lasts = Lasts::default();
             let mut from = 0;
             while from <= len {

@@ -330,18 +330,14 @@ mod tests {
         for round in 0..40 {
             let len = (rand(5 * crate::walk::BLOCK as u64) + 1) as usize;
             let mut hay = vec![b'.'; len];
-            for _ in 0..rand(4) {
-                let w = words[rand(words.len() as u64) as usize];
-                let at = match rand(3) {
-                    // Straddling a block boundary.
-                    0 => (crate::walk::BLOCK * (1 + rand(4) as usize))
-                        .saturating_sub(rand(w.len() as u64) as usize),
-                    _ => rand(len as u64) as usize,
-                };
-                let at = at.min(len);
-                let end = (at + w.len()).min(len);
-                hay[at..end].copy_from_slice(&w[..end - at]);
-            }
+            let count = rand(4);
+            crate::test_util::plant_words(
+                &mut hay,
+                &words,
+                count,
+                (crate::walk::BLOCK, 4),
+                &mut rand,
+            );
             let dfa = s.ac.as_ref().unwrap();
             // Block boundaries are relative to `from`: 0 meets the planted
             // straddles, the others land anywhere.

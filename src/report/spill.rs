@@ -272,13 +272,9 @@ impl Bytes {
 
     /// The bytes from the start.
     pub fn into_reader(self) -> io::Result<impl Read> {
-        let file: Box<dyn Read> = match self.file {
+        let file: Box<dyn Read> = match reread(self.file)? {
             None => Box::new(io::empty()),
-            Some(w) => {
-                let mut f = w.into_inner().map_err(|e| e.into_error())?;
-                f.seek(SeekFrom::Start(0))?;
-                Box::new(BufReader::with_capacity(1 << 16, f))
-            }
+            Some(r) => Box::new(r),
         };
         Ok(io::Cursor::new(self.memory).chain(file))
     }
@@ -295,12 +291,9 @@ impl Bytes {
         let in_memory =
             usize::try_from(skip).map_or(self.memory.len(), |s| s.min(self.memory.len()));
         out.write_all(&self.memory[in_memory..])?;
-        let Some(w) = self.file else {
+        let Some(mut r) = reread(self.file)? else {
             return Ok(());
         };
-        let mut f = w.into_inner().map_err(|e| e.into_error())?;
-        f.seek(SeekFrom::Start(0))?;
-        let mut r = BufReader::with_capacity(1 << 16, f);
         io::copy(&mut (&mut r).take(skip - in_memory as u64), &mut io::sink())?;
         io::copy(&mut r, out)?;
         Ok(())
@@ -316,6 +309,16 @@ impl Write for Bytes {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// The temporary file written so far, read from its start.
+fn reread(file: Option<BufWriter<File>>) -> io::Result<Option<BufReader<File>>> {
+    let Some(w) = file else {
+        return Ok(None);
+    };
+    let mut f = w.into_inner().map_err(|e| e.into_error())?;
+    f.seek(SeekFrom::Start(0))?;
+    Ok(Some(BufReader::with_capacity(1 << 16, f)))
 }
 
 /// Cuts a spill file after its last newline (a failed write may have left a

@@ -104,6 +104,45 @@ enum Src {
     Field(usize),
 }
 
+/// A condition's sources, on the stack when few: every condition of every
+/// candidate line gathers them, and a `Vec` each time was an allocation.
+struct Srcs {
+    stack: [Src; 16],
+    n: usize,
+    /// All of them, once there are more than the stack holds.
+    heap: Vec<Src>,
+}
+
+impl Srcs {
+    fn gather(it: impl Iterator<Item = Src>) -> Srcs {
+        let mut s = Srcs {
+            stack: [Src::Raw; 16],
+            n: 0,
+            heap: Vec::new(),
+        };
+        for src in it {
+            if s.n < s.stack.len() {
+                s.stack[s.n] = src;
+            } else {
+                if s.heap.is_empty() {
+                    s.heap.extend_from_slice(&s.stack);
+                }
+                s.heap.push(src);
+            }
+            s.n += 1;
+        }
+        s
+    }
+
+    fn get(&self) -> &[Src] {
+        if self.heap.is_empty() {
+            &self.stack[..self.n]
+        } else {
+            &self.heap
+        }
+    }
+}
+
 impl<'r> Ctx<'r> {
     fn raw(&self) -> &Text<'r> {
         self.raw
@@ -220,27 +259,7 @@ impl<'r> Ctx<'r> {
     }
 
     fn field_cond(&self, fc: &FieldCond) -> Option<Hit> {
-        // The sources on the stack when few (every condition of every
-        // candidate line builds them).
-        let mut stack = [Src::Raw; 16];
-        let mut heap = Vec::new();
-        let mut gather = |it: &mut dyn Iterator<Item = Src>| -> usize {
-            let mut n = 0;
-            for src in it {
-                match stack.get_mut(n) {
-                    Some(slot) if heap.is_empty() => *slot = src,
-                    _ => {
-                        if heap.is_empty() {
-                            heap.extend_from_slice(&stack);
-                        }
-                        heap.push(src);
-                    }
-                }
-                n += 1;
-            }
-            n
-        };
-        let n = match &fc.field {
+        let srcs = match &fc.field {
             Some(name) => {
                 if let Some(want) = fc.exists {
                     return (self.rec.has(name) == want).then(|| Hit {
@@ -249,16 +268,15 @@ impl<'r> Ctx<'r> {
                         ..Hit::default()
                     });
                 }
-                let n = gather(
-                    &mut self
-                        .rec
+                let srcs = Srcs::gather(
+                    self.rec
                         .fields
                         .iter()
                         .enumerate()
                         .filter(|(_, (k, _))| k == name)
                         .map(|(i, _)| Src::Field(i)),
                 );
-                if n == 0 {
+                if srcs.get().is_empty() {
                     // A missing field only satisfies `null`.
                     let is_null = |p: &(Pat, Lits, Lits)| matches!(p.0, Pat::Null);
                     let ok = if fc.all {
@@ -271,13 +289,13 @@ impl<'r> Ctx<'r> {
                         ..Hit::default()
                     });
                 }
-                n
+                srcs
             }
-            None => gather(
-                &mut std::iter::once(Src::Raw).chain((0..self.rec.fields.len()).map(Src::Field)),
+            None => Srcs::gather(
+                std::iter::once(Src::Raw).chain((0..self.rec.fields.len()).map(Src::Field)),
             ),
         };
-        let srcs: &[Src] = if heap.is_empty() { &stack[..n] } else { &heap };
+        let srcs = srcs.get();
         let mut witness: Option<Hit> = None;
         for (pat, _, _) in &fc.pats {
             match (self.match_sources(pat, srcs), fc.all) {
