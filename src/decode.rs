@@ -817,19 +817,131 @@ fn decode_whole_by<T>(
 /// tried whole and as the two sides of that cut, as [`decode_run`] would
 /// try each. At most three decodes of the run; no allocation kept.
 pub fn run_may_decode(run: &[u8], opts: DecodeOpts) -> bool {
-    let text = |b: Vec<u8>| is_text(&b).then_some(());
-    if !decode_run_by(run, opts, MAX_BLOB_DECODED, text).is_empty() {
+    // As `decode_run_by` tries them: the run whole, then its `/`-segments.
+    if whole_may_decode(run, opts)
+        || (opts.base64
+            && run.contains(&b'/')
+            && run
+                .split(|&c| c == b'/')
+                .any(|seg| seg.len() >= MIN_BASE64_RUN && base64_gives_text(seg)))
+    {
         return true;
     }
     // The two sides of the cut: their `/`-segments are the run's, tried
     // above, so only each side whole is new.
-    let whole = |r: &[u8]| {
-        r.len() >= MIN_BASE64_RUN && decode_whole_by(r, opts, MAX_BLOB_DECODED, text).is_some()
-    };
+    let whole = |r: &[u8]| r.len() >= MIN_BASE64_RUN && whole_may_decode(r, opts);
     let lead = run.iter().take_while(|&&c| c == b'/').count();
     match run[lead..].iter().position(|&c| c == b'/') {
         Some(k) => whole(&run[..lead + k]) || whole(&run[lead + k..]),
         None => false,
+    }
+}
+
+/// Whether [`decode_whole_by`] finds text in `run`, without building it
+/// unless the bytes pass [`TextBound`] all the way.
+fn whole_may_decode(run: &[u8], opts: DecodeOpts) -> bool {
+    if opts.hex
+        && run.len() >= MIN_HEX_RUN
+        && run.len().is_multiple_of(2)
+        && run.iter().all(u8::is_ascii_hexdigit)
+        && hex_gives_text(run)
+    {
+        return true;
+    }
+    opts.base64 && base64_gives_text(run)
+}
+
+/// `base64_decode(run, MAX_BLOB_DECODED)` is text. The bytes are decoded
+/// once into the bound, which gives up on noise (paths and ids in URLs)
+/// after a few dozen bytes; only runs it keeps are decoded for the exact
+/// test.
+fn base64_gives_text(run: &[u8]) -> bool {
+    let max = MAX_BLOB_DECODED;
+    let mut bound = TextBound::new((run.len() * 6 / 8).min(max));
+    let (mut acc, mut bits, mut n) = (0u32, 0, 0usize);
+    for &c in run {
+        if n >= max {
+            break;
+        }
+        let v = B64[usize::from(c)];
+        if v == 0xff {
+            return false;
+        }
+        acc = (acc << 6 | u32::from(v)) & 0xff_ffff;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            n += 1;
+            if !bound.take((acc >> bits) as u8) {
+                return false;
+            }
+        }
+    }
+    base64_decode(run, max).is_some_and(|b| is_text(&b))
+}
+
+/// `hex_decode(run, MAX_BLOB_DECODED)` is text, for an even run of hex
+/// digits; bounded like [`base64_gives_text`].
+fn hex_gives_text(run: &[u8]) -> bool {
+    let max = MAX_BLOB_DECODED;
+    let mut bound = TextBound::new((run.len() / 2).min(max));
+    for p in run.chunks_exact(2).take(max) {
+        match (hex_val(p[0]), hex_val(p[1])) {
+            (Some(h), Some(l)) if bound.take(h << 4 | l) => {}
+            _ => return false,
+        }
+    }
+    hex_decode(run, max).is_some_and(|b| is_text(&b))
+}
+
+/// A running lower bound on the characters [`is_text`] rejects in `len`
+/// bytes, fed one byte at a time. Each byte counted is one rejected
+/// character of its own in the lossy reading: an ASCII control (not tab or
+/// a line end), a byte that never occurs in UTF-8 (C0, C1, F5-FF), or a
+/// continuation byte right after an ASCII byte (or first), which no lead
+/// byte claims. Text has at most a tenth of its at most `len` characters
+/// rejected, so past that many the bytes cannot be text.
+struct TextBound {
+    bad: usize,
+    most_bad: usize,
+    prev_ascii: bool,
+}
+
+/// [`TextBound`]'s byte classes: 1 for a byte rejected on its own, 2 for a
+/// continuation byte (rejected after an ASCII byte), 0 for the rest.
+static TEXT_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = match b as u8 {
+            b'\t' | b'\n' | b'\r' => 0,
+            0..=0x1f | 0x7f | 0xc0 | 0xc1 | 0xf5..=0xff => 1,
+            0x80..=0xbf => 2,
+            _ => 0,
+        };
+        b += 1;
+    }
+    t
+};
+
+impl TextBound {
+    fn new(len: usize) -> TextBound {
+        TextBound {
+            bad: 0,
+            // The +1 keeps float rounding from rejecting borderline text,
+            // as in `is_text` (whose test is `bad > most_bad` in floats).
+            most_bad: ((1.0 - MIN_PRINTABLE) * len as f64 + 1.0) as usize,
+            prev_ascii: true,
+        }
+    }
+
+    /// Counts `b`; false once the bytes so far rule out text.
+    #[inline]
+    fn take(&mut self, b: u8) -> bool {
+        let class = TEXT_CLASS[usize::from(b)];
+        self.bad += usize::from(class == 1 || (class == 2 && self.prev_ascii));
+        self.prev_ascii = b < 0x80;
+        self.bad <= self.most_bad
     }
 }
 
@@ -1432,6 +1544,60 @@ mod tests {
                 "round {round}: {bytes:?}"
             );
         }
+    }
+
+    /// `run_may_decode` as first written: every decode built in full.
+    fn full_run_may_decode(run: &[u8], opts: DecodeOpts) -> bool {
+        let text = |b: Vec<u8>| is_text(&b).then_some(());
+        if !decode_run_by(run, opts, MAX_BLOB_DECODED, text).is_empty() {
+            return true;
+        }
+        let whole = |r: &[u8]| {
+            r.len() >= MIN_BASE64_RUN && decode_whole_by(r, opts, MAX_BLOB_DECODED, text).is_some()
+        };
+        let lead = run.iter().take_while(|&&c| c == b'/').count();
+        match run[lead..].iter().position(|&c| c == b'/') {
+            Some(k) => whole(&run[..lead + k]) || whole(&run[lead + k..]),
+            None => false,
+        }
+    }
+
+    #[test]
+    fn the_bounded_run_test_equals_full_decoding() {
+        // Runs near the text threshold: encodings of mostly-text bytes with
+        // controls, stray continuation and never-valid bytes, valid UTF-8,
+        // cut into `/`-segments and spliced with paths and hex.
+        let mut rand = crate::test_util::rng(0x7e57_b0b0);
+        let mut texts = 0;
+        for o in [opts(&["base64", "hex"]), opts(&["base64"]), opts(&["hex"])] {
+            for _ in 0..6000 {
+                let len = 1 + rand(90) as usize;
+                let noise = rand(25);
+                let bytes: Vec<u8> = (0..len)
+                    .map(|i| match rand(100) {
+                        r if r < noise / 3 => rand(32) as u8,
+                        r if r < noise * 2 / 3 => 0x80 | rand(128) as u8,
+                        r if r < noise => [0xc3, 0xa9, 0xe2, 0x82, 0xac][i % 5],
+                        _ => b' ' + rand(95) as u8,
+                    })
+                    .collect();
+                let mut run = match rand(3) {
+                    0 => b64_bytes(&bytes),
+                    1 => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+                    _ => format!("/media/{}/x", b64_bytes(&bytes)),
+                };
+                run.retain(|c| c != '=');
+                let r = run.as_bytes();
+                let want = full_run_may_decode(r, o);
+                texts += usize::from(want);
+                assert_eq!(run_may_decode(r, o), want, "{run}");
+            }
+        }
+        // Both answers are common.
+        assert!(
+            texts > 3000 && texts < 15000,
+            "{texts} of 18000 runs are text"
+        );
     }
 
     #[test]

@@ -82,10 +82,60 @@ struct GateSet {
     /// Rules that decode base64/hex blobs: a literal can hide inside a blob,
     /// so a line with a run that may decode is a candidate for them.
     blob: Option<BlobGate>,
-    /// Class runs a rule's line must also hold, whatever gate made it a
-    /// candidate: from the regexes its condition ANDs in (an image path
-    /// and a long payload in its query). Raw-field formats only.
-    confirms: Vec<(usize, ClassRun)>,
+    /// Tests a rule's line must also pass, whatever gate made it a
+    /// candidate: from the parts its condition ANDs in besides the one that
+    /// gives its gate (an image path and a long payload in its query; a
+    /// POST and an image path). Raw-field formats only.
+    confirms: Vec<(usize, Confirm)>,
+}
+
+/// A necessary condition of one rule's match, tested on its candidate lines.
+enum Confirm {
+    /// A class run; with `in_query`, after the line's first `?`: the regex
+    /// reads `cs-uri-query`, which raw-field formats cut from a request
+    /// target in the line right after a `?` (`format::push_uri`).
+    Run { run: Box<ClassRun>, in_query: bool },
+    /// One of these literals, ASCII case ignored (a rule that does not
+    /// decode: no escape can spell them).
+    Lits(aho_corasick::AhoCorasick),
+}
+
+impl Confirm {
+    fn holds(&self, line: &[u8]) -> bool {
+        match self {
+            Confirm::Run { run, in_query } => {
+                let from = if *in_query {
+                    match memchr::memchr(b'?', line) {
+                        Some(q) => q + 1,
+                        None => return false,
+                    }
+                } else {
+                    0
+                };
+                run.find(line, from).is_some()
+            }
+            Confirm::Lits(ac) => ac.is_match(line),
+        }
+    }
+}
+
+/// A searcher for a gate set made of literals only (`None` otherwise):
+/// a line holds a member when the searcher finds one in it.
+fn literal_confirm(set: &[Gate]) -> Option<aho_corasick::AhoCorasick> {
+    let lits = set
+        .iter()
+        .map(|g| match g {
+            Gate::Lit(l) => Some(l.as_slice()),
+            _ => None,
+        })
+        .collect::<Option<Vec<&[u8]>>>()?;
+    if lits.is_empty() {
+        return None;
+    }
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(lits)
+        .ok()
 }
 
 /// The class of raw bytes that can spell, once a value is decoded with the
@@ -1030,16 +1080,28 @@ impl GateSet {
             if web_only && !r.applies_to(Family::Web) {
                 continue;
             }
+            let gates = if raw { r.raw_gates() } else { r.gates() };
             if raw {
-                for p in r.required_regexes() {
+                for (p, field) in r.required_regexes() {
                     if let Some(class) =
                         class_run_of(&p).and_then(|(c, min)| Some((raw_class(c, r.decode)?, min)))
                     {
-                        confirms.push((i, ClassRun::new(class.0, class.1, Vec::new())));
+                        let run = Box::new(ClassRun::new(class.0, class.1, Vec::new()));
+                        let in_query = field.as_deref() == Some("cs-uri-query");
+                        confirms.push((i, Confirm::Run { run, in_query }));
+                    }
+                }
+                if !r.decode.any() {
+                    for set in r.and_gates(true) {
+                        if Some(&set) == gates.as_ref() {
+                            continue;
+                        }
+                        if let Some(ac) = literal_confirm(&set) {
+                            confirms.push((i, Confirm::Lits(ac)));
+                        }
                     }
                 }
             }
-            let gates = if raw { r.raw_gates() } else { r.gates() };
             // A decoding rule's regex is no gate (its decoded text is not a
             // substring of the line); a punctuation count can stand in.
             let gates = gates.map(|gs| {
@@ -1366,6 +1428,22 @@ impl Engine {
         let raw_fields = gates.raw_fields;
         out.clear();
         out.extend_from_slice(&g.always);
+        // Whether a gate hits the line, from its slot in the walk that found
+        // the line when there is one, else by `test`. `next_candidate`
+        // refreshed every slot from one position at or before the line, to
+        // the gate's first hit from there (or none), and no slot's hit lies
+        // before the line, which holds the nearest: the line has a hit when
+        // that one is in it. The walk's tests see past the line end (an
+        // escape's next bytes), so it may take a line the line test would
+        // not, never the reverse. A search that gave up early would be
+        // wrong here: every slot search runs to its first hit.
+        let f = walked.map(|(f, _)| f);
+        let start = walked.map_or(0, |(_, s)| s);
+        let walked_hit = |slot: Option<Option<Option<usize>>>, test: &dyn Fn() -> bool| match slot {
+            Some(Some(None)) => false,
+            Some(Some(Some(p))) if p >= start => p < start + line.len(),
+            _ => test(),
+        };
         if let Some(ac) = &g.ac {
             let mut add = |p: usize| {
                 for &r in &g.pattern_rules[p] {
@@ -1391,38 +1469,52 @@ impl Engine {
         if !raw_fields {
             extend(&g.regex_rules);
         } else {
-            for rg in &g.regex_gates {
-                if rg.re.is_match(line) {
+            for (k, rg) in g.regex_gates.iter().enumerate() {
+                if walked_hit(f.and_then(|f| f.regex.get(k).copied()), &|| {
+                    rg.re.is_match(line)
+                }) {
                     extend(&rg.rules);
                 }
             }
         }
-        for r in &g.runs {
-            if !raw_fields || r.find(line, 0).is_some() {
+        for (k, r) in g.runs.iter().enumerate() {
+            if !raw_fields
+                || walked_hit(f.and_then(|f| f.runs.get(k).copied()), &|| {
+                    r.find(line, 0).is_some()
+                })
+            {
                 extend(&r.rules);
             }
         }
         if let Some(b) = &g.blob
-            && b.find(line, 0).is_some()
+            && walked_hit(f.map(|f| f.blob), &|| b.find(line, 0).is_some())
         {
             extend(&b.run.rules);
         }
-        for c in &g.counts {
-            if c.line_hits(line) {
+        for (k, c) in g.counts.iter().enumerate() {
+            if walked_hit(f.and_then(|f| f.counts.get(k).copied()), &|| {
+                c.line_hits(line)
+            }) {
                 extend(&c.rules);
             }
         }
-        if !g.digit_rules.is_empty() && has_digit_run(line) {
+        if !g.digit_rules.is_empty() && walked_hit(f.map(|f| f.digits), &|| has_digit_run(line)) {
             extend(&g.digit_rules);
         }
-        if !g.escape_rules.is_empty() && find_escape(line, 0).is_some() {
+        if !g.escape_rules.is_empty()
+            && walked_hit(f.map(|f| f.escape), &|| find_escape(line, 0).is_some())
+        {
             extend(&g.escape_rules);
         }
-        if !g.unicode_rules.is_empty() && find_unicode_escape(line, 0).is_some() {
+        if !g.unicode_rules.is_empty()
+            && walked_hit(f.map(|f| f.unicode), &|| {
+                find_unicode_escape(line, 0).is_some()
+            })
+        {
             extend(&g.unicode_rules);
         }
-        for (r, run) in &g.confirms {
-            if out.contains(r) && run.find(line, 0).is_none() {
+        for (r, c) in &g.confirms {
+            if out.contains(r) && !c.holds(line) {
                 out.retain(|x| x != r);
             }
         }
@@ -1860,6 +1952,93 @@ mod walked_tests {
 }
 
 #[cfg(test)]
+mod slot_tests {
+    use super::*;
+    use crate::record::Family;
+
+    /// The gates other than literals (blob, digit, escape, count, regex and
+    /// class-run gates) answer for a candidate line from the walk's slots:
+    /// every rule a test of the line alone lists is listed, on the built-in
+    /// pack and lines dense with blobs, card-shaped digits and escapes, some
+    /// of them cut by line ends. The walk may list more only where a test
+    /// looks past the line end.
+    #[test]
+    fn slot_answers_cover_the_line_tests() {
+        let rules = crate::pack::load(&[], false).unwrap().rules;
+        let engine = Engine::new(rules);
+        let words: [&[u8]; 14] = [
+            b"PHNjcmlwdCBzcmM9Ly9ldmlsLmV4YW1wbGUvYS5qcz48L3NjcmlwdD4",
+            b"eyJudW1iZXIiOiI0MTExMTExMTExMTExMTExIn0",
+            b"7b226e223a224a20536d697468227d7b2241",
+            b"4111 1111 1111 1111",
+            b"5500-0000-0000-0004",
+            b"%3Cscript%3E",
+            b"&#x3c;",
+            b"\\u0073",
+            b"%5C",
+            b"\\",
+            b"&lt",
+            b"\"\"\"\"\"\"\"\"\"",
+            b"/media/catalog/product/cache/1/small_image/240x300/e0a23efd0edab8f7d66fd775df28e4b6/m.gif?",
+            b"\r\n",
+        ];
+        let mut rand = crate::test_util::rng(0x5107_7e57);
+        let (mut lines, mut more) = (0, 0);
+        for raw in [false, true] {
+            let gates = engine.gate_choice(raw, &[Family::Web]);
+            for round in 0..12 {
+                let len = 40_000 + rand(40_000) as usize;
+                let mut hay = vec![b'a'; len];
+                for _ in 0..len / 120 {
+                    hay[rand(len as u64) as usize] = b'\n';
+                }
+                for _ in 0..len / 300 {
+                    let w = words[rand(words.len() as u64) as usize];
+                    let at = rand(len as u64) as usize;
+                    let end = (at + w.len()).min(len);
+                    hay[at..end].copy_from_slice(&w[..end - at]);
+                }
+                let mut finder = Finder::new();
+                let (mut walked, mut fresh) = (Vec::new(), Vec::new());
+                let mut cur = 0;
+                let mut found = std::collections::BTreeSet::new();
+                while cur < hay.len()
+                    && let Some(p) = engine.next_candidate(&hay, cur, gates, &mut finder)
+                {
+                    let ls = memchr::memrchr(b'\n', &hay[cur..p]).map_or(cur, |i| cur + i + 1);
+                    let le = memchr::memchr(b'\n', &hay[p..]).map_or(hay.len(), |i| p + i);
+                    let line = &hay[ls..le];
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    engine.candidates_at(&hay, ls, line.len(), gates, &finder, &mut walked);
+                    engine.candidates_in(line, gates, &mut fresh);
+                    assert!(
+                        fresh.iter().all(|r| walked.contains(r)),
+                        "raw {raw}, round {round}, line at {ls}: {walked:?} misses some of {fresh:?}"
+                    );
+                    more += usize::from(walked != fresh);
+                    found.insert(ls);
+                    lines += 1;
+                    cur = le + 1;
+                }
+                // No line with a candidate of its own is passed over.
+                let mut ls = 0;
+                for l in hay.split(|&b| b == b'\n') {
+                    let l2 = l.strip_suffix(b"\r").unwrap_or(l);
+                    engine.candidates_in(l2, gates, &mut fresh);
+                    assert!(
+                        fresh.is_empty() || found.contains(&ls),
+                        "raw {raw}, line at {ls}"
+                    );
+                    ls += l.len() + 1;
+                }
+            }
+        }
+        assert!(lines > 2000, "{lines} candidate lines");
+        assert!(more * 20 < lines, "{more} of {lines} lines took more rules");
+    }
+}
+
+#[cfg(test)]
 mod blob_tests {
     use super::*;
     use crate::record::Family;
@@ -2286,6 +2465,44 @@ mod blob_tests {
         ] {
             engine.candidates_in(line(&q).as_bytes(), raw, &mut c);
             assert!(c.contains(&rule), "{q}: {c:?}");
+        }
+    }
+
+    #[test]
+    fn confirms_need_every_part_the_condition_ands_in() {
+        let rules = crate::pack::load(&[], false).unwrap().rules;
+        let at = |title: &str| rules.iter().position(|r| r.title == title).unwrap();
+        let (post, beacon) = (
+            at("POST request to an image path"),
+            at("Image request carrying a long base64 payload"),
+        );
+        let engine = Engine::new(rules);
+        let raw = engine.gate_choice(true, &[Family::Web]);
+        let req = |method: &str, target: &str| {
+            format!(
+                "10.0.0.1 - - [10/May/2017:10:00:00 +0000] \"{method} {target} HTTP/1.1\" 200 1 \"https://shop.example/\" \"-\""
+            )
+        };
+        let b64 =
+            "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODk";
+        let long_path = "/static/version1490500000/frontend/Magento/luma/en_US/images/loader-2.gif";
+        let mut c = Vec::new();
+        for (line, rule, want) in [
+            // The method gives the gate, an image extension confirms it.
+            (req("POST", "/i/x.GIF"), post, true),
+            (req("GET", "/i/x.gif"), post, false),
+            (req("POST", "/checkout/save"), post, false),
+            // A long run in the path is no payload; one after the `?` is.
+            (req("GET", long_path), beacon, false),
+            (req("GET", &format!("{long_path}?v=1")), beacon, false),
+            (req("GET", &format!("/x.png?d={b64}")), beacon, true),
+            (req("GET", &format!("/x.png?d=%2F{b64}")), beacon, true),
+        ] {
+            engine.candidates_in(line.as_bytes(), raw, &mut c);
+            assert_eq!(c.contains(&rule), want, "{line}: {c:?}");
+            if want {
+                assert!(sound_as(&engine, crate::format::LogFormat::Combined, &line));
+            }
         }
     }
 

@@ -799,9 +799,10 @@ pub(crate) fn gates(det: &Detection, raw: bool) -> Option<Vec<Gate>> {
 /// field, the raw line for keywords, or a decoded form of either): those of
 /// the selections its condition ANDs in, where the selection has one
 /// alternative and the field condition needs the regex (its only value, or
-/// one of values that must all match).
-pub(crate) fn required_regexes(det: &Detection) -> Vec<String> {
-    fn walk(det: &Detection, c: &Cond, out: &mut Vec<String>) {
+/// one of values that must all match). Each comes with its field (`None`
+/// for a keyword).
+pub(crate) fn required_regexes(det: &Detection) -> Vec<(String, Option<String>)> {
+    fn walk(det: &Detection, c: &Cond, out: &mut Vec<(String, Option<String>)>) {
         match c {
             Cond::And(items) => items.iter().for_each(|c| walk(det, c, out)),
             Cond::Sel(i) => {
@@ -814,7 +815,7 @@ pub(crate) fn required_regexes(det: &Detection) -> Vec<String> {
                     }
                     for (p, _, _) in &fc.pats {
                         if let Pat::Re(re) = p {
-                            out.push(re.as_str().to_string());
+                            out.push((re.as_str().to_string(), fc.field.clone()));
                         }
                     }
                 }
@@ -824,6 +825,22 @@ pub(crate) fn required_regexes(det: &Detection) -> Vec<String> {
     }
     let mut out = Vec::new();
     walk(det, &det.cond, &mut out);
+    out
+}
+
+/// The gate set of each part the detection's condition ANDs in (nested
+/// ANDs flattened; parts without a gate, such as a `not`, left out). Every
+/// match holds a member of each set: [`gates`] keeps the best one as the
+/// rule's gate, and the others can confirm a candidate line.
+pub(crate) fn and_gates(det: &Detection, raw: bool) -> Vec<Vec<Gate>> {
+    fn walk(det: &Detection, c: &Cond, raw: bool, out: &mut Vec<Vec<Gate>>) {
+        match c {
+            Cond::And(items) => items.iter().for_each(|c| walk(det, c, raw, out)),
+            c => out.extend(cond_gates(det, c, raw)),
+        }
+    }
+    let mut out = Vec::new();
+    walk(det, &det.cond, raw, &mut out);
     out
 }
 

@@ -181,10 +181,16 @@ impl Rule {
         literals::gates(&self.detection, false)
     }
 
-    /// Regexes every match of the rule matches in some value (see
-    /// `literals::required_regexes`).
-    pub fn required_regexes(&self) -> Vec<String> {
+    /// Regexes every match of the rule matches in some value, each with its
+    /// field (see `literals::required_regexes`).
+    pub fn required_regexes(&self) -> Vec<(String, Option<String>)> {
         literals::required_regexes(&self.detection)
+    }
+
+    /// The gate sets of the parts the rule's condition ANDs in, with raw
+    /// literals under the same terms as [`Rule::raw_gates`].
+    pub fn and_gates(&self, raw: bool) -> Vec<Vec<Gate>> {
+        literals::and_gates(&self.detection, raw && !self.decode.any())
     }
 
     /// Like [`Rule::gates`] with raw literals, which keep punctuation: sound
