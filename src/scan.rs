@@ -751,12 +751,12 @@ fn detector_for<'d>(
     state: &mut DetectState,
     cur: &mut Cursor,
     (buf, ls, le): (&[u8], usize, usize),
-    time: Option<Timestamp>,
+    (parser, time): (&LineParser, Option<Timestamp>),
     keep: bool,
 ) -> Option<&'d Detectors> {
     ctx.cfg.detect.as_deref().filter(|d| {
         if keep {
-            state.wants_at(d, cur, buf, ls, le)
+            state.wants_at(d, cur, (buf, ls, le), &|l| parser.request_part(l))
         } else {
             time.is_some() && d.wants_baseline_at(cur, buf, ls, le)
         }
@@ -828,7 +828,14 @@ fn scan_lines_fast<'c>(
             let time = parser.time_memo(line, &mut memo);
             let keep = out.counts.classify(ctx.cfg, time);
             let span = (buf, pos, pos + line.len());
-            let det = detector_for(ctx, &mut out.detect, &mut cursor, span, time, keep);
+            let det = detector_for(
+                ctx,
+                &mut out.detect,
+                &mut cursor,
+                span,
+                (parser, time),
+                keep,
+            );
             if let Some(d) = det {
                 let rec = parser.record(line);
                 let loc = Loc {
@@ -989,7 +996,14 @@ fn scan_lines_each<'c>(
         }
         let time = parser.time_memo(line, &mut memo);
         let keep = out.counts.classify(ctx.cfg, time);
-        let det = detector_for(ctx, &mut out.detect, &mut cursor, span, time, keep);
+        let det = detector_for(
+            ctx,
+            &mut out.detect,
+            &mut cursor,
+            span,
+            (parser, time),
+            keep,
+        );
         if !keep && det.is_none() {
             continue;
         }

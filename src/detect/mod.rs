@@ -444,13 +444,17 @@ impl Cursor {
 impl DetectState {
     /// [`DetectState::wants`] for the line `buf[ls..le]`, with buffer-wide
     /// searches kept in `cur` (one per chunk, lines in order).
+    /// `request_part` gives the part of a line that can hold its request
+    /// path (`LineParser::request_part`): a payment page matters to the
+    /// detectors only as the path a line requests (a payment referer only
+    /// on asset lines, which the baseline test takes), and most lines that
+    /// name one name it in the referer.
     pub fn wants_at(
         &mut self,
         d: &Detectors,
         cur: &mut Cursor,
-        buf: &[u8],
-        ls: usize,
-        le: usize,
+        (buf, ls, le): (&[u8], usize, usize),
+        request_part: &dyn Fn(&[u8]) -> &[u8],
     ) -> bool {
         let line = &buf[ls..le];
         let ioc = |cur: &mut Cursor| {
@@ -464,7 +468,7 @@ impl DetectState {
             || cur
                 .pay
                 .hit(ls, le, |f| d.payment_any.find_at(buf, f).map(|m| m.start()))
-                && d.payment.is_match(line)
+                && d.payment.is_match(request_part(line))
         {
             return true;
         }
@@ -482,8 +486,18 @@ impl DetectState {
 
     /// Cheap byte test for an in-window line: scripts, payment paths, IOC
     /// literals, and URLs whose host is a look-alike.
-    pub fn wants(&mut self, d: &Detectors, line: &[u8]) -> bool {
-        self.wants_at(d, &mut Cursor::default(), line, 0, line.len())
+    pub fn wants(
+        &mut self,
+        d: &Detectors,
+        line: &[u8],
+        request_part: &dyn Fn(&[u8]) -> &[u8],
+    ) -> bool {
+        self.wants_at(
+            d,
+            &mut Cursor::default(),
+            (line, 0, line.len()),
+            request_part,
+        )
     }
 
     /// Observes one parsed record. Returns the immediate findings (IOC and

@@ -31,7 +31,7 @@ fn feed(d: &Detectors, st: &mut DetectState, f: LogFormat, lines: &[&str]) -> Ve
         let time = p.time(line);
         let inside = time.is_some_and(|t| d.window.contains(t));
         let wanted = if inside {
-            st.wants(d, line)
+            st.wants(d, line, &|l| p.request_part(l))
         } else {
             time.is_some() && d.wants_baseline(line)
         };
@@ -282,4 +282,29 @@ fn merge_is_order_stable() {
         serde_json::to_string(&y.drift).unwrap()
     );
     assert_eq!(x.findings.len(), 2);
+}
+
+#[test]
+fn payment_pages_are_wanted_as_requested_paths_not_as_referers() {
+    let d = det(&DetectOptions::default());
+    let p = parser(LogFormat::Combined);
+    let mut st = DetectState::default();
+    let day = "27/Sep/2017";
+    let wants =
+        |st: &mut DetectState, line: &str| st.wants(&d, line.as_bytes(), &|l| p.request_part(l));
+    // A page after the payment page: nothing for the detectors.
+    assert!(!wants(&mut st, &web(day, "/product/1", 200, 10, PAY, "UA")));
+    // The payment page itself, and a script loaded from it.
+    assert!(wants(
+        &mut st,
+        &web(day, "/checkout/cart", 200, 10, "-", "UA")
+    ));
+    assert!(wants(
+        &mut st,
+        &web(day, "/static/app.js", 200, 10, PAY, "UA")
+    ));
+    // Other formats keep the whole line.
+    let json = format!(r#"{{"time":"2017-09-27T10:00:00Z","referer":"{PAY}"}}"#);
+    let pj = parser(LogFormat::Jsonl);
+    assert!(st.wants(&d, json.as_bytes(), &|l| pj.request_part(l)));
 }

@@ -183,6 +183,19 @@ pub(super) fn record(line: &[u8]) -> Record<'_> {
     rec
 }
 
+/// Where the request text `record` takes from the line ends (its closing
+/// quote): the request path lies before it, the referer and user agent
+/// after. The line's length when `record` finds no such split.
+pub(super) fn request_end(line: &[u8]) -> usize {
+    let Some((_, _, close)) = find_time(line) else {
+        return line.len();
+    };
+    let Some(rest) = line.get(close..).and_then(|r| r.strip_prefix(b" \"")) else {
+        return line.len();
+    };
+    find_status(rest).map_or(line.len(), |s| close + 2 + s.req_end)
+}
+
 /// Where the request ends and status/bytes sit, as byte ranges in `rest`.
 struct StatusSplit {
     req_end: usize,
@@ -353,6 +366,75 @@ mod tests {
             }
             assert!(n > 100);
         }
+    }
+
+    /// The request path of every record lies in the part of its line
+    /// `request_part` gives: on lines whose request holds quotes and status
+    /// look-alikes, whose referer or user agent does, and on garbage.
+    #[test]
+    fn request_paths_lie_in_the_request_part() {
+        let p = parser();
+        let mut lines: Vec<Vec<u8>> = [
+            r#"1.2.3.4 - - [25/Sep/2017:21:30:00 -0400] "GET /checkout/cart HTTP/1.1" 200 1 "https://s.example/cart" "UA""#,
+            r#"1.2.3.4 - - [25/Sep/2017:21:30:00 -0400] "GET /a" 200 1 "b" HTTP/1.1" 200 1 "https://s.example/cart" "UA""#,
+            r#"1.2.3.4 - - [25/Sep/2017:21:30:00 -0400] "GET /a?q=" 404 5 " HTTP/1.1" 200 1 "-" "UA" 200 1 "x""#,
+            r#"1.2.3.4 - - [25/Sep/2017:21:30:00 -0400] "GET /p/checkout HTTP/1.1" 200 1 "-" "UA "" 302 1 "x" "y""#,
+            r#"1.2.3.4 - - [25/Sep/2017:21:30:00 -0400] "GET /basket HTTP/1.1" 200 1"#,
+            r#"1.2.3.4 - - [25/Sep/2017:21:30:00 -0400] "GET /basket HTTP/1.1"#,
+            r#"shop.example 1.2.3.4 - - [25/Sep/2017:21:30:00 -0400] "POST http://x.example/pay HTTP/1.1" 200 -"#,
+            r#"1.2.3.4 - - [25/Sep/2017:21:30:00 -0400] "" 400 0 "-" "-""#,
+        ]
+        .iter()
+        .map(|l| l.as_bytes().to_vec())
+        .collect();
+        // Requests, statuses, referers and user agents cut and shuffled.
+        let pieces: [&[u8]; 13] = [
+            b"\" 200 1 ",
+            b"\" 404 - ",
+            b"\" 20x 1 ",
+            b" HTTP/1.1",
+            b"/cart",
+            b"?q=",
+            b" ",
+            b"\"",
+            b"x",
+            b"\"-\" \"UA\"",
+            b"\"https://s.example/checkout\"",
+            b"\xff\xfe",
+            b"[25/Sep/2017:21:30:00 -0400]",
+        ];
+        let mut rand = test_util::rng(0x5eed_f00d);
+        for _ in 0..3000 {
+            let mut l = b"1.2.3.4 - - [25/Sep/2017:21:30:00 -0400] \"GET /".to_vec();
+            for _ in 0..rand(12) {
+                l.extend_from_slice(pieces[rand(pieces.len() as u64) as usize]);
+            }
+            lines.push(l);
+        }
+        lines.extend(test_util::garbage(11, 500, b"\" 200 1 HTTP/1.1 /cart?-"));
+        let mut split = 0;
+        for l in &lines {
+            let part = p.request_part(l);
+            split += usize::from(part.len() < l.len());
+            let rec = p.record(l);
+            for name in ["cs-uri-stem", "cs-uri", "cs-uri-query", "cs-method"] {
+                let Some(v) = rec.get(name) else { continue };
+                let (start, end) = (v.as_ptr() as usize, v.as_ptr() as usize + v.len());
+                let base = l.as_ptr() as usize;
+                // Values with invalid UTF-8 are lossy copies: found by text.
+                let inside = if start >= base && start <= base + l.len() {
+                    end <= base + part.len()
+                } else {
+                    String::from_utf8_lossy(part).contains(v)
+                };
+                assert!(
+                    inside,
+                    "{name} outside the request part: {}",
+                    String::from_utf8_lossy(l)
+                );
+            }
+        }
+        assert!(split > 200, "only {split} lines split");
     }
 
     /// The memo gives exactly the full parse's answer, line after line,

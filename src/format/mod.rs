@@ -244,6 +244,17 @@ impl LineParser {
         }
     }
 
+    /// The part of `line` (without its ending) that holds the record's
+    /// request path, if it has one: in the combined format the line up to
+    /// the end of the request, since the referer and user agent follow it;
+    /// the whole line in the other formats.
+    pub fn request_part<'a>(&self, line: &'a [u8]) -> &'a [u8] {
+        match self.format {
+            LogFormat::Combined => &line[..combined::request_end(line)],
+            _ => line,
+        }
+    }
+
     /// Full parse into a Record (family, fields, time). Never fails: a line
     /// that does not parse in this format becomes `Record::bare(raw,
     /// time-if-any, family)` so it is still scanned, never dropped.
