@@ -299,43 +299,59 @@ fn blob_escape(r: &[u8], i: usize) -> RunByte {
 const MEMO_SLOTS: usize = 4096;
 
 /// Longest run [`may_decode`] remembers.
-const MEMO_MAX_RUN: usize = 256;
+const MEMO_MAX_RUN: usize = 120;
 
-/// One remembered decision of [`decode::run_may_decode`].
-type MemoSlot = Option<(decode::DecodeOpts, Box<[u8]>, bool)>;
+/// One remembered decision of [`decode::run_may_decode`]: the run's bytes
+/// in place (no allocation per miss), `len` 0 when empty.
+#[derive(Clone, Copy)]
+struct MemoSlot {
+    opts: decode::DecodeOpts,
+    len: u8,
+    verdict: bool,
+    run: [u8; MEMO_MAX_RUN],
+}
 
 thread_local! {
-    static DECODE_MEMO: std::cell::RefCell<Vec<MemoSlot>> =
-        std::cell::RefCell::new(vec![None; MEMO_SLOTS]);
+    static DECODE_MEMO: std::cell::RefCell<Vec<MemoSlot>> = std::cell::RefCell::new(
+        vec![
+            MemoSlot {
+                opts: decode::DecodeOpts::default(),
+                len: 0,
+                verdict: false,
+                run: [0; MEMO_MAX_RUN],
+            };
+            MEMO_SLOTS
+        ]
+    );
 }
 
 /// [`decode::run_may_decode`], remembered for recently seen runs: the same
-/// ids and paths (an image's cache hash) recur on many lines, and trying
-/// their decodings again was a tenth of a default-pack scan. A slot holds
-/// the whole run, so a hash collision only costs a recomputation.
+/// ids and paths recur on many lines, and trying their decodings again was
+/// a tenth of a default-pack scan. A slot holds the whole run, so a hash
+/// collision only costs a recomputation.
 fn may_decode(run: &[u8], opts: decode::DecodeOpts) -> bool {
-    if run.len() > MEMO_MAX_RUN {
+    // Runs are at least `MIN_BASE64_RUN` (16) long.
+    if run.len() > MEMO_MAX_RUN || run.len() < 8 {
         return decode::run_may_decode(run, opts);
     }
-    // A word-at-a-time multiply-rotate hash: `foldhash` (the detectors'
-    // map hasher) made the default-pack scan 5 % slower here.
-    let h = run.chunks(8).fold(run.len() as u64, |h, c| {
-        let mut w = [0u8; 8];
-        w[..c.len()].copy_from_slice(c);
-        (h ^ u64::from_le_bytes(w))
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(29)
-    });
-    let slot = (h % MEMO_SLOTS as u64) as usize;
+    // Length and three words (head, middle, tail), no loop: a word-at-a-time
+    // hash over the whole run, then `foldhash`, were slower here.
+    let word = |i: usize| u64::from_le_bytes(run[i..i + 8].try_into().expect("8 bytes"));
+    let n = run.len();
+    let h = (word(0) ^ word(n / 2 - 4).rotate_left(21) ^ word(n - 8).rotate_left(42) ^ n as u64)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let slot = (h >> 52) as usize % MEMO_SLOTS;
     DECODE_MEMO.with(|m| {
-        if let Some((o, r, v)) = &m.borrow()[slot]
-            && *o == opts
-            && **r == *run
-        {
-            return *v;
+        let mut m = m.borrow_mut();
+        let s = &mut m[slot];
+        if usize::from(s.len) == n && s.opts == opts && s.run[..n] == *run {
+            return s.verdict;
         }
         let v = decode::run_may_decode(run, opts);
-        m.borrow_mut()[slot] = Some((opts, run.into(), v));
+        s.len = n as u8;
+        s.opts = opts;
+        s.verdict = v;
+        s.run[..n].copy_from_slice(run);
         v
     })
 }
@@ -2041,6 +2057,61 @@ mod slot_tests {
 #[cfg(test)]
 mod blob_tests {
     use super::*;
+
+    /// The memo answers as the decoder does, for runs that share their
+    /// head, middle and tail words (one slot, different runs), runs seen
+    /// again, both decode options, and runs too long to remember.
+    #[test]
+    fn the_decode_memo_answers_as_the_decoder() {
+        let text = "eyJjYyI6IjQxMTExMTExMTExMTExMTEiLCJjdnYiOiIxMjMifQ";
+        let mut rand = crate::test_util::rng(0x3e30_5107);
+        let all = decode::DecodeOpts::all();
+        let b64 = decode::DecodeOpts { hex: false, ..all };
+        let mut texts = 0;
+        for _ in 0..20_000 {
+            let len = 16 + rand(140) as usize;
+            let mut run: Vec<u8> = match rand(2) {
+                // A blob's start (text), or noise.
+                0 => text.as_bytes()[..len.min(text.len())].to_vec(),
+                _ => (0..len).map(|_| b"Ab/9-_"[rand(6) as usize]).collect(),
+            };
+            let len = run.len();
+            if len > 24 && rand(3) == 0 {
+                // Same words at the hash's three places, one byte between differs.
+                let k = 8 + rand((len - 16) as u64) as usize;
+                if !(len / 2 - 4..len / 2 + 4).contains(&k) {
+                    run[k] = b'Q';
+                }
+            }
+            let opts = if rand(2) == 0 { all } else { b64 };
+            let want = decode::run_may_decode(&run, opts);
+            texts += usize::from(want);
+            assert_eq!(
+                may_decode(&run, opts),
+                want,
+                "{}",
+                String::from_utf8_lossy(&run)
+            );
+            assert_eq!(may_decode(&run, opts), want);
+        }
+        // Runs in one slot with different answers: a text blob, and the
+        // same blob with every byte off the hash's three words made noise.
+        let long = "eyJjYXJkIjoiNDExMTExMTExMTExMTExMSIsIm5hbWUiOiJKIFNtaXRoIiwiY3Z2IjoiMTIzIn0x";
+        let n = long.len();
+        let noisy: Vec<u8> = long
+            .bytes()
+            .enumerate()
+            .map(|(i, b)| {
+                let kept = i < 8 || (n / 2 - 4..n / 2 + 4).contains(&i) || i >= n - 8;
+                if kept { b } else { b'/' }
+            })
+            .collect();
+        for _ in 0..3 {
+            assert!(may_decode(long.as_bytes(), all));
+            assert!(!may_decode(&noisy, all));
+        }
+        assert!(texts > 100 && texts < 20_000, "{texts}");
+    }
     use crate::record::Family;
     use crate::rules::load_str;
 

@@ -468,7 +468,12 @@ impl DetectState {
             || cur
                 .pay
                 .hit(ls, le, |f| d.payment_any.find_at(buf, f).map(|m| m.start()))
-                && d.payment.is_match(request_part(line))
+                && {
+                    // The hit is the line's leftmost: one past the request
+                    // part (in the referer) leaves none in it.
+                    let part = request_part(line);
+                    cur.pay.at.is_some_and(|p| p < ls + part.len()) && d.payment.is_match(part)
+                }
         {
             return true;
         }
