@@ -188,10 +188,7 @@ impl BlobGate {
             if !self.exact {
                 return Some(s);
             }
-            let e = hay[s..]
-                .iter()
-                .position(|&b| !self.run.class[usize::from(b)])
-                .map_or(hay.len(), |i| s + i);
+            let e = self.run.run_end(hay, s);
             if self.run_may_hold_blob(&hay[s..e]) {
                 return Some(s);
             }
@@ -595,6 +592,46 @@ impl ClassRun {
             return unsafe { self.find_blocks_wide(tests, hay, from) };
         }
         self.find_blocks_by(hay, from, |block| range_mask(block, tests))
+    }
+
+    /// The end of the run of class bytes at `s`: the first non-member at or
+    /// after it (`hay.len()` when none), a block at a time where the class
+    /// has vector tests.
+    fn run_end(&self, hay: &[u8], s: usize) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(tests) = self.ranges.as_ref().filter(|t| t.wide) {
+            // SAFETY: `wide` is set only when the CPU has AVX2.
+            return unsafe { self.run_end_wide(tests, hay, s) };
+        }
+        match &self.ranges {
+            Some(tests) => self.run_end_by(hay, s, |block| range_mask(block, tests)),
+            None => hay[s..]
+                .iter()
+                .position(|&b| !self.class[usize::from(b)])
+                .map_or(hay.len(), |i| s + i),
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn run_end_wide(&self, tests: &ByteTests, hay: &[u8], s: usize) -> usize {
+        self.run_end_by(hay, s, |block| range_mask_wide(block, tests))
+    }
+
+    #[inline(always)]
+    fn run_end_by(&self, hay: &[u8], s: usize, mask: impl Fn(&[u8; 64]) -> u64) -> usize {
+        let mut p = s;
+        while let Some(block) = hay.get(p..p + 64) {
+            let lead = mask(block.try_into().expect("64 bytes")).trailing_ones() as usize;
+            if lead < 64 {
+                return p + lead;
+            }
+            p += 64;
+        }
+        hay[p..]
+            .iter()
+            .position(|&b| !self.class[usize::from(b)])
+            .map_or(hay.len(), |i| p + i)
     }
 
     /// [`ClassRun::find_blocks`] compiled for AVX2.
@@ -1242,6 +1279,18 @@ impl GateSet {
             g.rules.retain(|r| !always.contains(r));
         }
         regex_gates.retain(|g| !g.rules.is_empty());
+        // A count gate of the same set with a lower minimum takes every line
+        // a higher one takes: one pass over the bytes for both, when it
+        // lists the higher one's rules (`\x` and `\u` escape runs).
+        let lower: Vec<([bool; 256], usize, Vec<usize>)> = counts
+            .iter()
+            .map(|g| (g.set, g.min, g.rules.clone()))
+            .collect();
+        counts.retain(|g| {
+            !lower.iter().any(|(set, min, rules)| {
+                *set == g.set && *min < g.min && g.rules.iter().all(|r| rules.contains(r))
+            })
+        });
         // A full DFA without prefilter: with dozens of case-insensitive
         // literals a packed prefilter hits nearly every byte and each hit
         // restarts a slower automaton; a DFA walk measured 1.6x faster on
@@ -1858,9 +1907,11 @@ mod tests {
                 }
                 for round in 0..30 {
                     let len = rand(700) as usize;
+                    // Runs of about a dozen members, or of a few blocks.
+                    let gap = if round % 2 == 0 { 12 } else { 150 };
                     let hay: Vec<u8> = (0..len)
                         .map(|_| {
-                            if rand(12) == 0 {
+                            if rand(gap) == 0 {
                                 b'.'
                             } else {
                                 inside[rand(inside.len() as u64) as usize]
@@ -1889,6 +1940,12 @@ mod tests {
                             assert_eq!(narrow.find(&hay, from), want, "narrow, class {ci}");
                         }
                         assert_eq!(r.skip_scan(&hay, from), want, "skip, class {ci}, min {min}");
+                        let end = hay[from..]
+                            .iter()
+                            .position(|&b| !class[usize::from(b)])
+                            .map_or(len, |i| from + i);
+                        assert_eq!(r.run_end(&hay, from), end, "end, class {ci}, from {from}");
+                        assert_eq!(narrow.run_end(&hay, from), end, "narrow end, class {ci}");
                     }
                 }
             }
@@ -1971,6 +2028,36 @@ mod walked_tests {
 mod slot_tests {
     use super::*;
     use crate::record::Family;
+
+    /// Count gates of one set: the lower minimum stands for a higher one
+    /// whose rules it lists, and still takes the lines the higher one took.
+    #[test]
+    fn a_lower_count_gate_stands_for_a_higher_one() {
+        let rules = crate::pack::load(&[], false).unwrap().rules;
+        let at = |title: &str| {
+            rules
+                .iter()
+                .position(|r| r.title.starts_with(title))
+                .unwrap()
+        };
+        let escapes = at("Run of \\x or \\u escapes");
+        let engine = Engine::new(rules);
+        let gates = engine.gate_choice(true, &[Family::Web]);
+        let counts = &engine.set(gates).counts;
+        for (i, a) in counts.iter().enumerate() {
+            for b in &counts[i + 1..] {
+                assert!(a.set != b.set, "two count gates of one set");
+            }
+        }
+        let mut c = Vec::new();
+        for q in ["\\x41".repeat(8), "\\u0041".repeat(6)] {
+            let line = format!(
+                "10.0.0.1 - - [10/May/2017:10:00:00 +0000] \"GET /p?q={q} HTTP/1.1\" 200 1 \"-\" \"-\""
+            );
+            engine.candidates_in(line.as_bytes(), gates, &mut c);
+            assert!(c.contains(&escapes), "{line}: {c:?}");
+        }
+    }
 
     /// The gates other than literals (blob, digit, escape, count, regex and
     /// class-run gates) answer for a candidate line from the walk's slots:
