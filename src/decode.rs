@@ -815,7 +815,9 @@ fn decode_whole_by<T>(
 /// the raw line. Field values cut a run only where a URL's host ends and
 /// its path begins (the first `/` after any leading ones), so the run is
 /// tried whole and as the two sides of that cut, as [`decode_run`] would
-/// try each. At most three decodes of the run; no allocation kept.
+/// try each. At most three decodes of the run, each given up at the first
+/// bytes that rule out text ([`TextBound`]); only a run that passes is
+/// decoded in full for the exact test.
 pub fn run_may_decode(run: &[u8], opts: DecodeOpts) -> bool {
     // As `decode_run_by` tries them: the run whole, then its `/`-segments.
     if whole_may_decode(run, opts)

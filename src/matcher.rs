@@ -327,7 +327,8 @@ thread_local! {
 /// a tenth of a default-pack scan. A slot holds the whole run, so a hash
 /// collision only costs a recomputation.
 fn may_decode(run: &[u8], opts: decode::DecodeOpts) -> bool {
-    // Runs are at least `MIN_BASE64_RUN` (16) long.
+    // The hash reads three words; blob runs are at least 16 bytes, so the
+    // lower bound only keeps a short run from reading past its end.
     if run.len() > MEMO_MAX_RUN || run.len() < 8 {
         return decode::run_may_decode(run, opts);
     }
@@ -1953,6 +1954,28 @@ mod tests {
     }
 }
 
+/// Walks `hay` as the buffer search does and calls `f` with the finder,
+/// the start and the text (without `\r`) of each candidate line.
+#[cfg(test)]
+fn each_candidate_line(
+    engine: &Engine,
+    hay: &[u8],
+    gates: GateChoice,
+    mut f: impl FnMut(&Finder, usize, &[u8]),
+) {
+    let mut finder = Finder::new();
+    let mut cur = 0;
+    while cur < hay.len()
+        && let Some(p) = engine.next_candidate(hay, cur, gates, &mut finder)
+    {
+        let ls = memchr::memrchr(b'\n', &hay[cur..p]).map_or(cur, |i| cur + i + 1);
+        let le = memchr::memchr(b'\n', &hay[p..]).map_or(hay.len(), |i| p + i);
+        let line = &hay[ls..le];
+        f(&finder, ls, line.strip_suffix(b"\r").unwrap_or(line));
+        cur = le + 1;
+    }
+}
+
 #[cfg(test)]
 mod walked_tests {
     use super::*;
@@ -1994,28 +2017,19 @@ mod walked_tests {
                     (crate::walk::BLOCK, 6),
                     &mut rand,
                 );
-                let mut finder = Finder::new();
                 let (mut walked, mut fresh) = (Vec::new(), Vec::new());
-                let mut cur = 0;
                 let (mut lines, mut covered) = (0, 0);
-                while cur < hay.len()
-                    && let Some(p) = engine.next_candidate(&hay, cur, gates, &mut finder)
-                {
-                    let ls = memchr::memrchr(b'\n', &hay[cur..p]).map_or(cur, |i| cur + i + 1);
-                    let le = memchr::memchr(b'\n', &hay[p..]).map_or(hay.len(), |i| p + i);
-                    let line = &hay[ls..le];
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                each_candidate_line(&engine, &hay, gates, |finder, ls, line| {
                     let ac = engine.set(gates).ac.as_ref().expect("literals");
                     if finder.lits.patterns_in(ac, ls, ls + line.len(), |_| {}) {
                         covered += 1;
                     }
-                    engine.candidates_at(&hay, ls, line.len(), gates, &finder, &mut walked);
+                    engine.candidates_at(&hay, ls, line.len(), gates, finder, &mut walked);
                     engine.candidates_in(line, gates, &mut fresh);
                     assert_eq!(walked, fresh, "round {round}, line at {ls}");
                     assert!(!fresh.is_empty(), "round {round}, line at {ls}");
                     lines += 1;
-                    cur = le + 1;
-                }
+                });
                 // Most lines come from the walk; those across the end of a
                 // walk fall back to their own.
                 assert!(lines > 50 && covered * 10 > lines * 9, "{lines} {covered}");
@@ -2101,18 +2115,10 @@ mod slot_tests {
                     let end = (at + w.len()).min(len);
                     hay[at..end].copy_from_slice(&w[..end - at]);
                 }
-                let mut finder = Finder::new();
                 let (mut walked, mut fresh) = (Vec::new(), Vec::new());
-                let mut cur = 0;
                 let mut found = std::collections::BTreeSet::new();
-                while cur < hay.len()
-                    && let Some(p) = engine.next_candidate(&hay, cur, gates, &mut finder)
-                {
-                    let ls = memchr::memrchr(b'\n', &hay[cur..p]).map_or(cur, |i| cur + i + 1);
-                    let le = memchr::memchr(b'\n', &hay[p..]).map_or(hay.len(), |i| p + i);
-                    let line = &hay[ls..le];
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
-                    engine.candidates_at(&hay, ls, line.len(), gates, &finder, &mut walked);
+                each_candidate_line(&engine, &hay, gates, |finder, ls, line| {
+                    engine.candidates_at(&hay, ls, line.len(), gates, finder, &mut walked);
                     engine.candidates_in(line, gates, &mut fresh);
                     assert!(
                         fresh.iter().all(|r| walked.contains(r)),
@@ -2121,8 +2127,7 @@ mod slot_tests {
                     more += usize::from(walked != fresh);
                     found.insert(ls);
                     lines += 1;
-                    cur = le + 1;
-                }
+                });
                 // No line with a candidate of its own is passed over.
                 let mut ls = 0;
                 for l in hay.split(|&b| b == b'\n') {

@@ -740,8 +740,6 @@ fn scan_stream(
     findings
 }
 
-/// Scans a run of whole lines starting at `offset` in the file. Line numbers
-/// in the findings are relative to the run (1-based); callers add the base.
 /// The detectors, when they want this line. They see out-of-window lines
 /// too (baselines), without rules running on them.
 /// `buf[ls..le]` is the line; `cur` carries the detectors' buffer-wide
@@ -751,8 +749,7 @@ fn detector_for<'d>(
     state: &mut DetectState,
     cur: &mut Cursor,
     (buf, ls, le): (&[u8], usize, usize),
-    (parser, time): (&LineParser, Option<Timestamp>),
-    keep: bool,
+    (parser, time, keep): (&LineParser, Option<Timestamp>, bool),
 ) -> Option<&'d Detectors> {
     ctx.cfg.detect.as_deref().filter(|d| {
         if keep {
@@ -763,6 +760,8 @@ fn detector_for<'d>(
     })
 }
 
+/// Scans a run of whole lines starting at `offset` in the file. Line numbers
+/// in the findings are relative to the run (1-based); callers add the base.
 fn scan_lines<'c>(
     ctx: &FileCtx<'c>,
     parser: &mut LineParser,
@@ -833,8 +832,7 @@ fn scan_lines_fast<'c>(
                 &mut out.detect,
                 &mut cursor,
                 span,
-                (parser, time),
-                keep,
+                (parser, time, keep),
             );
             if let Some(d) = det {
                 let rec = parser.record(line);
@@ -1001,8 +999,7 @@ fn scan_lines_each<'c>(
             &mut out.detect,
             &mut cursor,
             span,
-            (parser, time),
-            keep,
+            (parser, time, keep),
         );
         if !keep && det.is_none() {
             continue;

@@ -469,8 +469,9 @@ impl DetectState {
                 .pay
                 .hit(ls, le, |f| d.payment_any.find_at(buf, f).map(|m| m.start()))
                 && {
-                    // The hit is the line's leftmost: one past the request
-                    // part (in the referer) leaves none in it.
+                    // The slot holds the first match from the line's
+                    // start: one past the request part (in the referer)
+                    // leaves none in it.
                     let part = request_part(line);
                     cur.pay.at.is_some_and(|p| p < ls + part.len()) && d.payment.is_match(part)
                 }
