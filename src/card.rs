@@ -243,6 +243,12 @@ fn brand_prefix(lead: [u8; 4]) -> Option<Brand> {
     Some(brand)
 }
 
+/// Whether `digits` pass [`find_pans`]'s checks on a candidate's digits
+/// (issuer table, Luhn, not one repeated digit).
+pub fn is_valid_pan(digits: &[u8]) -> bool {
+    valid_pan(digits).is_some()
+}
+
 /// Full validity used by [`find_pans`]: brand, Luhn, not one repeated digit.
 fn valid_pan(digits: &[u8]) -> Option<Brand> {
     let brand = brand_of(digits)?;
@@ -279,7 +285,7 @@ fn digit_run(b: &[u8], i: usize) -> usize {
 }
 
 /// Group shapes accepted for separated card numbers.
-fn grouped_shape_ok(groups: &[usize]) -> bool {
+pub(crate) fn grouped_shape_ok(groups: &[usize]) -> bool {
     match groups {
         [4, 4, 4, x] => (1..=7).contains(x),
         [4, 4, 4, 4, x] => (1..=3).contains(x),

@@ -61,6 +61,8 @@ struct GateSet {
     always: Vec<usize>,
     /// Rules gated by a card-number-shaped digit sequence.
     digit_rules: Vec<usize>,
+    /// Rules gated by a digit sequence that may be a valid card number.
+    pan_rules: Vec<usize>,
     /// Rules that decode values: also candidates on lines holding an
     /// escape that may hide a literal.
     escape_rules: Vec<usize>,
@@ -884,6 +886,7 @@ pub struct Finder {
     regex: Vec<Option<Option<usize>>>,
     counts: Vec<Option<Option<usize>>>,
     digits: Option<Option<usize>>,
+    pans: Option<Option<usize>>,
     escape: Option<Option<usize>>,
     unicode: Option<Option<usize>>,
 }
@@ -1068,10 +1071,22 @@ fn in_digit_seq(b: u8) -> bool {
 }
 
 /// Position where the first card-number-shaped digit sequence of
-/// `hay[from..]` starts. A sequence spans at least 13 bytes of
+/// `hay[from..]` starts ([`digit_run_at`]).
+pub fn find_digit_run(hay: &[u8], from: usize) -> Option<usize> {
+    find_digit_seq(hay, from, digit_run_at)
+}
+
+/// Position where the first digit sequence of `hay[from..]` that may be a
+/// card number starts ([`pan_at`]).
+pub fn find_pan_run(hay: &[u8], from: usize) -> Option<usize> {
+    find_digit_seq(hay, from, pan_at)
+}
+
+/// The first digit-run start `i` in `hay[from..]` where `at(hay, i)`. The
+/// sequences both tests look for span at least 13 bytes of
 /// [`in_digit_seq`], so only runs of that many members (the class-run
 /// scanner) are checked start by start.
-pub fn find_digit_run(hay: &[u8], from: usize) -> Option<usize> {
+fn find_digit_seq(hay: &[u8], from: usize, at: fn(&[u8], usize) -> bool) -> Option<usize> {
     static MEMBERS: std::sync::LazyLock<ClassRun> = std::sync::LazyLock::new(|| {
         ClassRun::new(
             std::array::from_fn(|b| in_digit_seq(b as u8)),
@@ -1083,9 +1098,7 @@ pub fn find_digit_run(hay: &[u8], from: usize) -> Option<usize> {
     while p < hay.len() {
         let mut i = MEMBERS.find(hay, p)?;
         while i < hay.len() && in_digit_seq(hay[i]) {
-            if hay[i].is_ascii_digit()
-                && (i == from || !hay[i - 1].is_ascii_digit())
-                && digit_run_at(hay, i)
+            if hay[i].is_ascii_digit() && (i == from || !hay[i - 1].is_ascii_digit()) && at(hay, i)
             {
                 return Some(i);
             }
@@ -1094,6 +1107,66 @@ pub fn find_digit_run(hay: &[u8], from: usize) -> Option<usize> {
         p = i + 1;
     }
     None
+}
+
+/// Whether the digit run at `i` (a run start) may begin a card number that
+/// `card::find_pans` accepts in a decoded value: the run has 13–19 digits,
+/// or it is a 4-digit group that the next runs, joined by single separator
+/// tokens, extend to a card shape (4-4-4-x, 4-4-4-4-x, 4-6-5, 4-6-4); and
+/// those digits pass the issuer table and Luhn. A superset for values that
+/// decode: URL and form decoding turn a separator token (`%20`, `%2D`, `+`)
+/// into one separator and touch no digit, an escape that could spell a
+/// digit or join runs is taken by the escape gate of every decoding rule,
+/// blobs by the blob gate; the letters or digits `find_pans` refuses next
+/// to a number are not looked at, nor whether the separators agree. A
+/// value cut inside a sequence starts at a run start (checked on its own)
+/// or ends early (every shorter shape is tried). A raw run that starts with
+/// the hex digits of an escape (`%204111…`, `%A04111…`) is also tried from
+/// after the escape, where the decoded digits start.
+pub fn pan_at(hay: &[u8], i: usize) -> bool {
+    // Whether a `%` comes right before `k`.
+    let escaped = |k: usize| k.checked_sub(1).and_then(|k| hay.get(k)) == Some(&b'%');
+    pan_from(hay, i)
+        || (escaped(i) && hay.get(i + 1).copied().is_some_and(is_hex) && pan_from(hay, i + 2))
+        || (i >= 1 && escaped(i - 1) && pan_from(hay, i + 1))
+}
+
+/// [`pan_at`] for digits that start at `i`.
+fn pan_from(hay: &[u8], i: usize) -> bool {
+    let run = |p: usize| {
+        hay.get(p..)
+            .map_or(0, |r| r.iter().take_while(|b| b.is_ascii_digit()).count())
+    };
+    let n = run(i);
+    if (13..=19).contains(&n) {
+        return crate::card::is_valid_pan(&hay[i..i + n]);
+    }
+    if n != 4 {
+        return false;
+    }
+    // Five groups are the longest shape; a group longer than 7 fits none.
+    let mut groups = [(i, 4usize); 5];
+    let (mut k, mut p) = (1, i + 4);
+    while k < 5 {
+        let s = sep_len(hay, p);
+        let n = if s == 0 { 0 } else { run(p + s) };
+        if n == 0 || n > 7 {
+            break;
+        }
+        groups[k] = (p + s, n);
+        k += 1;
+        p += s + n;
+    }
+    (3..=k).any(|m| {
+        let lens: Vec<usize> = groups[..m].iter().map(|g| g.1).collect();
+        crate::card::grouped_shape_ok(&lens) && {
+            let digits: Vec<u8> = groups[..m]
+                .iter()
+                .flat_map(|&(s, n)| hay[s..s + n].iter().copied())
+                .collect();
+            crate::card::is_valid_pan(&digits)
+        }
+    })
 }
 
 /// Whether `line` has a card-number-shaped digit sequence.
@@ -1108,6 +1181,7 @@ impl GateSet {
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
         let mut digit_rules = Vec::new();
+        let mut pan_rules = Vec::new();
         let mut escape_rules = Vec::new();
         let mut unicode_rules = Vec::new();
         let mut regex_rules = Vec::new();
@@ -1175,7 +1249,7 @@ impl GateSet {
                         Gate::Lit(l) => !l.is_empty(),
                         // Decoded text is not a substring of the raw line.
                         Gate::Regex(_) | Gate::DigitBytes(_) => !r.decode.any(),
-                        Gate::Digits | Gate::Count(..) => true,
+                        Gate::Digits | Gate::Pan | Gate::Count(..) => true,
                     })
             });
             let Some(gates) = gates else {
@@ -1188,6 +1262,11 @@ impl GateSet {
                     Gate::Digits => {
                         if !digit_rules.contains(&i) {
                             digit_rules.push(i)
+                        }
+                    }
+                    Gate::Pan => {
+                        if !pan_rules.contains(&i) {
+                            pan_rules.push(i)
                         }
                     }
                     Gate::Count(c, min) => {
@@ -1312,6 +1391,7 @@ impl GateSet {
             pattern_rules,
             always,
             digit_rules,
+            pan_rules,
             escape_rules,
             unicode_rules,
             regex_rules,
@@ -1443,6 +1523,9 @@ impl Engine {
         if !g.digit_rules.is_empty() {
             take(refresh(&mut f.digits, from, || find_digit_run(hay, from)));
         }
+        if !g.pan_rules.is_empty() {
+            take(refresh(&mut f.pans, from, || find_pan_run(hay, from)));
+        }
         if !g.escape_rules.is_empty() {
             take(refresh(&mut f.escape, from, || find_escape(hay, from)));
         }
@@ -1566,6 +1649,11 @@ impl Engine {
         }
         if !g.digit_rules.is_empty() && walked_hit(f.map(|f| f.digits), &|| has_digit_run(line)) {
             extend(&g.digit_rules);
+        }
+        if !g.pan_rules.is_empty()
+            && walked_hit(f.map(|f| f.pans), &|| find_pan_run(line, 0).is_some())
+        {
+            extend(&g.pan_rules);
         }
         if !g.escape_rules.is_empty()
             && walked_hit(f.map(|f| f.escape), &|| find_escape(line, 0).is_some())
@@ -2042,6 +2130,70 @@ mod walked_tests {
 mod slot_tests {
     use super::*;
     use crate::record::Family;
+
+    /// The card-number gate takes every line whose URL- and form-decoded
+    /// text holds a number `find_pans` accepts: numbers whole and in groups,
+    /// joined by spaces, `-`, `+`, `%20` or `%2D`, glued to letters or not,
+    /// cut short, among random digit runs; and it leaves most random runs.
+    #[test]
+    fn the_card_gate_takes_every_card_number_after_decoding() {
+        let cards = [
+            "4111111111111111",
+            "5500005555555559",
+            "378282246310005",
+            "6011000990139424",
+        ];
+        let seps = [" ", "-", "+", "%20", "%2D", "%2d", "%41", ""];
+        let mut rand = crate::test_util::rng(0x9a4_c4d5);
+        let opts = crate::decode::DecodeOpts {
+            url: true,
+            plus: true,
+            ..Default::default()
+        };
+        let (mut hits, mut random, mut taken) = (0, 0, 0);
+        for round in 0..20_000 {
+            let mut line = String::from("GET /p?");
+            for _ in 0..1 + rand(4) {
+                match rand(5) {
+                    0 | 1 => {
+                        let card = cards[rand(cards.len() as u64) as usize];
+                        let sep = seps[rand(seps.len() as u64) as usize];
+                        let cut = rand(3) == 0;
+                        let groups: Vec<&str> = if card.len() == 15 {
+                            vec![&card[..4], &card[4..10], &card[10..]]
+                        } else {
+                            vec![&card[..4], &card[4..8], &card[8..12], &card[12..]]
+                        };
+                        let mut g = groups.join(sep);
+                        if cut {
+                            g.truncate(g.len() - 1 - rand(3) as usize);
+                        }
+                        line.push_str(&g);
+                    }
+                    2 => {
+                        // A random number of 10-20 digits.
+                        let n = 10 + rand(11);
+                        line.extend((0..n).map(|_| char::from(b'0' + rand(10) as u8)));
+                        random += 1;
+                    }
+                    3 => line.push_str(["x", "a=", "&", " ", "%20", "-", "1"][rand(7) as usize]),
+                    _ => line.push_str(&"7".repeat(1 + rand(5) as usize)),
+                }
+            }
+            let decoded = crate::decode::decode_value(&line, opts);
+            let want = !crate::card::find_pans(decoded.as_bytes()).is_empty();
+            let got = find_pan_run(line.as_bytes(), 0).is_some();
+            assert!(got || !want, "round {round}: {line} ({decoded})");
+            hits += usize::from(want);
+            taken += usize::from(got);
+        }
+        assert!(hits > 1500, "{hits} lines with a card number");
+        // Random numbers pass the issuer and Luhn checks now and then only.
+        assert!(
+            taken < hits + random / 4,
+            "{taken} taken, {hits} with a number, {random} random"
+        );
+    }
 
     /// Count gates of one set: the lower minimum stands for a higher one
     /// whose rules it lists, and still takes the lines the higher one took.

@@ -473,6 +473,10 @@ pub enum Gate {
     /// The line holds a card-number-shaped digit sequence (see
     /// `matcher::digit_run_at`).
     Digits,
+    /// The line holds a digit sequence that may be a card number
+    /// `card::find_pans` accepts, digits and issuer checked (see
+    /// `matcher::pan_at`): the gate of `|pan` values.
+    Pan,
     /// The line holds this many bytes in a row of `[0-9 +-]` or non-ASCII
     /// bytes (a Unicode-digit card regex).
     DigitBytes(usize),
@@ -694,7 +698,7 @@ fn pat_gates(pat: &Pat, lits: &Lits, raw: bool) -> Option<Vec<Gate>> {
         return Some(l.iter().cloned().map(Gate::Lit).collect());
     }
     match pat {
-        Pat::Pan => Some(vec![Gate::Digits]),
+        Pat::Pan => Some(vec![Gate::Pan]),
         Pat::Re(re) if raw && regex_needs_digit_run(re.as_str()) => Some(vec![Gate::Digits]),
         Pat::Re(re) if raw && regex_needs_wide_digit_run(re.as_str()) => {
             Some(vec![Gate::DigitBytes(PAN_RUN)])
@@ -722,7 +726,7 @@ fn gate_score(set: &[Gate]) -> (u8, f64) {
         .iter()
         .map(|g| match g {
             Gate::Lit(_) => 2,
-            Gate::Digits | Gate::DigitBytes(_) | Gate::Count(..) => 1,
+            Gate::Digits | Gate::Pan | Gate::DigitBytes(_) | Gate::Count(..) => 1,
             Gate::Regex(_) => 0,
         })
         .min()
