@@ -270,9 +270,16 @@ static JS: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
 fn each_raw_host(line: &[u8], mut f: impl FnMut(&[u8]) -> bool) {
     let mut seen: [&[u8]; MAX_HOSTS] = [&[]; MAX_HOSTS];
     let mut n = 0;
-    let has_pct = memchr::memchr(b'%', line).is_some();
-    for (finder, enc) in [(&*SEP_PLAIN, false), (&*SEP_JSON, false), (&*SEP_PCT, true)] {
-        if enc && !has_pct {
+    // The escaped spellings need a `\` or a `%`: most lines have neither.
+    let escaped = memchr::memchr2(b'%', b'\\', line).is_some();
+    let has_pct = escaped && memchr::memchr(b'%', line).is_some();
+    let has_bs = escaped && memchr::memchr(b'\\', line).is_some();
+    for (finder, need, enc) in [
+        (&*SEP_PLAIN, true, false),
+        (&*SEP_JSON, has_bs, false),
+        (&*SEP_PCT, has_pct, true),
+    ] {
+        if !need {
             continue;
         }
         let mut start = 0;

@@ -250,6 +250,15 @@ fn raw_host_extraction_is_bounded_and_decodes() {
         &mut h,
     );
     assert_eq!(h, ["evil.example", "b.example", "c.example"]);
+    // Each escaped spelling alone (the line tests look for `\` and `%`).
+    for (line, want) in [
+        (r#"x "https:\/\/b.example\/""#, "b.example"),
+        ("u=http%3A%2F%2Fc.example", "c.example"),
+    ] {
+        h.clear();
+        raw_hosts(line.as_bytes(), &mut h);
+        assert_eq!(h, [want], "{line}");
+    }
     let long = "http://a.b/ ".repeat(10_000);
     h.clear();
     raw_hosts(long.as_bytes(), &mut h);
