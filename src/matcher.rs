@@ -1157,14 +1157,17 @@ fn pan_from(hay: &[u8], i: usize) -> bool {
         k += 1;
         p += s + n;
     }
+    let lens = groups.map(|g| g.1);
     (3..=k).any(|m| {
-        let lens: Vec<usize> = groups[..m].iter().map(|g| g.1).collect();
-        crate::card::grouped_shape_ok(&lens) && {
-            let digits: Vec<u8> = groups[..m]
-                .iter()
-                .flat_map(|&(s, n)| hay[s..s + n].iter().copied())
-                .collect();
-            crate::card::is_valid_pan(&digits)
+        crate::card::grouped_shape_ok(&lens[..m]) && {
+            // At most five groups of at most seven digits.
+            let mut digits = [0u8; 35];
+            let mut len = 0;
+            for &(s, n) in &groups[..m] {
+                digits[len..len + n].copy_from_slice(&hay[s..s + n]);
+                len += n;
+            }
+            crate::card::is_valid_pan(&digits[..len])
         }
     })
 }
