@@ -294,8 +294,9 @@ fn blob_escape(r: &[u8], i: usize) -> RunByte {
     }
 }
 
-/// Runs remembered per thread by [`may_decode`].
+/// Runs remembered per thread by [`may_decode`] (a power of two).
 const MEMO_SLOTS: usize = 4096;
+const _: () = assert!(MEMO_SLOTS.is_power_of_two());
 
 /// Longest run [`may_decode`] remembers.
 const MEMO_MAX_RUN: usize = 120;
@@ -340,7 +341,8 @@ fn may_decode(run: &[u8], opts: decode::DecodeOpts) -> bool {
     let n = run.len();
     let h = (word(0) ^ word(n / 2 - 4).rotate_left(21) ^ word(n - 8).rotate_left(42) ^ n as u64)
         .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let slot = (h >> 52) as usize % MEMO_SLOTS;
+    // The top bits, as many as the table needs (a power of two).
+    let slot = (h >> (64 - MEMO_SLOTS.trailing_zeros())) as usize;
     DECODE_MEMO.with(|m| {
         let mut m = m.borrow_mut();
         let s = &mut m[slot];
