@@ -655,10 +655,20 @@ pub fn is_base64_byte(c: u8) -> bool {
 /// `run` holds a byte outside the alphabets.
 fn base64_decode(run: &[u8], max: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity((run.len() / 4 * 3 + 3).min(max));
-    let mut acc: u32 = 0;
-    let mut bits = 0;
+    base64_feed(run, max, |b| {
+        out.push(b);
+        true
+    })?;
+    Some(out)
+}
+
+/// [`base64_decode`], each output byte handed to `take` as it is decoded:
+/// `None` when `run` holds a byte outside the alphabets before `max` bytes,
+/// else whether `take` accepted every byte (it stops at the first refusal).
+fn base64_feed(run: &[u8], max: usize, mut take: impl FnMut(u8) -> bool) -> Option<bool> {
+    let (mut acc, mut bits, mut n) = (0u32, 0, 0usize);
     for &c in run {
-        if out.len() >= max {
+        if n >= max {
             break;
         }
         let v = B64[usize::from(c)];
@@ -669,10 +679,13 @@ fn base64_decode(run: &[u8], max: usize) -> Option<Vec<u8>> {
         bits += 6;
         if bits >= 8 {
             bits -= 8;
-            out.push((acc >> bits) as u8);
+            n += 1;
+            if !take((acc >> bits) as u8) {
+                return Some(false);
+            }
         }
     }
-    Some(out)
+    Some(true)
 }
 
 /// Decodes an even-length hex run until `max` output bytes.
@@ -860,26 +873,8 @@ fn whole_may_decode(run: &[u8], opts: DecodeOpts) -> bool {
 fn base64_gives_text(run: &[u8]) -> bool {
     let max = MAX_BLOB_DECODED;
     let mut bound = TextBound::new((run.len() * 6 / 8).min(max));
-    let (mut acc, mut bits, mut n) = (0u32, 0, 0usize);
-    for &c in run {
-        if n >= max {
-            break;
-        }
-        let v = B64[usize::from(c)];
-        if v == 0xff {
-            return false;
-        }
-        acc = (acc << 6 | u32::from(v)) & 0xff_ffff;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            n += 1;
-            if !bound.take((acc >> bits) as u8) {
-                return false;
-            }
-        }
-    }
-    base64_decode(run, max).is_some_and(|b| is_text(&b))
+    base64_feed(run, max, |b| bound.take(b)) == Some(true)
+        && base64_decode(run, max).is_some_and(|b| is_text(&b))
 }
 
 /// `hex_decode(run, MAX_BLOB_DECODED)` is text, for an even run of hex

@@ -740,24 +740,30 @@ fn scan_stream(
     findings
 }
 
-/// The detectors, when they want this line. They see out-of-window lines
-/// too (baselines), without rules running on them.
-/// `buf[ls..le]` is the line; `cur` carries the detectors' buffer-wide
-/// searches over `buf` between calls for later lines.
-fn detector_for<'d>(
-    ctx: &FileCtx<'d>,
-    state: &mut DetectState,
-    cur: &mut Cursor,
-    (buf, ls, le): (&[u8], usize, usize),
-    (parser, time, keep): (&LineParser, Option<Timestamp>, bool),
-) -> Option<&'d Detectors> {
-    ctx.cfg.detect.as_deref().filter(|d| {
-        if keep {
-            state.wants_at(d, cur, (buf, ls, le), &|l| parser.request_part(l))
-        } else {
-            time.is_some() && d.wants_baseline_at(cur, buf, ls, le)
-        }
-    })
+impl<'c> ChunkOut<'c> {
+    /// Dates the record line `buf[ls..le]`, counts it in or out of the
+    /// window, and gives the detectors if they want it (time, in window,
+    /// detectors). The detectors see out-of-window lines too (baselines),
+    /// without rules running on them; `cur` carries their buffer-wide
+    /// searches over `buf` between calls for later lines.
+    fn admit(
+        &mut self,
+        ctx: &FileCtx<'c>,
+        (parser, memo, cur): (&LineParser, &mut TimeMemo, &mut Cursor),
+        (buf, ls, le): (&[u8], usize, usize),
+    ) -> (Option<Timestamp>, bool, Option<&'c Detectors>) {
+        let time = parser.time_memo(&buf[ls..le], memo);
+        let keep = self.counts.classify(ctx.cfg, time);
+        let det = ctx.cfg.detect.as_deref().filter(|d| {
+            if keep {
+                self.detect
+                    .wants_at(d, cur, (buf, ls, le), &|l| parser.request_part(l))
+            } else {
+                time.is_some() && d.wants_baseline_at(cur, buf, ls, le)
+            }
+        });
+        (time, keep, det)
+    }
 }
 
 /// Scans a run of whole lines starting at `offset` in the file. Line numbers
@@ -824,16 +830,8 @@ fn scan_lines_fast<'c>(
         let keep = if parser.directive(line) {
             false
         } else {
-            let time = parser.time_memo(line, &mut memo);
-            let keep = out.counts.classify(ctx.cfg, time);
             let span = (buf, pos, pos + line.len());
-            let det = detector_for(
-                ctx,
-                &mut out.detect,
-                &mut cursor,
-                span,
-                (parser, time, keep),
-            );
+            let (time, keep, det) = out.admit(ctx, (parser, &mut memo, &mut cursor), span);
             if let Some(d) = det {
                 let rec = parser.record(line);
                 let loc = Loc {
@@ -992,15 +990,7 @@ fn scan_lines_each<'c>(
         if parser.directive(line) {
             continue;
         }
-        let time = parser.time_memo(line, &mut memo);
-        let keep = out.counts.classify(ctx.cfg, time);
-        let det = detector_for(
-            ctx,
-            &mut out.detect,
-            &mut cursor,
-            span,
-            (parser, time, keep),
-        );
+        let (time, keep, det) = out.admit(ctx, (parser, &mut memo, &mut cursor), span);
         if !keep && det.is_none() {
             continue;
         }
