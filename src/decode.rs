@@ -650,10 +650,15 @@ pub fn is_base64_byte(c: u8) -> bool {
     B64[usize::from(c)] != 0xff
 }
 
+/// The value of a byte of either base64 alphabet (without `=`).
+pub(crate) fn base64_value(c: u8) -> Option<u8> {
+    Some(B64[usize::from(c)]).filter(|&v| v != 0xff)
+}
+
 /// Decodes base64 of either alphabet, padding optional, until `max` output
 /// bytes. A final lone character (truncated input) is ignored; `None` when
 /// `run` holds a byte outside the alphabets.
-fn base64_decode(run: &[u8], max: usize) -> Option<Vec<u8>> {
+pub(crate) fn base64_decode(run: &[u8], max: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity((run.len() / 4 * 3 + 3).min(max));
     base64_feed(run, max, |b| {
         out.push(b);

@@ -20,6 +20,7 @@ pub mod pack;
 pub mod patterns;
 pub mod progress;
 pub mod record;
+mod redact;
 pub mod report;
 pub mod rules;
 pub mod scan;

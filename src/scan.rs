@@ -1088,14 +1088,22 @@ fn report_fields(rec: &Record, clean: bool) -> Fields {
         }
         // The first value of a repeated key wins.
         m.insert_first(k, |out| {
-            let cut = cut_chars(v, FIELD_MAX_CHARS);
             // A piece of the line (not a value rebuilt from parts of it).
             let at = v.as_ptr() as usize;
             let piece = lo <= at && at + v.len() <= hi;
             if clean && piece {
-                out.push_str(&cut);
+                out.push_str(&cut_chars(v, FIELD_MAX_CHARS));
+            } else if v.len() <= FIELD_MAX_CHARS {
+                out.push_str(&card::mask_text(v));
             } else {
-                out.push_str(&card::mask_text(&cut));
+                // Masked before the cut, with room past it: a cut through
+                // a card number (or the blob encoding one) would leave
+                // digits that no longer look like one.
+                let head = match v.char_indices().nth(FIELD_MAX_CHARS + MASK_MARGIN) {
+                    Some((i, _)) => &v[..i],
+                    None => v,
+                };
+                out.push_str(&cut_chars(&card::mask_text(head), FIELD_MAX_CHARS));
             }
         });
     }
@@ -1177,14 +1185,15 @@ fn decoded_evidence(hit: &Hit) -> Option<String> {
     Some(card::mask_owned(s))
 }
 
-/// The excerpt of the raw line around the match: the whole line when short,
-/// else a window, widened so it never cuts through a digit group (a cut PAN
-/// could slip past masking), then masked.
+/// The excerpt of the raw line around the match, masked unless `clean`:
+/// the whole line when short, else a window, widened so it does not cut
+/// through a digit group, and masked with room around it
+/// ([`masked_excerpt`]).
 fn evidence(raw: &[u8], hit: &Hit, clean: bool) -> String {
     const WHOLE: usize = EVIDENCE_BEFORE + EVIDENCE_AFTER;
-    let mask = |s: String| if clean { s } else { card::mask_owned(s) };
     if raw.len() <= WHOLE {
-        return mask(crate::text::lossy(raw).into_owned());
+        let s = crate::text::lossy(raw).into_owned();
+        return if clean { s } else { card::mask_owned(s) };
     }
     let center = hit
         .offset
@@ -1214,11 +1223,43 @@ fn evidence(raw: &[u8], hit: &Hit, clean: bool) -> String {
     if start > 0 {
         s.push('…');
     }
-    s.push_str(&crate::text::lossy(&raw[start..end]));
+    if clean {
+        s.push_str(&crate::text::lossy(&raw[start..end]));
+    } else {
+        s.push_str(&masked_excerpt(raw, start, end));
+    }
     if end < raw.len() {
         s.push('…');
     }
-    mask(s)
+    s
+}
+
+/// Bytes masked around an excerpt: more than a card number, or a blob
+/// holding one, takes (nested blobs included).
+const MASK_MARGIN: usize = 512;
+
+/// `raw[start..end]` as text, masked with [`MASK_MARGIN`] bytes around it
+/// and cut after: a card number, or the blob encoding one, that the cut
+/// goes through is masked as a whole. Masking keeps the length but for
+/// CVV values and percent-encoded digits, so the cut may move by a few
+/// bytes.
+fn masked_excerpt(raw: &[u8], start: usize, end: usize) -> String {
+    let (rs, re) = (
+        start.saturating_sub(MASK_MARGIN),
+        (end + MASK_MARGIN).min(raw.len()),
+    );
+    let before = crate::text::lossy(&raw[rs..start]).len();
+    let len = crate::text::lossy(&raw[start..end]).len();
+    let all = card::mask_owned(crate::text::lossy(&raw[rs..re]).into_owned());
+    let mut a = before.min(all.len());
+    while !all.is_char_boundary(a) {
+        a -= 1;
+    }
+    let mut b = (before + len).min(all.len());
+    while !all.is_char_boundary(b) {
+        b += 1;
+    }
+    all[a..b].to_string()
 }
 
 #[cfg(test)]

@@ -25,24 +25,6 @@ const PANS: [&str; 6] = [
     "3530111333300000",
 ];
 
-fn b64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for k in 0..4 {
-            if k <= c.len() {
-                out.push(A[(n >> (18 - 6 * k) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// Percent-decodes (one layer) so URL-encoded digits are checked too.
 fn pct_decode(s: &str) -> String {
     let b = s.as_bytes();
@@ -79,6 +61,18 @@ fn pan_log(dir: &std::path::Path) {
             grouped.join("%20"),
             p.bytes().map(|c| format!("%{c:02X}")).collect(),
             b64(p.as_bytes()),
+            // What skimmers send: a JSON form encoded, URL-escaped, in hex,
+            // twice over, or glued after other letters.
+            b64(format!("{{\"cc\":\"{p}\",\"cvv\":\"123\"}}>?").as_bytes())
+                .replace('+', "%2B")
+                .replace('/', "%2F")
+                .replace('=', "%3D"),
+            p.bytes().map(|c| format!("{c:02x}")).collect(),
+            b64(b64(format!("n=J Smith&c={p}").as_bytes()).as_bytes()),
+            format!(
+                "ab{}",
+                base64(format!("card {p} exp 12/19").as_bytes(), true)
+            ),
         ];
         for (k, f) in forms.iter().enumerate() {
             web += &format!(
@@ -137,6 +131,49 @@ fn no_full_pan_in_any_output_format() {
                 &format!("{fmt} stderr"),
                 &String::from_utf8_lossy(&o.stderr),
             );
+        }
+    }
+}
+
+/// A blob holding a card number that the evidence excerpt or the report
+/// field's cut goes through shows no more than the first six and last four
+/// digits, decoded or not: the blob is masked before it is cut.
+#[test]
+fn cuts_through_a_blob_leave_no_middle_digits() {
+    let d = tempfile::tempdir().unwrap();
+    let pan = "4532015112830366";
+    let blob = b64(format!("{{\"c\":\"{pan}\",\"v\":\"123\"}}").as_bytes());
+    let mut log = String::new();
+    // The blob at every place from before the evidence excerpt's end to
+    // past the query field's cut (1,024 characters), glued to letters on
+    // both sides.
+    for k in (300..1100).step_by(3) {
+        log += &format!(
+            "203.0.113.5 - - [27/Sep/2017:10:00:00 +0000] \"GET /img/t.gif?d={}{blob}{} HTTP/1.1\" 200 43 \"-\" \"Mozilla/5.0\"\n",
+            "Q".repeat(k),
+            "Q".repeat(600)
+        );
+    }
+    write(d.path(), "access.log", log.as_bytes());
+    let o = run(&[
+        "scan",
+        d.path().join("access.log").to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--fail-on",
+        "never",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.lines().count() > 200,
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (head, tail) = (&pan[..7], &pan[pan.len() - 5..]);
+    for line in out.lines() {
+        for t in std::iter::once(line.as_bytes().to_vec()).chain(decodings(line)) {
+            let t = String::from_utf8_lossy(&t);
+            assert!(!t.contains(head) && !t.contains(tail), "{line}");
         }
     }
 }

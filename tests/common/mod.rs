@@ -74,6 +74,113 @@ pub fn full_pans(text: &str) -> Vec<String> {
     found
 }
 
+/// Standard base64 with padding; URL-safe without when `url_safe`.
+pub fn base64(data: &[u8], url_safe: bool) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            if k <= c.len() {
+                let ch = A[(n >> (18 - 6 * k) & 63) as usize];
+                out.push(match (ch, url_safe) {
+                    (b'+', true) => '-',
+                    (b'/', true) => '_',
+                    _ => ch as char,
+                });
+            } else if !url_safe {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Standard padded base64.
+pub fn b64(data: &[u8]) -> String {
+    base64(data, false)
+}
+
+/// [`full_pans`] of `text` and of what its base64 and hex blobs decode
+/// to ([`decodings`]), as a reader of a report could decode them.
+pub fn encoded_pans(text: &str) -> Vec<String> {
+    let mut found = full_pans(text);
+    for d in decodings(text) {
+        found.extend(full_pans(&String::from_utf8_lossy(&d)));
+    }
+    found
+}
+
+/// What the blobs of `text` decode to: runs of 16+ base64 characters from
+/// each of four offsets, runs of 26+ hex digits from each of two, three
+/// layers deep, with the `%2B`, `%2F`, `%3D` and `\/` escapes of blob
+/// characters read first.
+pub fn decodings(text: &str) -> Vec<Vec<u8>> {
+    let mut t = text.to_string();
+    for (from, to) in [("%2B", "+"), ("%2F", "/"), ("%3D", "="), ("\\/", "/")] {
+        t = t.replace(from, to).replace(&from.to_lowercase(), to);
+    }
+    let mut out = Vec::new();
+    blob_decodings(t.as_bytes(), 3, &mut out);
+    out
+}
+
+fn blob_decodings(b: &[u8], depth: usize, out: &mut Vec<Vec<u8>>) {
+    if depth == 0 {
+        return;
+    }
+    let b64 = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
+    let mut decoded: Vec<Vec<u8>> = Vec::new();
+    for run in b.split(|c| !b64(c)).filter(|r| r.len() >= 16) {
+        for a in 0..4 {
+            decoded.push(base64_decode(&String::from_utf8_lossy(&run[a..])));
+        }
+    }
+    for run in b
+        .split(|c| !c.is_ascii_hexdigit())
+        .filter(|r| r.len() >= 26)
+    {
+        for a in 0..2 {
+            let val = |c: u8| (c as char).to_digit(16).unwrap() as u8;
+            decoded.push(
+                run[a..]
+                    .chunks_exact(2)
+                    .map(|p| val(p[0]) << 4 | val(p[1]))
+                    .collect(),
+            );
+        }
+    }
+    for d in decoded {
+        blob_decodings(&d, depth - 1, out);
+        out.push(d);
+    }
+}
+
+/// Decodes base64 of either alphabet; `=` and other bytes end it.
+pub fn base64_decode(s: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => break,
+        };
+        acc = (acc << 6 | u32::from(v)) & 0xff_ffff;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
 fn luhn(d: &[u8]) -> bool {
     let mut sum = 0u32;
     for (k, &x) in d.iter().rev().enumerate() {
@@ -102,7 +209,7 @@ fn branded(d: &[u8]) -> bool {
 }
 
 pub fn assert_no_full_pan(what: &str, text: &str) {
-    let pans = full_pans(text);
+    let pans = encoded_pans(text);
     assert!(
         pans.is_empty(),
         "{what} leaks {} full card number(s) (first one's last 4: {})",
