@@ -216,11 +216,10 @@ fn hostile_text_cannot_escape_strings_or_reach_the_terminal() {
             "{fmt}: control bytes on stderr: {:?}",
             String::from_utf8_lossy(&o.stderr)
         );
-        // CSV keeps cell bytes verbatim (quoted): a spreadsheet's input,
-        // not terminal output. Every other format escapes control bytes.
-        if fmt != "csv" {
-            assert!(!o.stdout.contains(&0x1b), "{fmt}: raw ESC in the report");
-        }
+        assert!(
+            !o.stdout.contains(&0x1b) && !o.stdout.contains(&0x07),
+            "{fmt}: raw control bytes in the report"
+        );
         let text = String::from_utf8(o.stdout.clone())
             .unwrap_or_else(|_| panic!("{fmt}: report is not UTF-8"));
         match fmt.as_str() {

@@ -1,6 +1,9 @@
 //! `--format csv`: one finding a row with the columns analysts sort by,
-//! RFC 4180 quoting, and cells that a spreadsheet would run as a formula
-//! (starting with `=`, `+`, `-` or `@`) defused with a leading apostrophe.
+//! RFC 4180 quoting, control characters escaped (`\u{1b}`, `\r`, `\n`: a
+//! report on stdout reaches a terminal, and a line break inside a cell
+//! breaks line-based tools), and cells that a spreadsheet would run as a
+//! formula (starting with `=`, `+`, `-` or `@`) defused with a leading
+//! apostrophe.
 
 use std::io::{self, Write};
 
@@ -32,6 +35,11 @@ pub fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
         _ => cell.into(),
     }
+}
+
+/// A cell as written: control characters escaped, then defused.
+fn cell(c: &str) -> String {
+    defuse(&crate::text::sanitize(c)).into_owned()
 }
 
 pub struct CsvEmitter<W: Write> {
@@ -86,8 +94,7 @@ impl<W: Write> Emitter for CsvEmitter<W> {
     ) -> io::Result<()> {
         for f in findings {
             let cells = row(&f?);
-            self.out
-                .write_record(cells.iter().map(|c| defuse(c).into_owned()))?;
+            self.out.write_record(cells.iter().map(|c| cell(c)))?;
         }
         Ok(())
     }
@@ -99,8 +106,7 @@ impl<W: Write> Emitter for CsvEmitter<W> {
     ) -> io::Result<()> {
         for f in findings {
             let cells = row(f);
-            self.out
-                .write_record(cells.iter().map(|c| defuse(c).into_owned()))?;
+            self.out.write_record(cells.iter().map(|c| cell(c)))?;
         }
         Ok(())
     }
@@ -122,5 +128,14 @@ mod tests {
         assert_eq!(defuse("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(defuse("GET"), "GET");
         assert_eq!(defuse(""), "");
+    }
+
+    #[test]
+    fn cells_hold_no_control_characters() {
+        assert_eq!(cell("a\u{1b}]0;x\u{7}b"), "a\\u{1b}]0;x\\u{7}b");
+        assert_eq!(cell("l1\r\nl2\tt"), "l1\\r\\nl2\tt");
+        // Escaped first, so an escape cannot hide a formula.
+        assert_eq!(cell("\r=1"), "\\r=1");
+        assert_eq!(cell("=1"), "'=1");
     }
 }
