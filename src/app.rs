@@ -311,13 +311,19 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
         (Some(t), Some(m)) => m >= t,
         _ => false,
     };
-    let incomplete =
-        (args.strict && (summary.files.skipped > 0 || summary.files.errors > 0)).then(|| {
-            format!(
-                "--strict: {} files skipped and {} with errors (see the report's files list)",
-                summary.files.skipped, summary.files.errors
-            )
-        });
+    // Files the user left out (filters, ignore files, the report itself)
+    // are in the report as skipped, but nothing went unexamined unnoticed.
+    let excluded = entries
+        .iter()
+        .filter(|e| matches!(e.disposition, Disposition::Excluded(_)))
+        .count() as u64;
+    let unexamined = summary.files.skipped - excluded.min(summary.files.skipped);
+    let incomplete = (args.strict && (unexamined > 0 || summary.files.errors > 0)).then(|| {
+        format!(
+            "--strict: {unexamined} files skipped and {} with errors (see the report's files list)",
+            summary.files.errors
+        )
+    });
     Ok(ScanOutcome {
         summary,
         failed,

@@ -190,7 +190,8 @@ pub struct ScanArgs {
     /// for archives), in the report's files list.
     #[arg(long)]
     pub hash: bool,
-    /// Exit with code 2 when any input was skipped or could not be read
+    /// Exit with code 2 when any input went unexamined (skipped other than
+    /// by --include, --exclude or an ignore file) or could not be read
     /// completely, so nothing goes unexamined unnoticed.
     #[arg(long)]
     pub strict: bool,

@@ -17,6 +17,10 @@ pub enum Disposition {
     Stdin,
     /// Not scanned, for this reason.
     Skip(String),
+    /// Left out by the user's own choice (`--exclude`, `--include`, an
+    /// ignore file, the report being written), for this reason: reported
+    /// as skipped, but not something `--strict` fails on.
+    Excluded(String),
     /// Could not be examined, for this reason.
     Error(String),
 }
@@ -165,7 +169,7 @@ fn walk_root(root: &Path, opts: &DiscoverOptions, never: &[PathBuf], out: &mut V
             entry.depth() > 0 && (opts.exclude.as_ref().is_some_and(|s| glob_hit(s, path)));
         if ft.is_dir() {
             if filtered {
-                out.push(skip(
+                out.push(excluded(
                     root,
                     path,
                     display,
@@ -176,14 +180,14 @@ fn walk_root(root: &Path, opts: &DiscoverOptions, never: &[PathBuf], out: &mut V
             continue;
         }
         if filtered {
-            out.push(skip(root, path, display, "excluded by --exclude"));
+            out.push(excluded(root, path, display, "excluded by --exclude"));
             continue;
         }
         if entry.depth() > 0
             && let Some(inc) = &opts.include
             && !glob_hit(inc, path)
         {
-            out.push(skip(root, path, display, "not matched by --include"));
+            out.push(excluded(root, path, display, "not matched by --include"));
             continue;
         }
         if ft.is_symlink() {
@@ -212,14 +216,19 @@ fn walk_root(root: &Path, opts: &DiscoverOptions, never: &[PathBuf], out: &mut V
             continue;
         }
         if entry.depth() > 0 && entry.file_name() == crate::suppress::IGNORE_FILE_NAME {
-            out.push(skip(root, path, display, "skimhunt ignore file"));
+            out.push(excluded(root, path, display, "skimhunt ignore file"));
             continue;
         }
         if !never.is_empty()
             && let Ok(c) = fs::canonicalize(path)
             && never.contains(&c)
         {
-            out.push(skip(root, path, display, "the report being written (-o)"));
+            out.push(excluded(
+                root,
+                path,
+                display,
+                "the report being written (-o)",
+            ));
             continue;
         }
         out.push(Entry {
@@ -237,6 +246,13 @@ fn skip(root: &Path, path: &Path, display: String, reason: &str) -> Entry {
         path: Some(path.to_path_buf()),
         disposition: Disposition::Skip(reason.to_string()),
         root: root.to_path_buf(),
+    }
+}
+
+fn excluded(root: &Path, path: &Path, display: String, reason: &str) -> Entry {
+    Entry {
+        disposition: Disposition::Excluded(reason.to_string()),
+        ..skip(root, path, display, reason)
     }
 }
 
@@ -309,11 +325,11 @@ mod tests {
                 ("b.log".into(), Disposition::Scan),
                 (
                     "c.txt".into(),
-                    Disposition::Skip("not matched by --include".into())
+                    Disposition::Excluded("not matched by --include".into())
                 ),
                 (
                     "old".into(),
-                    Disposition::Skip("excluded by --exclude (directory not walked)".into())
+                    Disposition::Excluded("excluded by --exclude (directory not walked)".into())
                 ),
             ]
         );

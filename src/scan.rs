@@ -271,7 +271,7 @@ pub fn scan_entry(
     let mut detect = DetectState::default();
     let relative = entry.relative();
     let mut out = match &entry.disposition {
-        Disposition::Skip(r) => {
+        Disposition::Skip(r) | Disposition::Excluded(r) => {
             file.status = FileStatus::Skipped;
             file.reason = Some(r.clone());
             FileFindings::default()

@@ -175,4 +175,28 @@ fn every_walked_entry_is_accounted_for_and_strict_refuses_gaps() {
     let clean = d.path().join("clean");
     write(&clean, "ok.log", b"2017-09-27T10:00:00Z MARK\n");
     assert_eq!(scan(&clean, &rule, &["--strict"]).status.code(), Some(0));
+
+    // What the user left out (filters, an ignore file) is listed as
+    // skipped but does not fail --strict; a file that could not be
+    // examined still does.
+    write(&clean, "old/a.log", b"2017-09-27T10:00:00Z MARK\n");
+    write(&clean, "notes.txt", b"2017-09-27T10:00:00Z MARK\n");
+    write(&clean, ".skimhuntignore", b"# nothing\n");
+    let filters = ["--strict", "--exclude", "old", "--include", "*.log"];
+    let o = scan(&clean, &rule, &filters);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(stdout_json(&o)["summary"]["files"]["skipped"], 3);
+    write(&clean, "dump.log", b"\0\0\0 binary\n");
+    let o = scan(&clean, &rule, &filters);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--strict: 1 files skipped"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
