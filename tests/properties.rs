@@ -145,6 +145,30 @@ proptest! {
         }
     }
 
+    /// Blob-shaped noise with escapes and digit runs in it: masking never
+    /// panics, and what it leaves holds no number a reader could decode.
+    #[test]
+    fn masking_blob_noise_never_panics_or_leaks(
+        parts in proptest::collection::vec(
+            prop_oneof![
+                "[A-Za-z0-9+/=_-]{1,40}",
+                "[0-9a-f]{2,40}",
+                Just("%2B".to_string()),
+                Just("%2f".to_string()),
+                Just("%3D".to_string()),
+                Just("\\/".to_string()),
+                Just("\\u002B".to_string()),
+                Just("NDExMTExMTExMTExMTExMQ".to_string()),
+                Just("3431313131313131313131313131313131".to_string()),
+            ],
+            0..24,
+        ),
+    ) {
+        let text = parts.concat();
+        let masked = card::mask_text(&text);
+        prop_assert!(common::encoded_pans(&masked).is_empty(), "{text} -> {masked}");
+    }
+
     #[test]
     fn masking_any_text_leaves_no_pan(text in "[0-9 a-z%\\-]{0,80}") {
         let masked = card::mask_text(&text);
