@@ -403,14 +403,11 @@ fn make_hit(start: usize, end: usize, digits: Vec<u8>) -> Option<PanHit> {
 }
 
 /// Length of a separator token at `i` that may join digit groups in
-/// [`mask_text`]: space, `-`, `+`, `%20`, `%2D`/`%2d`.
+/// [`mask_text`]: space, `-`, `+`, `%20`, `%2D`/`%2d`, `%u0020`, `%u002D`.
 fn sep_len(b: &[u8], i: usize) -> usize {
     match b.get(i) {
         Some(b' ' | b'-' | b'+') => 1,
-        Some(b'%') => match (b.get(i + 1), b.get(i + 2)) {
-            (Some(b'2'), Some(b'0' | b'D' | b'd')) => 3,
-            _ => 0,
-        },
+        Some(b'%') => pct_sep_len(b, i),
         _ => 0,
     }
 }
@@ -649,7 +646,7 @@ fn mask_flat(text: &str) -> Cow<'_, str> {
 
 /// True when [`mask_text`] leaves every piece of `b` unchanged: every
 /// value it masks holds three digits, a card-number-shaped digit sequence,
-/// a CVV-like `key=123` or a percent-encoded digit (`%34`), and each of
+/// a CVV-like `key=123` or a percent-encoded digit (`%34`, `%u0034`), and each of
 /// these tests looks only forward from where the value starts, so what it
 /// finds in a piece it also finds in the whole. A finding's report fields
 /// and evidence are pieces of its line: the line is tested once instead of
@@ -661,13 +658,15 @@ pub fn masks_nothing_in(b: &[u8]) -> bool {
     let flat = ascii_digits(b) < 3
         || (crate::matcher::find_digit_run(b, 0).is_none()
             && !cvv_possible(b)
-            && !has_percent_digit(b));
+            && !has_percent_digit(b)
+            && !has_percent_u(b));
     flat && crate::redact::mask_blobs(b).is_none()
 }
 
 /// Masks `b` in place without changing its length, for decoded blob text
 /// that is encoded again: the middle digits of card numbers and the
-/// digits of CVV values become `*`, a percent-encoded middle digit `%2A`.
+/// digits of CVV values become `*`, a percent-encoded middle digit `%2A`
+/// (`%u002A`).
 /// True when anything changed.
 pub(crate) fn mask_in_place(b: &mut [u8]) -> bool {
     let digits = ascii_digits(b);
@@ -684,10 +683,10 @@ pub(crate) fn mask_in_place(b: &mut [u8]) -> bool {
     star_digits(&before, b, &pans);
     star_digits(&before, b, &cvvs);
     for (k, _) in pct.iter().flatten().enumerate().filter(|(_, m)| **m) {
-        if before[k] == b'%' {
-            b[k + 1..k + 3].copy_from_slice(b"2A");
-        } else {
-            b[k] = b'*';
+        match pct_digit_len(&before, k) {
+            3 => b[k + 1..k + 3].copy_from_slice(b"2A"),
+            6 => b[k + 2..k + 6].copy_from_slice(b"002A"),
+            _ => b[k] = b'*',
         }
     }
     b[..] != before[..]
@@ -703,7 +702,8 @@ fn flat_ranges(b: &[u8], digits: usize) -> (Ranges, Ranges) {
     // The matcher's digit-sequence scanner accepts every sequence a window
     // can lie in (and more separators): most log lines hold 13 digits, few
     // a sequence of them.
-    let many_digits = digits >= MIN_LEN && crate::matcher::find_digit_run(b, 0).is_some();
+    let many_digits =
+        digits >= MIN_LEN && (crate::matcher::find_digit_run(b, 0).is_some() || has_percent_u(b));
     let pans = if many_digits {
         pan_mask_ranges(b)
     } else {
@@ -719,13 +719,16 @@ fn flat_ranges(b: &[u8], digits: usize) -> (Ranges, Ranges) {
 
 /// Writes `*` over the digits of `ranges` of `b` into `out` (of the same
 /// length). Inside a masked range only component digits and separator
-/// tokens occur; the digits of a `%20`/`%2D` token are kept.
+/// tokens occur; the digits of a `%20`/`%2D`/`%u0020` token are kept.
 fn star_digits(b: &[u8], out: &mut [u8], ranges: &[(usize, usize)]) {
+    // Inside `%XX` (one or two bytes after the `%`) or `%uXXXX`.
+    let in_escape = |k: usize| {
+        (1..=5)
+            .any(|j| k >= j && b[k - j] == b'%' && (j <= 2 || matches!(b[k - j + 1], b'u' | b'U')))
+    };
     for &(from, to) in ranges {
         for k in from..to.min(b.len()) {
-            let in_escape = k.checked_sub(1).map(|p| b[p]) == Some(b'%')
-                || k.checked_sub(2).map(|p| b[p]) == Some(b'%');
-            if b[k].is_ascii_digit() && !in_escape {
+            if b[k].is_ascii_digit() && !in_escape(k) {
                 out[k] = b'*';
             }
         }
@@ -743,8 +746,34 @@ fn ascii_digits(b: &[u8]) -> usize {
 
 /// `%3` and a digit: a percent-encoded digit.
 fn has_percent_digit(b: &[u8]) -> bool {
-    memchr::memchr_iter(b'%', b)
-        .any(|i| b.get(i + 1) == Some(&b'3') && b.get(i + 2).is_some_and(u8::is_ascii_digit))
+    memchr::memchr_iter(b'%', b).any(|i| pct_digit_len(b, i) > 0)
+}
+
+/// Whether `b` holds a `%u` escape, which may join digit groups
+/// (`%u0020`) where the matcher's digit scanner, which does not decode
+/// it, sees none.
+fn has_percent_u(b: &[u8]) -> bool {
+    memchr::memchr_iter(b'%', b).any(|i| matches!(b.get(i + 1), Some(b'u' | b'U')))
+}
+
+/// Length of a percent-encoded digit at `b[i]`: 3 for `%34`, 6 for the
+/// IIS form `%u0034`; else 0. The digit is the token's last byte.
+fn pct_digit_len(b: &[u8], i: usize) -> usize {
+    match b.get(i..) {
+        Some([b'%', b'3', d, ..]) if d.is_ascii_digit() => 3,
+        Some([b'%', b'u' | b'U', b'0', b'0', b'3', d, ..]) if d.is_ascii_digit() => 6,
+        _ => 0,
+    }
+}
+
+/// Length of a percent-encoded digit separator at `b[i]` (`%20`, `%2D`,
+/// `%u0020`, `%u002D`); else 0.
+fn pct_sep_len(b: &[u8], i: usize) -> usize {
+    match b.get(i..) {
+        Some([b'%', b'2', b'0' | b'D' | b'd', ..]) => 3,
+        Some([b'%', b'u' | b'U', b'0', b'0', b'2', b'0' | b'D' | b'd', ..]) => 6,
+        _ => 0,
+    }
 }
 
 /// [`mask_text`] of an owned string: the same string back, not a copy,
@@ -762,11 +791,6 @@ fn percent_digit_marks(b: &[u8]) -> Option<Vec<bool>> {
     if !has_percent_digit(b) {
         return None;
     }
-    let is_pct_digit = |i: usize| {
-        b.get(i) == Some(&b'%')
-            && b.get(i + 1) == Some(&b'3')
-            && b.get(i + 2).is_some_and(u8::is_ascii_digit)
-    };
     // Digit tokens: (start, len, digit); a run breaks at anything that is
     // neither a digit token nor one separator token between two digits.
     let mut masked = vec![false; b.len()];
@@ -774,7 +798,7 @@ fn percent_digit_marks(b: &[u8]) -> Option<Vec<bool>> {
     let mut run: Vec<(usize, usize, u8)> = Vec::new();
     let mut i = 0;
     let flush = |run: &mut Vec<(usize, usize, u8)>, masked: &mut [bool], any: &mut bool| {
-        if run.iter().any(|t| t.1 == 3) && run.len() >= MIN_LEN {
+        if run.iter().any(|t| t.1 > 1) && run.len() >= MIN_LEN {
             let digits: Vec<u8> = run.iter().map(|t| t.2).collect();
             for len in MIN_LEN..=MAX_LEN.min(digits.len()) {
                 for st in 0..=digits.len() - len {
@@ -796,18 +820,19 @@ fn percent_digit_marks(b: &[u8]) -> Option<Vec<bool>> {
             i += 1;
             continue;
         }
-        if is_pct_digit(i) {
-            run.push((i, 3, b[i + 2]));
-            i += 3;
+        let n = pct_digit_len(b, i);
+        if n > 0 {
+            run.push((i, n, b[i + n - 1]));
+            i += n;
             continue;
         }
         let sep = match b[i] {
             b' ' | b'-' | b'+' => 1,
-            b'%' if matches!(b.get(i + 1..i + 3), Some(b"20" | b"2D" | b"2d")) => 3,
+            b'%' => pct_sep_len(b, i),
             _ => 0,
         };
-        let next_is_digit =
-            sep > 0 && (b.get(i + sep).is_some_and(u8::is_ascii_digit) || is_pct_digit(i + sep));
+        let next_is_digit = sep > 0
+            && (b.get(i + sep).is_some_and(u8::is_ascii_digit) || pct_digit_len(b, i + sep) > 0);
         if !next_is_digit || run.is_empty() {
             flush(&mut run, &mut masked, &mut any);
         }
@@ -817,9 +842,10 @@ fn percent_digit_marks(b: &[u8]) -> Option<Vec<bool>> {
     any.then_some(masked)
 }
 
-/// Masks card numbers whose digits are percent-encoded (`%34%31…`, as a
-/// skimmer's exfiltration URL may carry them), alone or mixed with plain
-/// digits and single separators (`%20`, `%2D`, space, `-`, `+`). Middle
+/// Masks card numbers whose digits are percent-encoded (`%34%31…`, or
+/// `%u0034…` as IIS decodes it; as a skimmer's exfiltration URL may carry
+/// them), alone or mixed with plain digits and single separators (`%20`,
+/// `%2D`, `%u0020`, `%u002D`, space, `-`, `+`). Middle
 /// digits become `*`. Linear: each digit token starts at most 7 windows.
 fn mask_percent_digits(text: &str) -> Cow<'_, str> {
     let b = text.as_bytes();
@@ -831,7 +857,7 @@ fn mask_percent_digits(text: &str) -> Cow<'_, str> {
     while k < b.len() {
         if masked[k] {
             out.push('*');
-            k += if b[k] == b'%' { 3 } else { 1 };
+            k += pct_digit_len(b, k).max(1);
             continue;
         }
         let ch_len = text[k..].chars().next().map_or(1, char::len_utf8);
@@ -1066,6 +1092,31 @@ mod tests {
         // Not a card number: unchanged.
         let t = "%31%32%33";
         assert!(matches!(mask_text(t), Cow::Borrowed(_)));
+        // The IIS `%u0034` form, alone, mixed and as separators.
+        let t = "cc=%u0034%u0031%u0031%u0031%u0031%u0031%u0031%U0031%u0031%u0031%u0031%u0031%u0031%u0031%u0031%u0031&x=1";
+        assert_eq!(
+            mask_text(t),
+            "cc=%u0034%u0031%u0031%u0031%u0031%u0031******%u0031%u0031%u0031%u0031&x=1"
+        );
+        let t = "n=4111%u00201111%u002D1111%u00201111";
+        assert_eq!(mask_text(t), "n=4111%u002011**%u002D****%u00201111");
+        let t = "n=4111%u00201111%u0020%u0031111%u00201111";
+        assert_eq!(mask_text(t), "n=4111%u002011**%u0020****%u00201111");
+        for t in [
+            "cc=%u0034%u0031%u0031%u0031%u0031%u0031%u0031%U0031%u0031%u0031%u0031%u0031%u0031%u0031%u0031%u0031",
+            "n=4111%u00201111%u002D1111%u00201111",
+        ] {
+            assert!(!masks_nothing_in(t.as_bytes()), "{t}");
+            let mut b = t.as_bytes().to_vec();
+            assert!(mask_in_place(&mut b));
+            assert_eq!(b.len(), t.len());
+            assert!(
+                find_pans(
+                    crate::decode::url_decode(&String::from_utf8(b).unwrap(), false).as_bytes()
+                )
+                .is_empty()
+            );
+        }
     }
 
     #[test]

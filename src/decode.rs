@@ -140,6 +140,13 @@ fn url_pass(s: &str, percent: bool, plus: bool) -> Cow<'_, str> {
                 i += 3;
                 continue;
             }
+            if let Some((ch, used)) = percent_u(b, i) {
+                let mut utf8 = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut utf8).as_bytes());
+                changed = true;
+                i += used;
+                continue;
+            }
         } else if plus && c == b'+' {
             out.push(b' ');
             changed = true;
@@ -158,10 +165,30 @@ fn url_pass(s: &str, percent: bool, plus: bool) -> Cow<'_, str> {
     })
 }
 
+/// The character of an IIS-style `%uXXXX` escape at `b[i]` (a `%uD83D%uDE00`
+/// surrogate pair as one), and the bytes it takes; `None` when there is
+/// none or a surrogate is alone (it stays verbatim). IIS decodes these, so
+/// attackers use them to hide `<script` from filters that do not.
+pub(crate) fn percent_u(b: &[u8], i: usize) -> Option<(char, usize)> {
+    if !matches!(b.get(i + 1), Some(b'u' | b'U')) {
+        return None;
+    }
+    match hex4(b, i + 2)? {
+        hi @ 0xD800..=0xDBFF => {
+            let lo = (b.get(i + 6) == Some(&b'%') && matches!(b.get(i + 7), Some(b'u' | b'U')))
+                .then(|| hex4(b, i + 8))
+                .flatten()
+                .filter(|lo| (0xDC00..=0xDFFF).contains(lo))?;
+            char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)).map(|c| (c, 12))
+        }
+        v => char::from_u32(v).map(|c| (c, 6)),
+    }
+}
+
 /// One pass of percent-decoding: `%XX` (either hex case) becomes the byte,
-/// invalid or truncated escapes stay verbatim, `+` becomes a space when
-/// `plus_as_space`. Decoded bytes that are not UTF-8 become U+FFFD.
-/// `Borrowed` when nothing changed.
+/// `%uXXXX` the character, invalid or truncated escapes stay verbatim, `+`
+/// becomes a space when `plus_as_space`. Decoded bytes that are not UTF-8
+/// become U+FFFD. `Borrowed` when nothing changed.
 pub fn url_decode(s: &str, plus_as_space: bool) -> Cow<'_, str> {
     url_pass(s, true, plus_as_space)
 }
@@ -1074,6 +1101,19 @@ mod tests {
         assert_eq!(url_decode("%253C", false), "%3C");
         assert_eq!(url_decode("a+b", false), "a+b");
         assert_eq!(url_decode("a+b%2B", true), "a b+");
+    }
+
+    #[test]
+    fn url_percent_u_escapes() {
+        assert_eq!(url_decode("%u003Cscript%u003e", false), "<script>");
+        assert_eq!(url_decode("%U00e9t%u00E9", false), "été");
+        assert_eq!(url_decode("%uD83D%uDE00!", false), "\u{1F600}!");
+        // A lone or reversed surrogate, a short or bad escape: verbatim.
+        assert_eq!(url_decode("%uD83Dx", false), "%uD83Dx");
+        assert_eq!(url_decode("%uDE00%uD83D", false), "%uDE00%uD83D");
+        assert_eq!(url_decode("%u00", false), "%u00");
+        assert_eq!(url_decode("%u00zz", false), "%u00zz");
+        assert_eq!(url_decode_stable("%25u003C", false, 3), "<");
     }
 
     #[test]

@@ -154,7 +154,8 @@ fn raw_class(mut class: [bool; 256], opts: decode::DecodeOpts) -> Option<[bool; 
         }
     };
     if opts.url {
-        add(&|b| b == b'%' || b.is_ascii_hexdigit());
+        // `%XX` and `%uXXXX`.
+        add(&|b| matches!(b, b'%' | b'u' | b'U') || b.is_ascii_hexdigit());
     }
     if opts.plus {
         add(&|b| b == b'+');
@@ -273,6 +274,12 @@ fn blob_escape(r: &[u8], i: usize) -> RunByte {
     match r[i] {
         b'%' => match (r.get(i + 1), r.get(i + 2)) {
             (Some(&h), Some(&l)) if is_hex(h) && is_hex(l) => byte(hex_val(h) << 4 | hex_val(l), 3),
+            // `%u002F` (IIS): as `%2F` when ASCII.
+            (Some(b'u' | b'U'), _) => match decode::percent_u(r, i) {
+                Some((c, n)) if c.is_ascii() => byte(c as u8, n),
+                Some((_, n)) => RunByte::Separates(n),
+                None => RunByte::Separates(1),
+            },
             // A `%` that escapes nothing stays as it is.
             _ => RunByte::Separates(1),
         },
@@ -1040,7 +1047,6 @@ fn sep_len(hay: &[u8], i: usize) -> usize {
         _ => 0,
     }
 }
-
 /// Whether a card-number-shaped digit sequence starts at `i`: digit runs
 /// joined by single separator tokens, 13 or more digits in all. A superset
 /// of what `card::find_pans` accepts, also in URL-/form-decoded values.
@@ -2647,6 +2653,25 @@ mod blob_tests {
     }
 
     #[test]
+    fn iis_escapes_in_a_blob_run_read_as_their_character() {
+        let at = |r: &[u8]| match blob_escape(r, 0) {
+            RunByte::Plain => "plain",
+            RunByte::Joins(6) => "joins",
+            RunByte::Separates(6) => "separates",
+            RunByte::Separates(1) => "stays",
+            RunByte::Hides => "hides",
+            _ => "other",
+        };
+        assert_eq!(at(b"%u002Fab"), "joins");
+        assert_eq!(at(b"%U002b"), "joins");
+        assert_eq!(at(b"%u00FFab"), "separates");
+        assert_eq!(at(b"%u002C"), "separates");
+        assert_eq!(at(b"%u0025"), "hides");
+        assert_eq!(at(b"%uZZ"), "stays");
+        assert_eq!(at(b"%uD83D"), "stays");
+    }
+
+    #[test]
     fn blob_pieces_are_sound_on_random_queries() {
         // A blob whose halves decode to noise, its `/` spelled by every
         // kind of escape or broken by a parameter boundary, among random
@@ -2676,6 +2701,10 @@ mod blob_tests {
             "&lowbar;",
             "%3B",
             "&semi;",
+            "%u002F",
+            "%U002b",
+            "%u00FF",
+            "%u",
         ];
         let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_";
         let (mut matched, mut passed) = (0, 0);
@@ -2836,7 +2865,7 @@ mod blob_tests {
         let b64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-";
         let pieces = [
             "%2B", "%2F", "%41", "%61", "%30", "%3D", "=", "&", "&d=", "%25", ".", "%2E", "+",
-            "%20",
+            "%20", "%u0041", "%u002F", "%U0030",
         ];
         let (mut matched, mut dropped) = (0, 0);
         for _ in 0..4000 {

@@ -65,6 +65,7 @@ fn variants(rng: &mut Rng, s: &str, combined: bool) -> Vec<String> {
         let c = b[i];
         for enc in [
             format!("%{c:02X}"),
+            format!("%u{c:04X}"),
             format!("%25{c:02x}"),
             format!("&#{c};"),
             format!("&amp;#x{c:x};"),
@@ -78,6 +79,7 @@ fn variants(rng: &mut Rng, s: &str, combined: bool) -> Vec<String> {
     // Punctuation as HTML references, their `;` also encoded.
     for (from, to) in [
         ("%3C", "&lt%3B"),
+        ("%3C", "%u003c"),
         ("%3C", "&LT;"),
         ("%3C", "<"),
         ("%2F", "&sol&semi;"),
@@ -89,7 +91,7 @@ fn variants(rng: &mut Rng, s: &str, combined: bool) -> Vec<String> {
         }
     }
     // Digit separators as a browser or form would send them.
-    for sep in ["%20", "+", "%2D"] {
+    for sep in ["%20", "+", "%2D", "%u0020"] {
         out.push(s.replace(' ', sep));
     }
     out.push(s.to_ascii_uppercase());

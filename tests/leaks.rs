@@ -25,19 +25,31 @@ const PANS: [&str; 6] = [
     "3530111333300000",
 ];
 
-/// Percent-decodes (one layer) so URL-encoded digits are checked too.
+/// Percent-decodes (one layer, `%XX` and ASCII `%uXXXX`) so URL-encoded
+/// digits are checked too.
 fn pct_decode(s: &str) -> String {
     let b = s.as_bytes();
+    let hex = |r: std::ops::Range<usize>| {
+        b.get(r)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+    };
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
+        if b[i] == b'%' {
+            if matches!(b.get(i + 1), Some(b'u' | b'U'))
+                && let Some(v) = hex(i + 2..i + 6).filter(|&v| v < 0x80)
+            {
+                out.push(v as u8);
+                i += 6;
+                continue;
+            }
+            if let Some(v) = hex(i + 1..i + 3) {
+                out.push(v as u8);
+                i += 3;
+                continue;
+            }
         }
         out.push(b[i]);
         i += 1;
@@ -60,6 +72,8 @@ fn pan_log(dir: &std::path::Path) {
             grouped.join("-"),
             grouped.join("%20"),
             p.bytes().map(|c| format!("%{c:02X}")).collect(),
+            p.bytes().map(|c| format!("%u{c:04X}")).collect(),
+            grouped.join("%u0020"),
             b64(p.as_bytes()),
             // What skimmers send: a JSON form encoded, URL-escaped, in hex,
             // twice over, or glued after other letters.
