@@ -484,6 +484,27 @@ struct RegexGate {
     rules: Vec<usize>,
 }
 
+/// Maximal runs of `min` or more bytes of a class, found a block at a time
+/// (the class-run gate's scanner, for other modules).
+pub(crate) struct Runs(ClassRun);
+
+impl Runs {
+    pub(crate) fn new(class: [bool; 256], min: usize) -> Runs {
+        Runs(ClassRun::new(class, min, Vec::new()))
+    }
+
+    /// The runs in `hay`, as (start, end), in order.
+    pub(crate) fn iter<'h>(&'h self, hay: &'h [u8]) -> impl Iterator<Item = (usize, usize)> + 'h {
+        let mut from = 0;
+        std::iter::from_fn(move || {
+            let s = self.0.find(hay, from)?;
+            let e = self.0.run_end(hay, s);
+            from = e;
+            Some((s, e))
+        })
+    }
+}
+
 /// A gate: the line holds `min` consecutive bytes of a class.
 struct ClassRun {
     class: [bool; 256],

@@ -99,6 +99,16 @@ const HEX_FIRST: u8 = 64;
 /// (ids, hashes, paths) fail at once. A CVV alone is shorter, and is not
 /// looked for.
 fn may_hide_text(b: &[u8]) -> bool {
+    // 13 bytes take 18 base64 digits: only runs of 17 or more are tested
+    // (one block scan finds them); most of a log line is in none.
+    static RUNS: std::sync::LazyLock<crate::matcher::Runs> = std::sync::LazyLock::new(|| {
+        crate::matcher::Runs::new(std::array::from_fn(|c| decode::is_base64_byte(c as u8)), 17)
+    });
+    RUNS.iter(b).any(|(s, e)| run_may_hide(&b[s..e]))
+}
+
+/// [`may_hide_text`] of one run of base64 digits.
+fn run_may_hide(b: &[u8]) -> bool {
     // Windows overlap by more than the longest stretch tested (26 hex
     // digits), so every stretch lies whole in one.
     let mut start = 0;
