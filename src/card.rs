@@ -589,7 +589,7 @@ fn cvv_ranges(b: &[u8]) -> Vec<(usize, usize)> {
 /// changed. Linear in the input length.
 ///
 /// Card data that a base64 or hex blob encodes is masked inside the blob,
-/// which is re-encoded in place ([`crate::redact`]): a skimmer's beacon in
+/// which is re-encoded in place (`redact.rs`): a skimmer's beacon in
 /// the evidence still decodes, to masked text.
 pub fn mask_text(text: &str) -> Cow<'_, str> {
     match crate::redact::mask_blobs(text.as_bytes()) {

@@ -859,9 +859,9 @@ fn decode_whole_by<T>(
 /// prefilter's exact test for formats whose field values are slices of
 /// the raw line. Field values cut a run only where a URL's host ends and
 /// its path begins (the first `/` after any leading ones), so the run is
-/// tried whole and as the two sides of that cut, as [`decode_run`] would
+/// tried whole and as the two sides of that cut, as `decode_run` would
 /// try each. At most three decodes of the run, each given up at the first
-/// bytes that rule out text ([`TextBound`]); only a run that passes is
+/// bytes that rule out text (`TextBound`); only a run that passes is
 /// decoded in full for the exact test.
 pub fn run_may_decode(run: &[u8], opts: DecodeOpts) -> bool {
     // As `decode_run_by` tries them: the run whole, then its `/`-segments.
