@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use super::{Emitter, FileReport, Finding, Header, Summary};
 
 /// The header row.
-pub const COLUMNS: [&str; 15] = [
+pub const COLUMNS: [&str; 17] = [
     "timestamp",
     "level",
     "category",
@@ -26,6 +26,8 @@ pub const COLUMNS: [&str; 15] = [
     "pan_brand",
     "fingerprint",
     "evidence",
+    "decoded",
+    "decoded_evidence",
 ];
 
 /// Makes a cell inert in spreadsheets: a leading `=`, `+`, `-` or `@` (also
@@ -57,7 +59,7 @@ impl<W: Write> CsvEmitter<W> {
     }
 }
 
-fn row(f: &Finding) -> [String; 15] {
+fn row(f: &Finding) -> [String; 17] {
     let field = |k: &str| f.fields.get(k).unwrap_or_default().to_string();
     [
         f.timestamp.map(|t| t.to_string()).unwrap_or_default(),
@@ -78,6 +80,8 @@ fn row(f: &Finding) -> [String; 15] {
             .unwrap_or_default(),
         f.fingerprint.clone(),
         f.evidence.clone(),
+        f.decoded.join(" "),
+        f.decoded_evidence.clone().unwrap_or_default(),
     ]
 }
 

@@ -211,6 +211,7 @@ table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #e9ecef;
 th{background:#f1f3f5;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}dt{font-weight:600}dd{margin:0}
 code,.ev{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
+.dec{color:#555}
 .lvl{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-size:12px}
 .lvl-critical{background:#862e9c}.lvl-high{background:#c92a2a}.lvl-medium{background:#e67700}.lvl-low{background:#1098ad}.lvl-informational{background:#868e96}
 .filters{display:flex;gap:16px;align-items:center;margin-bottom:8px;flex-wrap:wrap}
@@ -599,11 +600,19 @@ fn section_findings(d: &ReportData, out: &mut String) {
             .as_ref()
             .map(|p| format!("{} {}", p.masked, p.brand.as_str()))
             .unwrap_or_default();
+        // A match in decoded text: what it decoded to, under the line.
+        let decoded = f.decoded_evidence.as_ref().map_or(String::new(), |d| {
+            format!(
+                "<br><span class=\"dec\">decoded {}: {}</span>",
+                escape(&f.decoded.join(", ")),
+                escape(d)
+            )
+        });
         let _ = writeln!(
             out,
             "<tr data-category=\"{cat}\" data-level=\"{lvl}\" data-fingerprint=\"{}\"><td>{}</td>\
              <td><span class=\"lvl lvl-{lvl}\">{lvl}</span></td><td>{cat}</td>\
-             <td><code>{}</code><br>{}</td><td><code>{}:{}</code></td><td>{}</td><td>{}</td><td class=\"ev\">{}</td></tr>",
+             <td><code>{}</code><br>{}</td><td><code>{}:{}</code></td><td>{}</td><td>{}</td><td class=\"ev\">{}{decoded}</td></tr>",
             escape(&f.fingerprint),
             escape(&f.timestamp.map_or("(undated)".into(), |t| t.to_string())),
             escape(&f.rule_id),

@@ -128,10 +128,20 @@ impl<W: Write> SarifEmitter<W> {
             props.insert("pan_masked".into(), json!(p.masked));
             props.insert("pan_brand".into(), json!(p.brand));
         }
+        // A match in decoded text: the message also shows what it decoded
+        // to, since the evidence shows the line as written.
+        let mut message = format!("{}: {}", f.rule_title, f.evidence);
+        if !f.decoded.is_empty() {
+            props.insert("decoded".into(), json!(f.decoded));
+            if let Some(d) = &f.decoded_evidence {
+                props.insert("decoded_evidence".into(), json!(d));
+                message.push_str(&format!(" (decoded {}: {d})", f.decoded.join(", ")));
+            }
+        }
         let mut result = json!({
             "ruleId": f.rule_id,
             "level": sarif_level(f.level),
-            "message": {"text": format!("{}: {}", f.rule_title, f.evidence)},
+            "message": {"text": message},
             "locations": [{"physicalLocation": {
                 "artifactLocation": artifact_location,
                 "region": {"startLine": f.line.max(1)},

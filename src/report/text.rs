@@ -95,6 +95,10 @@ impl<W: Write> Emitter for TextEmitter<W> {
             }
             let evidence = self.paint("2", &sanitize(&f.evidence));
             writeln!(self.out, "    {evidence}")?;
+            if let Some(d) = &f.decoded_evidence {
+                let d = self.paint("2", &sanitize(d));
+                writeln!(self.out, "    decoded {}: {d}", f.decoded.join(", "))?;
+            }
         }
         Ok(())
     }
