@@ -646,13 +646,13 @@ fn mask_flat(text: &str) -> Cow<'_, str> {
 
 /// True when [`mask_text`] leaves every piece of `b` unchanged: every
 /// value it masks holds three digits, a card-number-shaped digit sequence,
-/// a CVV-like `key=123` or a percent-encoded digit (`%34`, `%u0034`), and each of
-/// these tests looks only forward from where the value starts, so what it
-/// finds in a piece it also finds in the whole. A finding's report fields
-/// and evidence are pieces of its line: the line is tested once instead of
-/// each piece (most log lines hold nothing to mask).
+/// a CVV-like `key=123` or a percent-encoded digit (`%34`, `%u0034`), and
+/// each of these tests looks only forward from where the value starts, so
+/// what it finds in a piece it also finds in the whole. A finding's report
+/// fields and evidence are pieces of its line: the line is tested once
+/// instead of each piece (most log lines hold nothing to mask).
 ///
-/// The blob test decodes each blob of the line at every alignment, so a
+/// The blob test reads each blob of the line at every alignment, so a
 /// blob that a piece cuts short decodes to part of what the whole gives.
 pub fn masks_nothing_in(b: &[u8]) -> bool {
     let flat = ascii_digits(b) < 3
@@ -666,8 +666,7 @@ pub fn masks_nothing_in(b: &[u8]) -> bool {
 /// Masks `b` in place without changing its length, for decoded blob text
 /// that is encoded again: the middle digits of card numbers and the
 /// digits of CVV values become `*`, a percent-encoded middle digit `%2A`
-/// (`%u002A`).
-/// True when anything changed.
+/// (`%u002A`). True when anything changed.
 pub(crate) fn mask_in_place(b: &mut [u8]) -> bool {
     let digits = ascii_digits(b);
     if digits < 3 {
@@ -786,7 +785,8 @@ pub fn mask_owned(s: String) -> String {
 }
 
 /// The digit tokens [`mask_percent_digits`] masks, by their first byte
-/// (a plain digit or the `%` of `%3X`); `None` when there are none.
+/// (a plain digit or the `%` of `%3X` or `%u003X`); `None` when there are
+/// none.
 fn percent_digit_marks(b: &[u8]) -> Option<Vec<bool>> {
     if !has_percent_digit(b) {
         return None;
