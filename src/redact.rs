@@ -23,10 +23,10 @@ const MIN_HEX: usize = 26;
 /// `%2F`, `%3D`, `\/`, `\u002B`, `\u002F`, `\u003D`) are read as the
 /// character; a changed character is written in its escape's style.
 pub(crate) fn mask_blobs(text: &[u8]) -> Option<Vec<u8>> {
-    let view = View::new(text);
-    if !may_hide_text(&view.bytes) {
+    if !may_hide_text(text) {
         return None;
     }
+    let view = View::new(text);
     let mut bytes = view.bytes.to_vec();
     if !mask_runs(&mut bytes, 0) {
         return None;
@@ -101,10 +101,25 @@ const HEX_FIRST: u8 = 64;
 fn may_hide_text(b: &[u8]) -> bool {
     // 13 bytes take 18 base64 digits: only runs of 17 or more are tested
     // (one block scan finds them); most of a log line is in none.
+    // Escapes count as their bytes (a run with one is no shorter than its
+    // reading) and are read only inside the runs that hold one.
     static RUNS: std::sync::LazyLock<crate::matcher::Runs> = std::sync::LazyLock::new(|| {
-        crate::matcher::Runs::new(std::array::from_fn(|c| decode::is_base64_byte(c as u8)), 17)
+        crate::matcher::Runs::new(
+            std::array::from_fn(|c| {
+                let c = c as u8;
+                decode::is_base64_byte(c) || c == b'%' || c == b'\\'
+            }),
+            17,
+        )
     });
-    RUNS.iter(b).any(|(s, e)| run_may_hide(&b[s..e]))
+    RUNS.iter(b).any(|(s, e)| {
+        let run = &b[s..e];
+        if memchr::memchr2(b'%', b'\\', run).is_some() {
+            run_may_hide(&View::new(run).bytes)
+        } else {
+            run_may_hide(run)
+        }
+    })
 }
 
 /// [`may_hide_text`] of one run of base64 digits.
