@@ -317,7 +317,7 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
         .iter()
         .filter(|e| matches!(e.disposition, Disposition::Excluded(_)))
         .count() as u64;
-    let unexamined = summary.files.skipped - excluded.min(summary.files.skipped);
+    let unexamined = summary.files.skipped.saturating_sub(excluded);
     let incomplete = (args.strict && (unexamined > 0 || summary.files.errors > 0)).then(|| {
         format!(
             "--strict: {unexamined} files skipped and {} with errors (see the report's files list)",

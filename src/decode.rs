@@ -173,16 +173,28 @@ pub(crate) fn percent_u(b: &[u8], i: usize) -> Option<(char, usize)> {
     if !matches!(b.get(i + 1), Some(b'u' | b'U')) {
         return None;
     }
-    match hex4(b, i + 2)? {
-        hi @ 0xD800..=0xDBFF => {
-            let lo = (b.get(i + 6) == Some(&b'%') && matches!(b.get(i + 7), Some(b'u' | b'U')))
-                .then(|| hex4(b, i + 8))
-                .flatten()
-                .filter(|lo| (0xDC00..=0xDFFF).contains(lo))?;
-            char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)).map(|c| (c, 12))
-        }
-        v => char::from_u32(v).map(|c| (c, 6)),
+    let (c, used) = utf16_escape(b, i, |l| matches!(l, [b'%', b'u' | b'U']))?;
+    c.map(|c| (c, used))
+}
+
+/// The UTF-16 unit of a six-byte `\uXXXX`-style escape at `b[i]` (its two
+/// lead bytes checked by the caller), a high surrogate joined with the low
+/// one of a next escape whose lead bytes `lead` accepts: the character
+/// (`None` for a lone surrogate) and the bytes taken; `None` without four
+/// hex digits.
+fn utf16_escape(b: &[u8], i: usize, lead: impl Fn(&[u8]) -> bool) -> Option<(Option<char>, usize)> {
+    let hi = hex4(b, i + 2)?;
+    if (0xD800..=0xDBFF).contains(&hi)
+        && let Some(lo) = b
+            .get(i + 6..i + 8)
+            .filter(|l| lead(l))
+            .and_then(|_| hex4(b, i + 8))
+            .filter(|lo| (0xDC00..=0xDFFF).contains(lo))
+    {
+        let c = char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00));
+        return Some((c, 12));
     }
+    Some((char::from_u32(hi), 6))
 }
 
 /// One pass of percent-decoding: `%XX` (either hex case) becomes the byte,
@@ -473,21 +485,8 @@ pub fn json_unescape(s: &str) -> Cow<'_, str> {
         };
         i += off;
         let (ch, used) = match b.get(i + 1) {
-            Some(b'u') => match hex4(b, i + 2) {
-                Some(hi @ 0xD800..=0xDBFF) => {
-                    let lo = (b.get(i + 6) == Some(&b'\\') && b.get(i + 7) == Some(&b'u'))
-                        .then(|| hex4(b, i + 8))
-                        .flatten()
-                        .filter(|lo| (0xDC00..=0xDFFF).contains(lo));
-                    match lo {
-                        Some(lo) => {
-                            let v = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                            (char::from_u32(v).unwrap_or('\u{fffd}'), 12)
-                        }
-                        None => ('\u{fffd}', 6),
-                    }
-                }
-                Some(v) => (char::from_u32(v).unwrap_or('\u{fffd}'), 6),
+            Some(b'u') => match utf16_escape(b, i, |l| l == b"\\u") {
+                Some((c, used)) => (c.unwrap_or('\u{fffd}'), used),
                 None => {
                     i += 1;
                     continue;
@@ -721,7 +720,7 @@ fn base64_feed(run: &[u8], max: usize, mut take: impl FnMut(u8) -> bool) -> Opti
 }
 
 /// Decodes an even-length hex run until `max` output bytes.
-fn hex_decode(run: &[u8], max: usize) -> Option<Vec<u8>> {
+pub(crate) fn hex_decode(run: &[u8], max: usize) -> Option<Vec<u8>> {
     if !run.len().is_multiple_of(2) {
         return None;
     }
@@ -783,17 +782,26 @@ fn is_text(bytes: &[u8]) -> bool {
 /// (without their `=` padding), as byte ranges. Hex runs are among them,
 /// since hex digits are base64 digits.
 fn blob_runs(b: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    class_runs(b, is_base64_byte, MIN_BASE64_RUN)
+}
+
+/// Maximal runs of bytes in a class, `min` long or longer, as byte ranges.
+pub(crate) fn class_runs<'b>(
+    b: &'b [u8],
+    class: impl Fn(u8) -> bool + 'b,
+    min: usize,
+) -> impl Iterator<Item = (usize, usize)> + 'b {
     let mut i = 0;
     std::iter::from_fn(move || {
         while i < b.len() {
-            while i < b.len() && !is_base64_byte(b[i]) {
+            while i < b.len() && !class(b[i]) {
                 i += 1;
             }
             let start = i;
-            while i < b.len() && is_base64_byte(b[i]) {
+            while i < b.len() && class(b[i]) {
                 i += 1;
             }
-            if i - start >= MIN_BASE64_RUN {
+            if i - start >= min {
                 return Some((start, i));
             }
         }

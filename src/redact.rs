@@ -285,34 +285,19 @@ fn spell(span: &[u8], c: u8, out: &mut Vec<u8>) {
 /// kept); true when anything changed. Base64 runs first, then the hex runs
 /// (which lie inside base64 runs).
 fn mask_runs(b: &mut [u8], depth: usize) -> bool {
+    // Each set of runs is found before its runs are rewritten (a rewrite
+    // keeps a run's length and class).
     let mut changed = false;
-    for (s, e) in runs(b, decode::is_base64_byte, decode::MIN_BASE64_RUN) {
+    let base64: Vec<_> =
+        decode::class_runs(b, decode::is_base64_byte, decode::MIN_BASE64_RUN).collect();
+    for (s, e) in base64 {
         changed |= mask_base64(&mut b[s..e], depth);
     }
-    for (s, e) in runs(b, |c| c.is_ascii_hexdigit(), MIN_HEX) {
+    let hex: Vec<_> = decode::class_runs(b, |c| c.is_ascii_hexdigit(), MIN_HEX).collect();
+    for (s, e) in hex {
         changed |= mask_hex(&mut b[s..e], depth);
     }
     changed
-}
-
-/// Maximal runs of bytes in a class, `min` long or longer.
-fn runs(b: &[u8], class: impl Fn(u8) -> bool, min: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if !class(b[i]) {
-            i += 1;
-            continue;
-        }
-        let s = i;
-        while i < b.len() && class(b[i]) {
-            i += 1;
-        }
-        if i - s >= min {
-            out.push((s, i));
-        }
-    }
-    out
 }
 
 /// Masks decoded blob bytes in place: their own blobs first (a few layers
@@ -385,13 +370,13 @@ fn mask_hex(run: &mut [u8], depth: usize) -> bool {
     for a in 0..2 {
         let pairs = (run.len() - a) / 2;
         let seg = &mut run[a..a + 2 * pairs];
-        let mut d: Vec<u8> = seg
-            .chunks_exact(2)
-            .map(|p| hex(p[0]) << 4 | hex(p[1]))
-            .collect();
+        let Some(mut d) = decode::hex_decode(seg, usize::MAX) else {
+            continue;
+        };
+        let before = d.clone();
         if open(&mut d, depth) {
-            for (p, &byte) in seg.chunks_exact_mut(2).zip(&d) {
-                if hex(p[0]) << 4 | hex(p[1]) != byte {
+            for ((p, &byte), &was) in seg.chunks_exact_mut(2).zip(&d).zip(&before) {
+                if byte != was {
                     p[0] = digits[usize::from(byte >> 4)];
                     p[1] = digits[usize::from(byte & 15)];
                 }
@@ -400,14 +385,6 @@ fn mask_hex(run: &mut [u8], depth: usize) -> bool {
         }
     }
     changed
-}
-
-/// The value of a hex digit (the caller has checked it is one).
-fn hex(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        _ => (c | 0x20) - b'a' + 10,
-    }
 }
 
 #[cfg(test)]

@@ -1093,16 +1093,11 @@ fn report_fields(rec: &Record, clean: bool) -> Fields {
             let piece = lo <= at && at + v.len() <= hi;
             if clean && piece {
                 out.push_str(&cut_chars(v, FIELD_MAX_CHARS));
-            } else if v.len() <= FIELD_MAX_CHARS {
-                out.push_str(&card::mask_text(v));
             } else {
                 // Masked before the cut, with room past it: a cut through
                 // a card number (or the blob encoding one) would leave
                 // digits that no longer look like one.
-                let head = match v.char_indices().nth(FIELD_MAX_CHARS + MASK_MARGIN) {
-                    Some((i, _)) => &v[..i],
-                    None => v,
-                };
+                let head = head_chars(v, FIELD_MAX_CHARS + MASK_MARGIN);
                 out.push_str(&cut_chars(&card::mask_text(head), FIELD_MAX_CHARS));
             }
         });
@@ -1110,15 +1105,23 @@ fn report_fields(rec: &Record, clean: bool) -> Fields {
     m
 }
 
+/// `s` cut to `max` characters, marked with `…` when cut.
 fn cut_chars(s: &str, max: usize) -> Cow<'_, str> {
+    let head = head_chars(s, max);
+    if head.len() == s.len() {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(format!("{head}…"))
+    }
+}
+
+/// The first `max` characters of `s`.
+fn head_chars(s: &str, max: usize) -> &str {
     if s.len() <= max {
         // No more characters than bytes.
-        return Cow::Borrowed(s);
+        return s;
     }
-    match s.char_indices().nth(max) {
-        Some((i, _)) => Cow::Owned(format!("{}…", &s[..i])),
-        None => Cow::Borrowed(s),
-    }
+    s.char_indices().nth(max).map_or(s, |(i, _)| &s[..i])
 }
 
 /// For a match found in decoded text, the hit to center the raw excerpt on:
