@@ -405,7 +405,10 @@ impl CountGate {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn find_wide(&self, hay: &[u8], from: usize) -> Option<usize> {
-        self.find_by(hay, from, |b, t| range_mask_wide(b, t))
+        match &self.tests.nibbles {
+            Some(n) => self.find_by(hay, from, |b, t| nibble_mask_wide(b, n, t.upper)),
+            None => self.find_by(hay, from, |b, t| range_mask_wide(b, t)),
+        }
     }
 
     /// 64 bytes at a time: members counted by popcount between the
@@ -611,8 +614,67 @@ impl ClassRun {
             // skip-scan below stop every few bytes, each stop a mispredicted
             // branch; the block test costs the same on any text.
             Some(ranges) if self.min <= 64 => self.find_blocks(ranges, hay, from),
-            _ => self.skip_scan(hay, from),
+            Some(ranges) => self.skip_blocks(ranges, hay, from),
+            None => self.skip_scan(hay, from),
         }
+    }
+
+    /// [`ClassRun::skip_scan`] testing the window's last 64 bytes at once
+    /// (`min` > 64): a byte-by-byte look back from the window's end stopped
+    /// at a different, mispredicted byte each time.
+    fn skip_blocks(&self, tests: &ByteTests, hay: &[u8], from: usize) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        if tests.wide {
+            // SAFETY: `wide` is set only when the CPU has AVX2.
+            return unsafe { self.skip_blocks_wide(tests, hay, from) };
+        }
+        self.skip_blocks_by(hay, from, |block| range_mask(block, tests))
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn skip_blocks_wide(&self, tests: &ByteTests, hay: &[u8], from: usize) -> Option<usize> {
+        match &tests.nibbles {
+            Some(t) => {
+                self.skip_blocks_by(hay, from, |block| nibble_mask_wide(block, t, tests.upper))
+            }
+            None => self.skip_blocks_by(hay, from, |block| range_mask_wide(block, tests)),
+        }
+    }
+
+    #[inline(always)]
+    fn skip_blocks_by(
+        &self,
+        hay: &[u8],
+        from: usize,
+        mask: impl Fn(&[u8; 64]) -> u64,
+    ) -> Option<usize> {
+        let w = self.min;
+        debug_assert!(w > 64);
+        let mut p = from;
+        'window: while p + w <= hay.len() {
+            // Look back from the window's end, a block at a time, for the
+            // last non-member: no run starts at or before it.
+            let mut e = p + w;
+            while e > p {
+                // Near the haystack's start the block runs past `e` into
+                // bytes already found to be members (p + w > 64 fits).
+                let b0 = e.saturating_sub(64);
+                let block: &[u8; 64] = hay[b0..b0 + 64].try_into().expect("64 bytes");
+                let mut miss = !mask(block);
+                if b0 < p {
+                    // Bytes before the window do not count.
+                    miss &= u64::MAX << (p - b0);
+                }
+                if miss != 0 {
+                    p = b0 + 64 - miss.leading_zeros() as usize;
+                    continue 'window;
+                }
+                e = b0;
+            }
+            return Some(p);
+        }
+        None
     }
 
     /// 64 bytes at a time: a membership mask, the starts of `min` members
@@ -648,7 +710,10 @@ impl ClassRun {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn run_end_wide(&self, tests: &ByteTests, hay: &[u8], s: usize) -> usize {
-        self.run_end_by(hay, s, |block| range_mask_wide(block, tests))
+        match &tests.nibbles {
+            Some(t) => self.run_end_by(hay, s, |block| nibble_mask_wide(block, t, tests.upper)),
+            None => self.run_end_by(hay, s, |block| range_mask_wide(block, tests)),
+        }
     }
 
     #[inline(always)]
@@ -661,17 +726,19 @@ impl ClassRun {
             }
             p += 64;
         }
-        hay[p..]
-            .iter()
-            .position(|&b| !self.class[usize::from(b)])
-            .map_or(hay.len(), |i| p + i)
+        p + tail_mask(hay, p, &mask).trailing_ones() as usize
     }
 
     /// [`ClassRun::find_blocks`] compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn find_blocks_wide(&self, tests: &ByteTests, hay: &[u8], from: usize) -> Option<usize> {
-        self.find_blocks_by(hay, from, |block| range_mask_wide(block, tests))
+        match &tests.nibbles {
+            Some(t) => {
+                self.find_blocks_by(hay, from, |block| nibble_mask_wide(block, t, tests.upper))
+            }
+            None => self.find_blocks_by(hay, from, |block| range_mask_wide(block, tests)),
+        }
     }
 
     #[inline(always)]
@@ -709,18 +776,19 @@ impl ClassRun {
             }
             p += 64;
         }
-        // The tail, byte by byte.
-        for (i, &b) in hay.iter().enumerate().skip(p) {
-            if self.class[usize::from(b)] {
-                run += 1;
-                if run >= w {
-                    return Some(i + 1 - run);
-                }
-            } else {
-                run = 0;
-            }
+        // The tail as one more block, with no members past the end (so no
+        // start there either).
+        let m = tail_mask(hay, p, &mask);
+        if run + m.trailing_ones() as usize >= w {
+            return Some(p - run);
         }
-        None
+        let (mut x, mut have) = (m, 1usize);
+        while have < w {
+            let sh = have.min(w - have);
+            x &= x >> sh;
+            have += sh;
+        }
+        (x != 0).then(|| p + x.trailing_zeros() as usize)
     }
 
     /// Skip-scans: when the last byte of a `min`-byte window is outside the
@@ -738,6 +806,29 @@ impl ClassRun {
         }
         None
     }
+}
+
+/// The class mask of the last bytes of `hay`, from `p` (fewer than 64
+/// left): bit i for byte `p + i`, none past the end. One block test, of the
+/// haystack's last 64 bytes when it has that many, else of a padded copy;
+/// a byte-by-byte tail cost a mispredicted branch per byte on every line.
+#[inline(always)]
+fn tail_mask(hay: &[u8], p: usize, mask: impl Fn(&[u8; 64]) -> u64) -> u64 {
+    // Callers may start past the end.
+    let n = hay.len().saturating_sub(p);
+    if n == 0 {
+        return 0;
+    }
+    debug_assert!(n < 64);
+    let m = match hay.len().checked_sub(64) {
+        Some(b0) => mask(hay[b0..].try_into().expect("64 bytes")) >> (p - b0),
+        None => {
+            let mut block = [0u8; 64];
+            block[..n].copy_from_slice(&hay[p..]);
+            mask(&block)
+        }
+    };
+    m & ((1u64 << n) - 1)
 }
 
 /// Bit i set when `block[i]` is in the class: per 16 bytes, one compare
@@ -770,36 +861,47 @@ fn range_mask(block: &[u8; 64], tests: &ByteTests) -> u64 {
     m
 }
 
+/// [`range_mask_wide`] of a class with nibble tables: small enough to
+/// inline into the block loops, which pick it once per call (a call per
+/// block cost a tenth of a line's digit-run test).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn nibble_mask_wide(block: &[u8; 64], (low, high): &([u8; 16], [u8; 16]), upper: bool) -> u64 {
+    use std::arch::x86_64::*;
+    // SAFETY: the loads read the 16-byte tables.
+    let (lt, ht) = unsafe {
+        (
+            _mm256_broadcastsi128_si256(_mm_loadu_si128(low.as_ptr().cast::<__m128i>())),
+            _mm256_broadcastsi128_si256(_mm_loadu_si128(high.as_ptr().cast::<__m128i>())),
+        )
+    };
+    let nibble = _mm256_set1_epi8(0x0f);
+    let mut m = 0u64;
+    for k in 0..2 {
+        // SAFETY: the unaligned load reads bytes 32k..32k+32 of the array.
+        let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(k * 32).cast::<__m256i>()) };
+        // Bytes >= 0x80 look up high[8..16], which is zero.
+        let l = _mm256_shuffle_epi8(lt, _mm256_and_si256(v, nibble));
+        let h = _mm256_shuffle_epi8(ht, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+        let out = _mm256_cmpeq_epi8(_mm256_and_si256(l, h), _mm256_setzero_si256());
+        let mut bits = !(_mm256_movemask_epi8(out) as u32);
+        if upper {
+            bits |= _mm256_movemask_epi8(v) as u32;
+        }
+        m |= u64::from(bits) << (32 * k);
+    }
+    m
+}
+
 /// [`range_mask`] on two 32-byte vectors.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
 fn range_mask_wide(block: &[u8; 64], tests: &ByteTests) -> u64 {
     use std::arch::x86_64::*;
-    if let Some((low, high)) = &tests.nibbles {
-        // SAFETY: the loads read the 16-byte tables.
-        let (lt, ht) = unsafe {
-            (
-                _mm256_broadcastsi128_si256(_mm_loadu_si128(low.as_ptr().cast::<__m128i>())),
-                _mm256_broadcastsi128_si256(_mm_loadu_si128(high.as_ptr().cast::<__m128i>())),
-            )
-        };
-        let nibble = _mm256_set1_epi8(0x0f);
-        let mut m = 0u64;
-        for k in 0..2 {
-            // SAFETY: the unaligned load reads bytes 32k..32k+32 of the array.
-            let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(k * 32).cast::<__m256i>()) };
-            // Bytes >= 0x80 look up high[8..16], which is zero.
-            let l = _mm256_shuffle_epi8(lt, _mm256_and_si256(v, nibble));
-            let h = _mm256_shuffle_epi8(ht, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
-            let out = _mm256_cmpeq_epi8(_mm256_and_si256(l, h), _mm256_setzero_si256());
-            let mut bits = !(_mm256_movemask_epi8(out) as u32);
-            if tests.upper {
-                bits |= _mm256_movemask_epi8(v) as u32;
-            }
-            m |= u64::from(bits) << (32 * k);
-        }
-        return m;
+    if let Some(tables) = &tests.nibbles {
+        return nibble_mask_wide(block, tables, tests.upper);
     }
     let mut m = 0u64;
     for k in 0..2 {
@@ -2019,7 +2121,7 @@ mod tests {
         for (ci, member) in classes.iter().enumerate() {
             let class: [bool; 256] = std::array::from_fn(|b| member(b as u8));
             let inside: Vec<u8> = (0..=255u8).filter(|&b| member(b)).collect();
-            for min in [1, 2, 13, 16, 24, 63, 64, 65, 200] {
+            for min in [1, 2, 13, 16, 24, 63, 64, 65, 127, 128, 129, 200, 300] {
                 let r = ClassRun::new(class, min, vec![]);
                 // The 16-byte tests too, whatever this CPU has.
                 let mut narrow = ClassRun::new(class, min, vec![]);
