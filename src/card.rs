@@ -407,7 +407,7 @@ fn make_hit(start: usize, end: usize, digits: Vec<u8>) -> Option<PanHit> {
 fn sep_len(b: &[u8], i: usize) -> usize {
     match b.get(i) {
         Some(b' ' | b'-' | b'+') => 1,
-        Some(b'%') => pct_sep_len(b, i),
+        Some(b'%' | b'\\' | b'&') => esc_sep_len(b, i),
         _ => 0,
     }
 }
@@ -658,8 +658,8 @@ pub fn masks_nothing_in(b: &[u8]) -> bool {
     let flat = ascii_digits(b) < 3
         || (crate::matcher::find_digit_run(b, 0).is_none()
             && !cvv_possible(b)
-            && !has_percent_digit(b)
-            && !has_percent_u(b));
+            && !has_escaped_digit(b)
+            && !has_wide_sep(b));
     flat && crate::redact::mask_blobs(b).is_none()
 }
 
@@ -674,7 +674,7 @@ pub(crate) fn mask_in_place(b: &mut [u8]) -> bool {
     }
     // Every range comes from the text as it was.
     let (pans, cvvs) = flat_ranges(b, digits);
-    let pct = percent_digit_marks(b);
+    let pct = escaped_digit_marks(b);
     if pans.is_empty() && cvvs.is_empty() && pct.is_none() {
         return false;
     }
@@ -682,11 +682,7 @@ pub(crate) fn mask_in_place(b: &mut [u8]) -> bool {
     star_digits(&before, b, &pans);
     star_digits(&before, b, &cvvs);
     for (k, _) in pct.iter().flatten().enumerate().filter(|(_, m)| **m) {
-        match pct_digit_len(&before, k) {
-            3 => b[k + 1..k + 3].copy_from_slice(b"2A"),
-            6 => b[k + 2..k + 6].copy_from_slice(b"002A"),
-            _ => b[k] = b'*',
-        }
+        star_escape(&before, b, k);
     }
     b[..] != before[..]
 }
@@ -702,7 +698,7 @@ fn flat_ranges(b: &[u8], digits: usize) -> (Ranges, Ranges) {
     // can lie in (and more separators): most log lines hold 13 digits, few
     // a sequence of them.
     let many_digits =
-        digits >= MIN_LEN && (crate::matcher::find_digit_run(b, 0).is_some() || has_percent_u(b));
+        digits >= MIN_LEN && (crate::matcher::find_digit_run(b, 0).is_some() || has_wide_sep(b));
     let pans = if many_digits {
         pan_mask_ranges(b)
     } else {
@@ -743,36 +739,128 @@ fn ascii_digits(b: &[u8]) -> usize {
         .sum()
 }
 
-/// `%3` and a digit: a percent-encoded digit.
-fn has_percent_digit(b: &[u8]) -> bool {
-    memchr::memchr_iter(b'%', b).any(|i| pct_digit_len(b, i) > 0)
+/// An escape that a decoding layer reads as one ASCII byte.
+#[derive(Clone, Copy)]
+struct Escape {
+    /// Bytes the escape takes.
+    len: usize,
+    /// The byte it stands for.
+    byte: u8,
+    /// Where its number is, relative to its start, and the number's radix.
+    num: (usize, usize),
+    radix: u32,
 }
 
-/// Whether `b` holds a `%u` escape, which may join digit groups
-/// (`%u0020`) where the matcher's digit scanner, which does not decode
-/// it, sees none.
-fn has_percent_u(b: &[u8]) -> bool {
-    memchr::memchr_iter(b'%', b).any(|i| matches!(b.get(i + 1), Some(b'u' | b'U')))
+/// The escape at `b[i]`, as the decoding layers read it: `%HH` and
+/// `%uHHHH` (URL, IIS), `\uHHHH` (JSON), `\xHH` (JavaScript), `&#D…` and
+/// `&#xH…` with or without `;` (HTML). Only escapes of ASCII bytes: the
+/// digits and separators of a card number.
+fn escape_at(b: &[u8], i: usize) -> Option<Escape> {
+    let t = b.get(i..)?;
+    let hex = |from: usize, n: usize| {
+        t.get(from..from + n)?
+            .iter()
+            .try_fold(0u32, |v, &c| Some(v * 16 + char::from(c).to_digit(16)?))
+    };
+    let (len, value, num, radix) = match t {
+        [b'%' | b'\\', b'u' | b'U', ..] => (6, hex(2, 4)?, (2, 6), 16),
+        [b'%', ..] => (3, hex(1, 2)?, (1, 3), 16),
+        [b'\\', b'x' | b'X', ..] => (4, hex(2, 2)?, (2, 4), 16),
+        [b'&', b'#', ..] => {
+            let (value, len) = crate::decode::numeric_ref(t)?;
+            let hexed = matches!(t[2], b'x' | b'X');
+            let from = if hexed { 3 } else { 2 };
+            let to = len - usize::from(t[len - 1] == b';');
+            (len, value, (from, to), if hexed { 16 } else { 10 })
+        }
+        _ => return None,
+    };
+    let byte = u8::try_from(value).ok().filter(u8::is_ascii)?;
+    Some(Escape {
+        len,
+        byte,
+        num,
+        radix,
+    })
 }
 
-/// Length of a percent-encoded digit at `b[i]`: 3 for `%34`, 6 for the
-/// IIS form `%u0034`; else 0. The digit is the token's last byte.
-fn pct_digit_len(b: &[u8], i: usize) -> usize {
-    match b.get(i..) {
-        Some([b'%', b'3', d, ..]) if d.is_ascii_digit() => 3,
-        Some([b'%', b'u' | b'U', b'0', b'0', b'3', d, ..]) if d.is_ascii_digit() => 6,
-        _ => 0,
+/// Length of an escape at `b[i]` that spells an ASCII digit (`%34`,
+/// `%u0034`, `\u0034`, `\x34`, `&#52;`, `&#x34;`); else 0.
+fn esc_digit_len(b: &[u8], i: usize) -> usize {
+    escape_at(b, i)
+        .filter(|e| e.byte.is_ascii_digit())
+        .map_or(0, |e| e.len)
+}
+
+/// Length of an escape at `b[i]` that spells a digit-group separator
+/// (space or `-`: `%20`, `%2D`, `%u0020`, `\u002d`, `\x20`, `&#32;`…);
+/// else 0.
+fn esc_sep_len(b: &[u8], i: usize) -> usize {
+    escape_at(b, i)
+        .filter(|e| matches!(e.byte, b' ' | b'-'))
+        .map_or(0, |e| e.len)
+}
+
+/// Where an escape may start.
+fn escape_starts(b: &[u8]) -> memchr::Memchr3<'_> {
+    memchr::memchr3_iter(b'%', b'\\', b'&', b)
+}
+
+/// Whether `b`, or a piece of it, holds an escaped digit: a piece may cut
+/// a numeric reference short (`&#521` holds `&#52`, a `4`), so a
+/// reference counts when a prefix of its number spells a digit.
+fn has_escaped_digit(b: &[u8]) -> bool {
+    escape_starts(b).any(|i| esc_digit_len(b, i) > 0 || ref_prefix_spells_digit(&b[i..]))
+}
+
+/// Whether some prefix of the number of the numeric reference `t` starts
+/// with is a digit's code (48-57, 0x30-0x39).
+fn ref_prefix_spells_digit(t: &[u8]) -> bool {
+    let (radix, digits) = match t {
+        [b'&', b'#', b'x' | b'X', rest @ ..] => (16, rest),
+        [b'&', b'#', rest @ ..] => (10, rest),
+        _ => return false,
+    };
+    let mut v = 0u32;
+    for &c in digits {
+        let Some(d) = char::from(c).to_digit(radix) else {
+            break;
+        };
+        v = v * radix + d;
+        if v > u32::from(b'9') {
+            break;
+        }
+        if v >= u32::from(b'0') {
+            return true;
+        }
     }
+    false
 }
 
-/// Length of a percent-encoded digit separator at `b[i]` (`%20`, `%2D`,
-/// `%u0020`, `%u002D`); else 0.
-fn pct_sep_len(b: &[u8], i: usize) -> usize {
-    match b.get(i..) {
-        Some([b'%', b'2', b'0' | b'D' | b'd', ..]) => 3,
-        Some([b'%', b'u' | b'U', b'0', b'0', b'2', b'0' | b'D' | b'd', ..]) => 6,
-        _ => 0,
-    }
+/// Whether `b` holds an escaped separator that the matcher's digit scanner
+/// does not read (it reads `%20` and `%2D` as hex digits and `%`), which
+/// may join digit groups where that scanner sees none.
+fn has_wide_sep(b: &[u8]) -> bool {
+    escape_starts(b).any(|i| {
+        let n = esc_sep_len(b, i);
+        n > 0 && !(b[i] == b'%' && n == 3)
+    })
+}
+
+/// Rewrites the escaped digit at `b[k]` (as `before` spells it) as the
+/// same escape of `*`, in as many bytes (`%34` -> `%2A`, `&#52;` ->
+/// `&#42;`, `&#x0034;` -> `&#x002A;`); a plain byte becomes `*`.
+fn star_escape(before: &[u8], b: &mut [u8], k: usize) {
+    let Some(e) = escape_at(before, k).filter(|e| e.byte.is_ascii_digit()) else {
+        b[k] = b'*';
+        return;
+    };
+    let (from, to) = (k + e.num.0, k + e.num.1);
+    // A digit takes at least two digits of either radix (0x30, 48), as
+    // does `*` (0x2A, 42): right-aligned, zeros before.
+    let star: &[u8] = if e.radix == 16 { b"2A" } else { b"42" };
+    b[from..to].fill(b'0');
+    b[to - 2..to].copy_from_slice(star);
 }
 
 /// [`mask_text`] of an owned string: the same string back, not a copy,
@@ -787,8 +875,8 @@ pub fn mask_owned(s: String) -> String {
 /// The digit tokens [`mask_percent_digits`] masks, by their first byte
 /// (a plain digit or the `%` of `%3X` or `%u003X`); `None` when there are
 /// none.
-fn percent_digit_marks(b: &[u8]) -> Option<Vec<bool>> {
-    if !has_percent_digit(b) {
+fn escaped_digit_marks(b: &[u8]) -> Option<Vec<bool>> {
+    if !has_escaped_digit(b) {
         return None;
     }
     // Digit tokens: (start, len, digit); a run breaks at anything that is
@@ -820,19 +908,18 @@ fn percent_digit_marks(b: &[u8]) -> Option<Vec<bool>> {
             i += 1;
             continue;
         }
-        let n = pct_digit_len(b, i);
-        if n > 0 {
-            run.push((i, n, b[i + n - 1]));
-            i += n;
+        if let Some(e) = escape_at(b, i).filter(|e| e.byte.is_ascii_digit()) {
+            run.push((i, e.len, e.byte));
+            i += e.len;
             continue;
         }
         let sep = match b[i] {
             b' ' | b'-' | b'+' => 1,
-            b'%' => pct_sep_len(b, i),
+            b'%' | b'\\' | b'&' => esc_sep_len(b, i),
             _ => 0,
         };
         let next_is_digit = sep > 0
-            && (b.get(i + sep).is_some_and(u8::is_ascii_digit) || pct_digit_len(b, i + sep) > 0);
+            && (b.get(i + sep).is_some_and(u8::is_ascii_digit) || esc_digit_len(b, i + sep) > 0);
         if !next_is_digit || run.is_empty() {
             flush(&mut run, &mut masked, &mut any);
         }
@@ -849,7 +936,7 @@ fn percent_digit_marks(b: &[u8]) -> Option<Vec<bool>> {
 /// digits become `*`. Linear: each digit token starts at most 7 windows.
 fn mask_percent_digits(text: &str) -> Cow<'_, str> {
     let b = text.as_bytes();
-    let Some(masked) = percent_digit_marks(b) else {
+    let Some(masked) = escaped_digit_marks(b) else {
         return Cow::Borrowed(text);
     };
     let mut out = String::with_capacity(text.len());
@@ -857,7 +944,7 @@ fn mask_percent_digits(text: &str) -> Cow<'_, str> {
     while k < b.len() {
         if masked[k] {
             out.push('*');
-            k += pct_digit_len(b, k).max(1);
+            k += esc_digit_len(b, k).max(1);
             continue;
         }
         let ch_len = text[k..].chars().next().map_or(1, char::len_utf8);
@@ -1117,6 +1204,77 @@ mod tests {
                 .is_empty()
             );
         }
+    }
+
+    /// Each escape that a decoding layer reads as a digit or separator is
+    /// masked like `%34`: JSON and IIS `\\u0034`/`%u0034`, JavaScript
+    /// `\\x34`, HTML `&#52;` and `&#x34;` (with or without `;`, with
+    /// leading zeros), alone or mixed with plain digits; in place, each
+    /// masked escape keeps its length and spells `*`.
+    #[test]
+    fn escaped_digits_are_masked_in_every_spelling() {
+        let pan = "4111111111111111";
+        type Spelling = (&'static str, fn(u8) -> String);
+        let spell: [Spelling; 8] = [
+            ("json", |c| format!("\\u{:04x}", c)),
+            ("json upper", |c| format!("\\u{:04X}", c)),
+            ("js", |c| format!("\\x{:02x}", c)),
+            ("html", |c| format!("&#{c};")),
+            ("html bare", |c| format!("&#{c}")),
+            ("html zeros", |c| format!("&#000{c};")),
+            ("html hex", |c| format!("&#x{:x};", c)),
+            ("html HEX", |c| format!("&#X{:04X}", c)),
+        ];
+        for (name, f) in spell {
+            let all: String = pan.bytes().map(f).collect();
+            // Every other digit escaped, groups joined by escaped spaces.
+            let mixed: String = pan
+                .bytes()
+                .enumerate()
+                .map(|(i, c)| {
+                    let d = if i % 2 == 0 {
+                        f(c)
+                    } else {
+                        char::from(c).to_string()
+                    };
+                    if i % 4 == 3 && i < 15 {
+                        d + &f(b' ')
+                    } else {
+                        d
+                    }
+                })
+                .collect();
+            // A bare reference before a plain digit would take it.
+            let texts = if name == "html bare" || name == "html HEX" {
+                vec![format!("cc={all}&x=1")]
+            } else {
+                vec![format!("cc={all}&x=1"), format!("n={mixed};")]
+            };
+            for t in texts {
+                assert!(!masks_nothing_in(t.as_bytes()), "{name}: {t}");
+                let m = mask_text(&t);
+                let flat = crate::decode::html_unescape(&crate::decode::json_unescape(&m))
+                    .replace("\\x3", "")
+                    .replace("\\x2", "");
+                assert!(find_pans(flat.as_bytes()).is_empty(), "{name}: {m}");
+                assert_ne!(m, t, "{name}");
+                let mut b = t.clone().into_bytes();
+                assert!(mask_in_place(&mut b), "{name}: {t}");
+                assert_eq!(b.len(), t.len(), "{name}");
+                let s = String::from_utf8(b).unwrap();
+                let star = f(b'*').to_ascii_lowercase();
+                assert!(s.to_ascii_lowercase().contains(&star), "{name}: {s}");
+                let flat = crate::decode::html_unescape(&crate::decode::json_unescape(&s))
+                    .replace("\\x3", "")
+                    .replace("\\x2", "");
+                assert!(find_pans(flat.as_bytes()).is_empty(), "{name}: {s}");
+            }
+        }
+        // Numbers that are no digit's code stay as they are.
+        let m = mask_text(
+            "&#521;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;",
+        );
+        assert!(!m.contains('*'), "{m}");
     }
 
     #[test]
@@ -1521,6 +1679,26 @@ mod tests {
             "%2B",
             "%2F",
             "\\/",
+            // Digits and separators as JSON, JavaScript, IIS and HTML
+            // escapes, and their parts (a piece may cut a reference short).
+            "\\u0034",
+            "\\u0020",
+            "\\x31",
+            "\\x2d",
+            "%u0031",
+            "%u002D",
+            "&#52;",
+            "&#49",
+            "&#521;",
+            "&#x34;",
+            "&#X0031",
+            "&#32;",
+            "&#x2D;",
+            "&#",
+            "#",
+            "\\u00",
+            "0",
+            "3",
         ];
         let mut rand = crate::test_util::rng(0x3c6e_f372_fe94_f82b);
         let mut cleared = 0;
@@ -1560,6 +1738,13 @@ mod tests {
             "d=xYz00MTExMTExMTExMTExMTExJnY9MTIz",
             "h=633d3431313131313131313131313131313126763d313233",
             "eyJjIjoiNTUwMDAwMDAwMDAwMDAwNCJ9Pz4%3D",
+            "n=&#52;&#49;",
+            "n=&#x34&#x31",
+            "n=&#521;&#49;",
+            "n=\\u0034",
+            "n=\\x34\\x31",
+            "4111&#32;1111",
+            "4111\\u002D1111",
         ] {
             assert!(!masks_nothing_in(held.as_bytes()), "{held}");
         }

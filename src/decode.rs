@@ -402,6 +402,23 @@ fn windows_1252(v: u32) -> char {
 /// `&#60;`, `&#x3c;`, `&#X3C;`, with or without `;`. Overlong numbers
 /// saturate (then become U+FFFD) instead of overflowing.
 fn parse_numeric(rest: &[u8]) -> Option<(Cow<'static, str>, usize)> {
+    let (value, used) = numeric_ref(rest)?;
+    let ch = match value {
+        0 => '\u{fffd}',
+        0x80..=0x9f => windows_1252(value),
+        v => char::from_u32(v).unwrap_or('\u{fffd}'),
+    };
+    Some((Cow::Owned(ch.to_string()), used))
+}
+
+/// The number of the numeric character reference that `rest` starts with
+/// (`&#` then decimal digits, or `x`/`X` and hex digits, then an optional
+/// `;`), saturated, and the bytes it takes. The card masker reads escaped
+/// digits with this too, so it masks what this layer decodes.
+pub(crate) fn numeric_ref(rest: &[u8]) -> Option<(u32, usize)> {
+    if !rest.starts_with(b"&#") {
+        return None;
+    }
     let mut i = 2;
     let hex = matches!(rest.get(i), Some(b'x' | b'X'));
     if hex {
@@ -420,12 +437,7 @@ fn parse_numeric(rest: &[u8]) -> Option<(Cow<'static, str>, usize)> {
     if rest.get(i) == Some(&b';') {
         i += 1;
     }
-    let ch = match value {
-        0 => '\u{fffd}',
-        0x80..=0x9f => windows_1252(value),
-        v => char::from_u32(v).unwrap_or('\u{fffd}'),
-    };
-    Some((Cow::Owned(ch.to_string()), i))
+    Some((value, i))
 }
 
 /// Decodes HTML character references: a common set of named ones

@@ -238,45 +238,45 @@ impl<'t> View<'t> {
 }
 
 /// The blob character an escape at the start of `t` stands for, and the
-/// escape's length.
+/// escape's length: `%HH`, `%uHHHH` and `\\uHHHH` of any character of a
+/// blob alphabet (the `url` and `json` layers decode them, so the matcher
+/// reads a blob through them), and `\\/`.
 fn escape_at(t: &[u8]) -> Option<(u8, usize)> {
-    match t {
-        [b'%', h, l, ..] => Some((escaped(*h, *l)?, 3)),
-        [b'\\', b'/', ..] => Some((b'/', 2)),
-        [b'\\', b'u', b'0', b'0', h, l, ..] => Some((escaped(*h, *l)?, 6)),
-        _ => None,
-    }
+    let hex = |h: &[u8]| {
+        h.iter()
+            .try_fold(0u32, |v, &c| Some(v * 16 + char::from(c).to_digit(16)?))
+    };
+    let (code, len) = match t {
+        [b'\\', b'/', ..] => return Some((b'/', 2)),
+        [b'%', b'u' | b'U', ..] | [b'\\', b'u', ..] => (hex(t.get(2..6)?)?, 6),
+        [b'%', ..] => (hex(t.get(1..3)?)?, 3),
+        _ => return None,
+    };
+    let c = u8::try_from(code).ok()?;
+    (decode::is_base64_byte(c) || c == b'=').then_some((c, len))
 }
 
-/// `+`, `/` or `=` from the two hex digits of its code.
-fn escaped(h: u8, l: u8) -> Option<u8> {
-    match (h, l.to_ascii_uppercase()) {
-        (b'2', b'B') => Some(b'+'),
-        (b'2', b'F') => Some(b'/'),
-        (b'3', b'D') => Some(b'='),
-        _ => None,
-    }
-}
-
-/// Writes `c` where the text had `span`: in the span's escape style when
-/// `c` is a character that style escapes, else as itself.
+/// Writes `c` where the text had `span`: in the span's escape style, hex
+/// digits in its case (`\\/` spells only `/`).
 fn spell(span: &[u8], c: u8, out: &mut Vec<u8>) {
-    let code: &[u8] = match c {
-        b'+' => b"2B",
-        b'/' => b"2F",
-        b'=' => b"3D",
-        _ => &[],
+    let digits = match span {
+        [b'%' | b'\\', b'u' | b'U', d @ ..] => d,
+        [_, d @ ..] => d,
+        [] => &[],
+    };
+    let code = if digits.iter().any(u8::is_ascii_lowercase) {
+        format!("{c:02x}")
+    } else {
+        format!("{c:02X}")
     };
     match span {
-        [b'%', ..] if !code.is_empty() => {
+        [b'%', u @ (b'u' | b'U'), ..] => {
             out.push(b'%');
-            out.extend_from_slice(code);
+            out.push(*u);
+            out.extend_from_slice(format!("00{code}").as_bytes());
         }
-        [b'\\', b'/'] if c == b'/' => out.extend_from_slice(b"\\/"),
-        [b'\\', b'u', ..] if !code.is_empty() => {
-            out.extend_from_slice(b"\\u00");
-            out.extend_from_slice(code);
-        }
+        [b'%', ..] => out.extend_from_slice(format!("%{code}").as_bytes()),
+        [b'\\', b'u', ..] => out.extend_from_slice(format!("\\u00{code}").as_bytes()),
         _ => out.push(c),
     }
 }
@@ -433,12 +433,30 @@ mod tests {
             let plain = out[5..out.len() - 1].replace(to, from);
             assert!(decoded(&plain).contains("411111******1111"), "{to}: {out}");
         }
+        // Any blob character may be escaped (the url and json layers read
+        // them all): the masked ones keep the escape's style.
+        for (from, to) in [
+            ("MTEx", "%4DTEx"),
+            ("MTEx", "M%54Ex"),
+            ("MTEx", "\\u004dTEx"),
+        ] {
+            let text = format!("\"d\":\"{}\"", BLOB.replace(from, to));
+            let out = masked(&text);
+            assert_ne!(out, text);
+            let plain = View::new(&out.as_bytes()[5..out.len() - 1])
+                .bytes
+                .into_owned();
+            let plain = String::from_utf8(plain).unwrap();
+            assert!(decoded(&plain).contains("411111******1111"), "{to}: {out}");
+        }
         let mut out = Vec::new();
         spell(b"%2B", b'/', &mut out);
         spell(b"\\u002B", b'=', &mut out);
         spell(b"\\/", b'+', &mut out);
         spell(b"%2F", b'Q', &mut out);
-        assert_eq!(out, b"%2F\\u003D+Q");
+        spell(b"%2f", b'Q', &mut out);
+        spell(b"%u0031", b'2', &mut out);
+        assert_eq!(out, b"%2F\\u003D+%51%51%u0032");
     }
 
     #[test]

@@ -25,38 +25,6 @@ const PANS: [&str; 6] = [
     "3530111333300000",
 ];
 
-/// Percent-decodes (one layer, `%XX` and ASCII `%uXXXX`) so URL-encoded
-/// digits are checked too.
-fn pct_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let hex = |r: std::ops::Range<usize>| {
-        b.get(r)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u32::from_str_radix(h, 16).ok())
-    };
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if matches!(b.get(i + 1), Some(b'u' | b'U'))
-                && let Some(v) = hex(i + 2..i + 6).filter(|&v| v < 0x80)
-            {
-                out.push(v as u8);
-                i += 6;
-                continue;
-            }
-            if let Some(v) = hex(i + 1..i + 3) {
-                out.push(v as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn pan_log(dir: &std::path::Path) {
     let mut web = String::new();
     let mut chat = String::new();
@@ -74,6 +42,12 @@ fn pan_log(dir: &std::path::Path) {
             p.bytes().map(|c| format!("%{c:02X}")).collect(),
             p.bytes().map(|c| format!("%u{c:04X}")).collect(),
             grouped.join("%u0020"),
+            // Digits as JSON, JavaScript and HTML escapes.
+            p.bytes().map(|c| format!("\\u{c:04x}")).collect(),
+            p.bytes().map(|c| format!("\\x{c:02x}")).collect(),
+            p.bytes().map(|c| format!("&#{c};")).collect(),
+            p.bytes().map(|c| format!("&#x{c:X}")).collect(),
+            grouped.join("&#32;"),
             b64(p.as_bytes()),
             // What skimmers send: a JSON form encoded, URL-escaped, in hex,
             // twice over, or glued after other letters.
@@ -83,6 +57,12 @@ fn pan_log(dir: &std::path::Path) {
                 .replace('=', "%3D"),
             p.bytes().map(|c| format!("{c:02x}")).collect(),
             b64(b64(format!("n=J Smith&c={p}").as_bytes()).as_bytes()),
+            // A blob of JSON whose digits are escaped.
+            b64(format!(
+                "{{\"card\":\"{}\"}}",
+                p.bytes().map(|c| format!("\\u{c:04x}")).collect::<String>()
+            )
+            .as_bytes()),
             format!(
                 "ab{}",
                 base64(format!("card {p} exp 12/19").as_bytes(), true)
@@ -92,6 +72,8 @@ fn pan_log(dir: &std::path::Path) {
             web += &format!(
                 "203.0.113.5 - - [27/Sep/2017:10:00:0{i} +0000] \"GET /checkout/pay?cc_number={f}&cvv=123&k={k}&x=%3Cscript%3E HTTP/1.1\" 200 100 \"-\" \"Mozilla/5.0\"\n"
             );
+            // `\x` is no JSON escape: written as a backslash and `x`.
+            let f = f.replace("\\x", "\\\\x");
             chat += &format!(
                 "{{\"ts\":\"2017-09-27T10:00:0{i}Z\",\"service\":\"chat\",\"event\":\"message\",\"text\":\"card {f} <script src=//evil.example/s.js></script>\"}}\n"
             );
@@ -99,11 +81,6 @@ fn pan_log(dir: &std::path::Path) {
     }
     write(dir, "web/access.log", web.as_bytes());
     write(dir, "chat/export.jsonl", chat.as_bytes());
-}
-
-fn assert_clean(what: &str, text: &str) {
-    assert_no_full_pan(what, text);
-    assert_no_full_pan(&format!("{what} (percent-decoded)"), &pct_decode(text));
 }
 
 #[test]
@@ -139,9 +116,9 @@ fn no_full_pan_in_any_output_format() {
                 stdout.clone()
             };
             assert!(report.contains("411111"), "{fmt}: findings expected");
-            assert_clean(&format!("{fmt} report"), &report);
-            assert_clean(&format!("{fmt} stdout"), &stdout);
-            assert_clean(
+            assert_no_full_pan(&format!("{fmt} report"), &report);
+            assert_no_full_pan(&format!("{fmt} stdout"), &stdout);
+            assert_no_full_pan(
                 &format!("{fmt} stderr"),
                 &String::from_utf8_lossy(&o.stderr),
             );

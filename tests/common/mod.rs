@@ -104,13 +104,76 @@ pub fn b64(data: &[u8]) -> String {
 }
 
 /// [`full_pans`] of `text` and of what its base64 and hex blobs decode
-/// to ([`decodings`]), as a reader of a report could decode them.
+/// to ([`decodings`]), each also with its escapes read ([`unescaped`]),
+/// as a reader of a report could decode them.
 pub fn encoded_pans(text: &str) -> Vec<String> {
-    let mut found = full_pans(text);
-    for d in decodings(text) {
-        found.extend(full_pans(&String::from_utf8_lossy(&d)));
+    let mut found = Vec::new();
+    for t in [text.to_string(), unescaped(text)] {
+        found.extend(full_pans(&t));
+        for d in decodings(&t) {
+            let d = String::from_utf8_lossy(&d);
+            found.extend(full_pans(&d));
+            found.extend(full_pans(&unescaped(&d)));
+        }
     }
     found
+}
+
+/// `text` with every escape of an ASCII character read as it: `%HH`,
+/// `%uHHHH`, `\uHHHH`, `\xHH`, and HTML `&#D…` / `&#xH…` (`;` optional).
+pub fn unescaped(text: &str) -> String {
+    let b = text.as_bytes();
+    let hex = |s: &[u8]| -> Option<u32> {
+        let s = std::str::from_utf8(s).ok()?;
+        if s.is_empty() || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        u32::from_str_radix(s, 16).ok()
+    };
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let rest = &b[i..];
+        let fixed = |skip: usize, n: usize| {
+            rest.get(skip..skip + n)
+                .and_then(hex)
+                .map(|v| (v, skip + n))
+        };
+        let esc = match rest {
+            [b'%' | b'\\', b'u' | b'U', ..] => fixed(2, 4),
+            [b'%', ..] => fixed(1, 2),
+            [b'\\', b'x' | b'X', ..] => fixed(2, 2),
+            [b'&', b'#', ..] => {
+                let (radix, start) = if matches!(rest.get(2), Some(b'x' | b'X')) {
+                    (16, 3)
+                } else {
+                    (10, 2)
+                };
+                let end = start
+                    + rest[start..]
+                        .iter()
+                        .take_while(|c| char::from(**c).is_digit(radix))
+                        .count();
+                let digits = std::str::from_utf8(&rest[start..end]).unwrap();
+                let semi = usize::from(rest.get(end) == Some(&b';'));
+                u32::from_str_radix(digits.trim_start_matches('0'), radix)
+                    .ok()
+                    .map(|v| (v, end + semi))
+            }
+            _ => None,
+        };
+        match esc {
+            Some((v, n)) if v < 0x80 => {
+                out.push(v as u8);
+                i += n;
+            }
+            _ => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// What the blobs of `text` decode to: runs of 16+ base64 characters from
