@@ -753,8 +753,9 @@ struct Escape {
 
 /// The escape at `b[i]`, as the decoding layers read it: `%HH` and
 /// `%uHHHH` (URL, IIS), `\uHHHH` (JSON), `\xHH` (JavaScript), `&#D…` and
-/// `&#xH…` with or without `;` (HTML). Only escapes of ASCII bytes: the
-/// digits and separators of a card number.
+/// `&#xH…` with or without `;` (HTML), and any of them spelling `%` with
+/// the escape's hex digits after it (`%2534`). Only escapes of ASCII
+/// bytes: the digits and separators of a card number.
 fn escape_at(b: &[u8], i: usize) -> Option<Escape> {
     let t = b.get(i..)?;
     let hex = |from: usize, n: usize| {
@@ -775,6 +776,20 @@ fn escape_at(b: &[u8], i: usize) -> Option<Escape> {
         }
         _ => return None,
     };
+    let (mut len, mut value, mut num, mut radix) = (len, value, num, radix);
+    // An escaped `%` and the hex digits after it are one more escape: the
+    // url layer decodes until nothing changes (`%2534`, `&#37;34`).
+    while value == u32::from(b'%') {
+        let (n, v) = match t.get(len..) {
+            Some([b'u' | b'U', ..]) => (5, hex(len + 1, 4)),
+            _ => (2, hex(len, 2)),
+        };
+        let Some(v) = v else {
+            break;
+        };
+        (value, num, radix) = (v, (len + n - 2, len + n), 16);
+        len += n;
+    }
     let byte = u8::try_from(value).ok().filter(u8::is_ascii)?;
     Some(Escape {
         len,
@@ -1215,7 +1230,7 @@ mod tests {
     fn escaped_digits_are_masked_in_every_spelling() {
         let pan = "4111111111111111";
         type Spelling = (&'static str, fn(u8) -> String);
-        let spell: [Spelling; 8] = [
+        let spell: [Spelling; 10] = [
             ("json", |c| format!("\\u{:04x}", c)),
             ("json upper", |c| format!("\\u{:04X}", c)),
             ("js", |c| format!("\\x{:02x}", c)),
@@ -1224,7 +1239,19 @@ mod tests {
             ("html zeros", |c| format!("&#000{c};")),
             ("html hex", |c| format!("&#x{:x};", c)),
             ("html HEX", |c| format!("&#X{:04X}", c)),
+            ("url twice", |c| format!("%25{:02X}", c)),
+            ("html, url", |c| format!("&#37;{:02x}", c)),
         ];
+        // Every layer, as often as the matcher applies them.
+        let flatten = |s: &str| {
+            let mut t = s.replace("\\x3", "").replace("\\x2", "");
+            for _ in 0..3 {
+                t = crate::decode::json_unescape(&t).into_owned();
+                t = crate::decode::html_unescape(&t).into_owned();
+                t = crate::decode::url_decode(&t, false).into_owned();
+            }
+            t
+        };
         for (name, f) in spell {
             let all: String = pan.bytes().map(f).collect();
             // Every other digit escaped, groups joined by escaped spaces.
@@ -1253,10 +1280,7 @@ mod tests {
             for t in texts {
                 assert!(!masks_nothing_in(t.as_bytes()), "{name}: {t}");
                 let m = mask_text(&t);
-                let flat = crate::decode::html_unescape(&crate::decode::json_unescape(&m))
-                    .replace("\\x3", "")
-                    .replace("\\x2", "");
-                assert!(find_pans(flat.as_bytes()).is_empty(), "{name}: {m}");
+                assert!(find_pans(flatten(&m).as_bytes()).is_empty(), "{name}: {m}");
                 assert_ne!(m, t, "{name}");
                 let mut b = t.clone().into_bytes();
                 assert!(mask_in_place(&mut b), "{name}: {t}");
@@ -1264,10 +1288,7 @@ mod tests {
                 let s = String::from_utf8(b).unwrap();
                 let star = f(b'*').to_ascii_lowercase();
                 assert!(s.to_ascii_lowercase().contains(&star), "{name}: {s}");
-                let flat = crate::decode::html_unescape(&crate::decode::json_unescape(&s))
-                    .replace("\\x3", "")
-                    .replace("\\x2", "");
-                assert!(find_pans(flat.as_bytes()).is_empty(), "{name}: {s}");
+                assert!(find_pans(flatten(&s).as_bytes()).is_empty(), "{name}: {s}");
             }
         }
         // Numbers that are no digit's code stay as they are.
@@ -1696,6 +1717,9 @@ mod tests {
             "&#x2D;",
             "&#",
             "#",
+            "%25",
+            "%2534",
+            "&#37;3",
             "\\u00",
             "0",
             "3",

@@ -242,41 +242,44 @@ impl<'t> View<'t> {
 /// blob alphabet (the `url` and `json` layers decode them, so the matcher
 /// reads a blob through them), and `\\/`.
 fn escape_at(t: &[u8]) -> Option<(u8, usize)> {
-    let hex = |h: &[u8]| {
-        h.iter()
+    let hex = |from: usize, n: usize| {
+        t.get(from..from + n)?
+            .iter()
             .try_fold(0u32, |v, &c| Some(v * 16 + char::from(c).to_digit(16)?))
     };
-    let (code, len) = match t {
+    let (mut code, mut len) = match t {
         [b'\\', b'/', ..] => return Some((b'/', 2)),
-        [b'%', b'u' | b'U', ..] | [b'\\', b'u', ..] => (hex(t.get(2..6)?)?, 6),
-        [b'%', ..] => (hex(t.get(1..3)?)?, 3),
+        [b'%', b'u' | b'U', ..] | [b'\\', b'u', ..] => (hex(2, 4)?, 6),
+        [b'%', ..] => (hex(1, 2)?, 3),
         _ => return None,
     };
+    // An escaped `%` and two hex digits: the url layer decodes until
+    // nothing changes (`%252B`).
+    while code == u32::from(b'%') {
+        let Some(next) = hex(len, 2) else {
+            break;
+        };
+        (code, len) = (next, len + 2);
+    }
     let c = u8::try_from(code).ok()?;
     (decode::is_base64_byte(c) || c == b'=').then_some((c, len))
 }
 
-/// Writes `c` where the text had `span`: in the span's escape style, hex
-/// digits in its case (`\\/` spells only `/`).
+/// Writes `c` where the text had `span`: in the span's escape style (its
+/// code, the last two hex digits, replaced, in their case), or as itself
+/// where the span is `\/`.
 fn spell(span: &[u8], c: u8, out: &mut Vec<u8>) {
-    let digits = match span {
-        [b'%' | b'\\', b'u' | b'U', d @ ..] => d,
-        [_, d @ ..] => d,
-        [] => &[],
-    };
-    let code = if digits.iter().any(u8::is_ascii_lowercase) {
-        format!("{c:02x}")
-    } else {
-        format!("{c:02X}")
-    };
     match span {
-        [b'%', u @ (b'u' | b'U'), ..] => {
-            out.push(b'%');
-            out.push(*u);
-            out.extend_from_slice(format!("00{code}").as_bytes());
+        [b'%' | b'\\', ..] if span.len() >= 3 => {
+            let (head, code) = span.split_at(span.len() - 2);
+            out.extend_from_slice(head);
+            let hex = if code.iter().any(u8::is_ascii_lowercase) {
+                format!("{c:02x}")
+            } else {
+                format!("{c:02X}")
+            };
+            out.extend_from_slice(hex.as_bytes());
         }
-        [b'%', ..] => out.extend_from_slice(format!("%{code}").as_bytes()),
-        [b'\\', b'u', ..] => out.extend_from_slice(format!("\\u00{code}").as_bytes()),
         _ => out.push(c),
     }
 }
@@ -439,6 +442,8 @@ mod tests {
             ("MTEx", "%4DTEx"),
             ("MTEx", "M%54Ex"),
             ("MTEx", "\\u004dTEx"),
+            ("MTEx", "%254DTEx"),
+            ("MTEx", "M%252554Ex"),
         ] {
             let text = format!("\"d\":\"{}\"", BLOB.replace(from, to));
             let out = masked(&text);
@@ -456,7 +461,8 @@ mod tests {
         spell(b"%2F", b'Q', &mut out);
         spell(b"%2f", b'Q', &mut out);
         spell(b"%u0031", b'2', &mut out);
-        assert_eq!(out, b"%2F\\u003D+%51%51%u0032");
+        spell(b"%252b", b'/', &mut out);
+        assert_eq!(out, b"%2F\\u003D+%51%51%u0032%252f");
     }
 
     #[test]

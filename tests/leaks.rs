@@ -48,6 +48,8 @@ fn pan_log(dir: &std::path::Path) {
             p.bytes().map(|c| format!("&#{c};")).collect(),
             p.bytes().map(|c| format!("&#x{c:X}")).collect(),
             grouped.join("&#32;"),
+            // URL-encoded twice (the url layer decodes until stable).
+            p.bytes().map(|c| format!("%25{c:02X}")).collect(),
             b64(p.as_bytes()),
             // What skimmers send: a JSON form encoded, URL-escaped, in hex,
             // twice over, or glued after other letters.
@@ -55,6 +57,11 @@ fn pan_log(dir: &std::path::Path) {
                 .replace('+', "%2B")
                 .replace('/', "%2F")
                 .replace('=', "%3D"),
+            b64(format!("{{\"cc\":\"{p}\",\"cvv\":\"123\"}}>?").as_bytes())
+                .replace('+', "%252B")
+                .replace('/', "%252F")
+                .replace('=', "%253D")
+                .replace('M', "%254D"),
             p.bytes().map(|c| format!("{c:02x}")).collect(),
             b64(b64(format!("n=J Smith&c={p}").as_bytes()).as_bytes()),
             // A blob of JSON whose digits are escaped.

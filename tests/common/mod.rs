@@ -119,9 +119,22 @@ pub fn encoded_pans(text: &str) -> Vec<String> {
     found
 }
 
-/// `text` with every escape of an ASCII character read as it: `%HH`,
-/// `%uHHHH`, `\uHHHH`, `\xHH`, and HTML `&#D…` / `&#xH…` (`;` optional).
+/// `text` with every escape of an ASCII character read as it, until none
+/// is left (`%2534` is `4`), at most four times over: `%HH`, `%uHHHH`,
+/// `\uHHHH`, `\xHH`, and HTML `&#D…` / `&#xH…` (`;` optional).
 pub fn unescaped(text: &str) -> String {
+    let mut t = text.to_string();
+    for _ in 0..4 {
+        let next = unescaped_once(&t);
+        if next == t {
+            break;
+        }
+        t = next;
+    }
+    t
+}
+
+fn unescaped_once(text: &str) -> String {
     let b = text.as_bytes();
     let hex = |s: &[u8]| -> Option<u32> {
         let s = std::str::from_utf8(s).ok()?;
