@@ -730,3 +730,43 @@ fn no_default_rules_turns_off_the_built_in_detectors() {
     );
     assert!(!csv.exists());
 }
+
+/// A custom payment path is a regex over the request's path, anchors
+/// included: `^/pay-now` and `/step2$` find the same pages as `/pay-now`,
+/// whether the path is in a request line or an absolute URL.
+#[test]
+fn anchored_payment_paths_hold_for_the_request_path() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    for i in 0..6 {
+        let target = if i % 2 == 0 {
+            "/pay-now/step2?x=1".to_string()
+        } else {
+            "https://shop.example/pay-now/step2".to_string()
+        };
+        log += &format!(
+            "10.0.0.{i} - - [10/Oct/2017:13:5{i}:00 +0000] \"GET {target} HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"\n\
+             10.0.0.{i} - - [10/Oct/2017:13:5{i}:01 +0000] \"GET /help/pay-now HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"\n"
+        );
+    }
+    let path = write(d.path(), "access.log", log.as_bytes());
+    let requests = |pattern: &str| {
+        let o = run(&[
+            "scan",
+            path.to_str().unwrap(),
+            "--quiet",
+            "--fail-on",
+            "never",
+            "--payment-path",
+            pattern,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{pattern}");
+        stdout_json(&o)["exposure"]["requests"].as_u64().unwrap()
+    };
+    assert_eq!(requests("/pay-now/"), 6);
+    assert_eq!(requests("^/pay-now"), 6);
+    assert_eq!(requests("/step2$"), 6);
+    assert_eq!(requests(r"\Apay-now"), 0);
+    assert_eq!(requests("^/help"), 6);
+    assert_eq!(requests("^/pay-now$"), 0);
+}

@@ -89,6 +89,11 @@ pub struct Detectors {
     /// The payment patterns as one regex over whole buffers, multi-line
     /// and CRLF-aware so a per-line match is also a match here.
     payment_any: regex::bytes::Regex,
+    /// Whether a payment path also matches the line it sits in, so lines
+    /// can be tested whole: not for a custom pattern with an assertion
+    /// (`^/pay`, `/pay$`, `\bpay`), which holds at the path's edges but
+    /// not inside a line; then every line is parsed and its path tested.
+    payment_in_lines: bool,
     pub iocs: IocSet,
     pub lookalikes: Lookalikes,
 }
@@ -155,9 +160,13 @@ impl Detectors {
             re: pats.join(" "),
             msg: e.to_string(),
         })?;
-        // `\A`/`\z` mean line ends per line but buffer ends here: such a
-        // list makes every line a candidate for the per-line test.
-        let any = if pats.iter().any(|p| p.contains("\\A") || p.contains("\\z")) {
+        // The built-in pattern's one assertion, `$` after the path, is
+        // followed in a request line by a byte its class takes.
+        let payment_in_lines = o.payment_paths.is_empty()
+            || pats.iter().all(|p| {
+                regex_syntax::parse(p).is_ok_and(|h| h.properties().look_set().is_empty())
+            });
+        let any = if !payment_in_lines {
             "(?s).".to_string()
         } else {
             pats.iter()
@@ -192,6 +201,7 @@ impl Detectors {
             asset_literals,
             payment,
             payment_any,
+            payment_in_lines,
             iocs: IocSet::from_texts(&iocs_in)?,
             lookalikes: Lookalikes::new(&o.own_domains).map_err(DetectError::OwnDomain)?,
         })
@@ -472,6 +482,7 @@ impl DetectState {
         }
         if cur.baseline(d, buf, ls, le)
             || ioc(cur)
+            || !d.payment_in_lines
             || cur
                 .pay
                 .hit(ls, le, |f| d.payment_any.find_at(buf, f).map(|m| m.start()))
