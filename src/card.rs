@@ -753,50 +753,70 @@ struct Escape {
 
 /// The escape at `b[i]`, as the decoding layers read it: `%HH` and
 /// `%uHHHH` (URL, IIS), `\uHHHH` (JSON), `\xHH` (JavaScript), `&#D…` and
-/// `&#xH…` with or without `;` (HTML), and any of them spelling `%` with
-/// the escape's hex digits after it (`%2534`). Only escapes of ASCII
-/// bytes: the digits and separators of a card number.
+/// `&#xH…` with or without `;` (HTML). An escape that spells `%`, `\` or
+/// `&` starts another with the bytes after it, as layers applied until
+/// nothing changes read it (`%2534`, `%5Cu0034`, `&#37;34`). Only escapes
+/// of ASCII bytes: the digits and separators of a card number.
 fn escape_at(b: &[u8], i: usize) -> Option<Escape> {
     let t = b.get(i..)?;
-    let hex = |from: usize, n: usize| {
-        t.get(from..from + n)?
-            .iter()
-            .try_fold(0u32, |v, &c| Some(v * 16 + char::from(c).to_digit(16)?))
-    };
-    let (len, value, num, radix) = match t {
-        [b'%' | b'\\', b'u' | b'U', ..] => (6, hex(2, 4)?, (2, 6), 16),
-        [b'%', ..] => (3, hex(1, 2)?, (1, 3), 16),
-        [b'\\', b'x' | b'X', ..] => (4, hex(2, 2)?, (2, 4), 16),
-        [b'&', b'#', ..] => {
-            let (value, len) = crate::decode::numeric_ref(t)?;
-            let hexed = matches!(t[2], b'x' | b'X');
-            let from = if hexed { 3 } else { 2 };
-            let to = len - usize::from(t[len - 1] == b';');
-            (len, value, (from, to), if hexed { 16 } else { 10 })
-        }
-        _ => return None,
-    };
-    let (mut len, mut value, mut num, mut radix) = (len, value, num, radix);
-    // An escaped `%` and the hex digits after it are one more escape: the
-    // url layer decodes until nothing changes (`%2534`, `&#37;34`).
-    while value == u32::from(b'%') {
-        let (n, v) = match t.get(len..) {
-            Some([b'u' | b'U', ..]) => (5, hex(len + 1, 4)),
-            _ => (2, hex(len, 2)),
-        };
-        let Some(v) = v else {
-            break;
-        };
-        (value, num, radix) = (v, (len + n - 2, len + n), 16);
-        len += n;
+    let mut e = escape_after(*t.first()?, t, 1)?;
+    while let Some(next) = u8::try_from(e.value)
+        .ok()
+        .and_then(|c| escape_after(c, t, e.end))
+    {
+        e = next;
     }
-    let byte = u8::try_from(value).ok().filter(u8::is_ascii)?;
+    let byte = u8::try_from(e.value).ok().filter(u8::is_ascii)?;
     Some(Escape {
-        len,
+        len: e.end,
         byte,
-        num,
-        radix,
+        num: e.num,
+        radix: e.radix,
     })
+}
+
+/// An escape being read: where it ends, its value, where its number is and
+/// the number's radix (offsets in the text it starts).
+struct Raw {
+    end: usize,
+    value: u32,
+    num: (usize, usize),
+    radix: u32,
+}
+
+/// The escape that `intro` (`%`, `\` or `&`, written or spelled by an
+/// escape) starts when `t[at..]` follows it.
+fn escape_after(intro: u8, t: &[u8], at: usize) -> Option<Raw> {
+    let hex = |from: usize, n: usize| {
+        let value = t
+            .get(from..from + n)?
+            .iter()
+            .try_fold(0u32, |v, &c| Some(v * 16 + char::from(c).to_digit(16)?))?;
+        Some(Raw {
+            end: from + n,
+            value,
+            num: (from, from + n),
+            radix: 16,
+        })
+    };
+    match (intro, t.get(at..)?) {
+        (b'%' | b'\\', [b'u' | b'U', ..]) => hex(at + 1, 4),
+        (b'%', _) => hex(at, 2),
+        (b'\\', [b'x' | b'X', ..]) => hex(at + 1, 2),
+        (b'&', rest @ [b'#', ..]) => {
+            let (value, used) = crate::decode::numeric_body(rest)?;
+            let hexed = matches!(rest[1], b'x' | b'X');
+            let end = at + used;
+            let to = end - usize::from(t[end - 1] == b';');
+            Some(Raw {
+                end,
+                value,
+                num: (at + 1 + usize::from(hexed), to),
+                radix: if hexed { 16 } else { 10 },
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Length of an escape at `b[i]` that spells an ASCII digit (`%34`,
@@ -822,18 +842,40 @@ fn escape_starts(b: &[u8]) -> memchr::Memchr3<'_> {
 }
 
 /// Whether `b`, or a piece of it, holds an escaped digit: a piece may cut
-/// a numeric reference short (`&#521` holds `&#52`, a `4`), so a
-/// reference counts when a prefix of its number spells a digit.
+/// a numeric reference short (`&#521` holds `&#52`, a `4`; so does
+/// `%26#521`), so a reference counts when a prefix of its number spells a
+/// digit.
 fn has_escaped_digit(b: &[u8]) -> bool {
-    escape_starts(b).any(|i| esc_digit_len(b, i) > 0 || ref_prefix_spells_digit(&b[i..]))
+    escape_starts(b).any(|i| may_spell_digit(&b[i..]))
 }
 
-/// Whether some prefix of the number of the numeric reference `t` starts
-/// with is a digit's code (48-57, 0x30-0x39).
+/// [`has_escaped_digit`] of the escape chain that `t` starts with.
+fn may_spell_digit(t: &[u8]) -> bool {
+    let Some(&first) = t.first() else {
+        return false;
+    };
+    let (mut intro, mut at) = (first, 1);
+    loop {
+        if intro == b'&' && ref_prefix_spells_digit(&t[at..]) {
+            return true;
+        }
+        let Some(e) = escape_after(intro, t, at) else {
+            return false;
+        };
+        match u8::try_from(e.value) {
+            Ok(c) if c.is_ascii_digit() => return true,
+            Ok(c @ (b'%' | b'\\' | b'&')) => (intro, at) = (c, e.end),
+            _ => return false,
+        }
+    }
+}
+
+/// Whether some prefix of the number of the numeric reference whose body
+/// (from its `#`) `t` starts with is a digit's code (48-57, 0x30-0x39).
 fn ref_prefix_spells_digit(t: &[u8]) -> bool {
     let (radix, digits) = match t {
-        [b'&', b'#', b'x' | b'X', rest @ ..] => (16, rest),
-        [b'&', b'#', rest @ ..] => (10, rest),
+        [b'#', b'x' | b'X', rest @ ..] => (16, rest),
+        [b'#', rest @ ..] => (10, rest),
         _ => return false,
     };
     let mut v = 0u32;
@@ -1230,7 +1272,7 @@ mod tests {
     fn escaped_digits_are_masked_in_every_spelling() {
         let pan = "4111111111111111";
         type Spelling = (&'static str, fn(u8) -> String);
-        let spell: [Spelling; 10] = [
+        let spell: [Spelling; 12] = [
             ("json", |c| format!("\\u{:04x}", c)),
             ("json upper", |c| format!("\\u{:04X}", c)),
             ("js", |c| format!("\\x{:02x}", c)),
@@ -1241,6 +1283,8 @@ mod tests {
             ("html HEX", |c| format!("&#X{:04X}", c)),
             ("url twice", |c| format!("%25{:02X}", c)),
             ("html, url", |c| format!("&#37;{:02x}", c)),
+            ("url, json", |c| format!("%5Cu{:04x}", c)),
+            ("url, html", |c| format!("%26#{c};")),
         ];
         // Every layer, as often as the matcher applies them.
         let flatten = |s: &str| {
@@ -1720,6 +1764,10 @@ mod tests {
             "%25",
             "%2534",
             "&#37;3",
+            "%5C",
+            "%5Cu0034",
+            "%26#521",
+            "%26",
             "\\u00",
             "0",
             "3",

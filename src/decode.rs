@@ -416,10 +416,17 @@ fn parse_numeric(rest: &[u8]) -> Option<(Cow<'static, str>, usize)> {
 /// `;`), saturated, and the bytes it takes. The card masker reads escaped
 /// digits with this too, so it masks what this layer decodes.
 pub(crate) fn numeric_ref(rest: &[u8]) -> Option<(u32, usize)> {
-    if !rest.starts_with(b"&#") {
+    let body = rest.strip_prefix(b"&")?;
+    numeric_body(body).map(|(v, n)| (v, n + 1))
+}
+
+/// [`numeric_ref`] of a reference whose `&` came before `rest` (which
+/// starts at the `#`), as when an escape spells the `&`.
+pub(crate) fn numeric_body(rest: &[u8]) -> Option<(u32, usize)> {
+    if rest.first() != Some(&b'#') {
         return None;
     }
-    let mut i = 2;
+    let mut i = 1;
     let hex = matches!(rest.get(i), Some(b'x' | b'X'));
     if hex {
         i += 1;

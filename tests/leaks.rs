@@ -50,6 +50,8 @@ fn pan_log(dir: &std::path::Path) {
             grouped.join("&#32;"),
             // URL-encoded twice (the url layer decodes until stable).
             p.bytes().map(|c| format!("%25{c:02X}")).collect(),
+            // A JSON escape, URL-encoded (encodeURIComponent of `\u0034`).
+            p.bytes().map(|c| format!("%5Cu{c:04x}")).collect(),
             b64(p.as_bytes()),
             // What skimmers send: a JSON form encoded, URL-escaped, in hex,
             // twice over, or glued after other letters.
