@@ -87,6 +87,20 @@ fn pan_log(dir: &std::path::Path) {
                 "{{\"ts\":\"2017-09-27T10:00:0{i}Z\",\"service\":\"chat\",\"event\":\"message\",\"text\":\"card {f} <script src=//evil.example/s.js></script>\"}}\n"
             );
         }
+        // Card numbers where the detectors keep text for their sections:
+        // a script path and a widget URL and build (drift), the agents of
+        // payment-page visitors (exposure).
+        for j in 0..9 {
+            web += &format!(
+                "198.51.100.{j} - - [27/Sep/2017:1{j}:00:0{i} +0000] \"GET /js/{p}/app.js HTTP/1.1\" 200 {} \"https://shop.example/checkout/{p}\" \"Mozilla/5.0 {p}\"\n\
+                 198.51.100.{j} - - [27/Sep/2017:1{j}:00:1{i} +0000] \"GET /checkout/{p} HTTP/1.1\" 200 500 \"-\" \"Mozilla/5.0 (cc {p})\"\n",
+                1000 + 10 * (j % 3)
+            );
+            chat += &format!(
+                "{{\"ts\":\"2017-09-27T1{j}:00:0{i}Z\",\"service\":\"chat\",\"event\":\"widget_load\",\"session\":\"s{j}-{p}\",\"src\":\"https://chat.vendor.example/w/{p}/chat.js\",\"version\":\"{}-{p}\"}}\n",
+                j % 3
+            );
+        }
     }
     write(dir, "web/access.log", web.as_bytes());
     write(dir, "chat/export.jsonl", chat.as_bytes());
@@ -125,6 +139,15 @@ fn no_full_pan_in_any_output_format() {
                 stdout.clone()
             };
             assert!(report.contains("411111"), "{fmt}: findings expected");
+            if fmt == "json" {
+                // The detectors' sections hold the masked numbers.
+                let r: serde_json::Value = serde_json::from_str(&report).unwrap();
+                let items = r["drift"]["items"].to_string();
+                let sample = r["exposure"]["sample"].to_string();
+                assert!(items.contains("/js/411111*"), "{items}");
+                assert!(items.contains("chat.vendor.example/w/411111*"), "{items}");
+                assert!(sample.contains("Mozilla/5.0 411111*"), "{sample}");
+            }
             assert_no_full_pan(&format!("{fmt} report"), &report);
             assert_no_full_pan(&format!("{fmt} stdout"), &stdout);
             assert_no_full_pan(

@@ -295,9 +295,11 @@ pub fn analyse(state: &ExposureState, interval: Interval, drifted: &BTreeSet<Str
             .then_with(|| st.get(a.ip).cmp(st.get(b.ip)))
             .then_with(|| st.get(a.ua).cmp(st.get(b.ua)))
     });
+    // Masked like the CSV: agents (and anything in the address column)
+    // come from the logs.
     let session = |s: &SessionIds| Session {
-        client_ip: st.get(s.ip).to_string(),
-        user_agent: st.get(s.ua).to_string(),
+        client_ip: crate::card::mask_text(st.get(s.ip)).into_owned(),
+        user_agent: crate::card::mask_text(st.get(s.ua)).into_owned(),
         first_seen: s.first_seen,
         last_seen: s.last_seen,
         requests: s.requests,

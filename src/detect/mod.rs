@@ -985,6 +985,22 @@ pub fn finish(d: &Detectors, state: &DetectState) -> DetectReport {
         .filter(|i| i.kind == drift::Kind::Size)
         .map(|i| i.asset.clone())
         .collect();
+    let exposure = exposure::analyse(&state.exposure, interval, &drifted);
+    // Asset paths, builds and agents come from the logs and may hold card
+    // data; the drift findings above mask their own copies.
+    let items = items
+        .into_iter()
+        .map(|mut i| {
+            i.asset = card::mask_owned(i.asset);
+            i.build = i.build.map(card::mask_owned);
+            i.baseline_values = i
+                .baseline_values
+                .into_iter()
+                .map(card::mask_owned)
+                .collect();
+            i
+        })
+        .collect();
     DetectReport {
         findings,
         drift: Some(DriftSection {
@@ -992,11 +1008,15 @@ pub fn finish(d: &Detectors, state: &DetectState) -> DetectReport {
             after_window_records: state.drift.after_records,
             assets_tracked: state.drift.assets_tracked(),
             unstable_count: unstable.len(),
-            unstable: unstable.into_iter().take(50).collect(),
+            unstable: unstable
+                .into_iter()
+                .take(50)
+                .map(card::mask_owned)
+                .collect(),
             truncated: state.drift.truncated,
             items,
         }),
-        exposure: Some(exposure::analyse(&state.exposure, interval, &drifted)),
+        exposure: Some(exposure),
     }
 }
 
