@@ -1086,12 +1086,21 @@ fn report_fields(rec: &Record, clean: bool) -> Fields {
         if m.len() >= FIELDS_MAX {
             break;
         }
+        // A piece of the line (not a value rebuilt from parts of it).
+        let piece = |s: &str| {
+            let at = s.as_ptr() as usize;
+            lo <= at && at + s.len() <= hi
+        };
+        // Names come from the log too (JSON keys); masking needs digits,
+        // which the formats' own names do not have.
+        let name = if !k.bytes().any(|b| b.is_ascii_digit()) || clean && piece(k) {
+            Cow::Borrowed(&**k)
+        } else {
+            card::mask_text(k)
+        };
         // The first value of a repeated key wins.
-        m.insert_first(k, |out| {
-            // A piece of the line (not a value rebuilt from parts of it).
-            let at = v.as_ptr() as usize;
-            let piece = lo <= at && at + v.len() <= hi;
-            if clean && piece {
+        m.insert_first(&name, |out| {
+            if clean && piece(v) {
                 out.push_str(&cut_chars(v, FIELD_MAX_CHARS));
             } else {
                 // Masked before the cut, with room past it: a cut through

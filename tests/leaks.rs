@@ -87,6 +87,10 @@ fn pan_log(dir: &std::path::Path) {
                 "{{\"ts\":\"2017-09-27T10:00:0{i}Z\",\"service\":\"chat\",\"event\":\"message\",\"text\":\"card {f} <script src=//evil.example/s.js></script>\"}}\n"
             );
         }
+        // A card number as a JSON key (report fields carry the names).
+        chat += &format!(
+            "{{\"ts\":\"2017-09-27T10:30:0{i}Z\",\"service\":\"chat\",\"event\":\"message\",\"{p}\":\"k\",\"text\":\"<script src=//evil.example/s.js></script>\"}}\n"
+        );
         // Card numbers where the detectors keep text for their sections:
         // a script path and a widget URL and build (drift), the agents of
         // payment-page visitors (exposure).
