@@ -403,7 +403,8 @@ fn make_hit(start: usize, end: usize, digits: Vec<u8>) -> Option<PanHit> {
 }
 
 /// Length of a separator token at `i` that may join digit groups in
-/// [`mask_text`]: space, `-`, `+`, `%20`, `%2D`/`%2d`, `%u0020`, `%u002D`.
+/// [`mask_text`]: space, `-`, `+`, or an escape of a space or `-`
+/// ([`esc_sep_len`]: `%20`, `%2D`, `%u0020`, `\u002D`, `&#32;`…).
 fn sep_len(b: &[u8], i: usize) -> usize {
     match b.get(i) {
         Some(b' ' | b'-' | b'+') => 1,
@@ -582,8 +583,10 @@ fn cvv_ranges(b: &[u8]) -> Vec<(usize, usize)> {
 ///
 /// Masks the middle digits (keeping the first 6 and last 4 of each window and
 /// all separators) of every Luhn-valid, brand-prefixed 13–19 digit window,
-/// even when glued to letters, inside longer digit runs, or split by single
-/// space, `-`, `+`, `%20` or `%2D` separators; and replaces the 3–4 digit
+/// even when glued to letters, inside longer digit runs, split by single
+/// space, `-`, `+`, `%20` or `%2D` separators, or with digits and
+/// separators written as escapes as the decoding layers read them (`%34`,
+/// `%2534`, `\u0034`, `\x34`, `&#52;`, `&#x34;`); and replaces the 3–4 digit
 /// values of CVV-like keys (`cvv`, `cvc2`, `card[cvc]`, `payment[cc_cid]`,
 /// `"security_code": 123`…) by `***`. Returns `Borrowed` when nothing
 /// changed. Linear in the input length.
@@ -606,12 +609,12 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// [`mask_text`] without the blobs: plain and percent-encoded digits and
+/// [`mask_text`] without the blobs: plain and escaped digits and
 /// CVV values.
 fn mask_flat(text: &str) -> Cow<'_, str> {
     let b = text.as_bytes();
     // Every masked value holds ASCII digits: a card number 13, a CVV 3, a
-    // percent-encoded one (`%34…`) more. Report fields such as the method,
+    // escaped one (`%34…`, `&#52;…`) more. Report fields such as the method,
     // protocol or referer often hold fewer.
     let digits = ascii_digits(b);
     if digits < 3 {
@@ -619,7 +622,7 @@ fn mask_flat(text: &str) -> Cow<'_, str> {
     }
     let (pans, cvvs) = flat_ranges(b, digits);
     if pans.is_empty() && cvvs.is_empty() {
-        return mask_percent_digits(text);
+        return mask_escaped_digits(text);
     }
     let mut buf = b.to_vec();
     star_digits(b, &mut buf, &pans);
@@ -638,7 +641,7 @@ fn mask_flat(text: &str) -> Cow<'_, str> {
     // Only ASCII digits were replaced by ASCII bytes, so this stays UTF-8.
     let s = String::from_utf8(out)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    match mask_percent_digits(&s) {
+    match mask_escaped_digits(&s) {
         Cow::Borrowed(_) => Cow::Owned(s),
         Cow::Owned(m) => Cow::Owned(m),
     }
@@ -646,7 +649,7 @@ fn mask_flat(text: &str) -> Cow<'_, str> {
 
 /// True when [`mask_text`] leaves every piece of `b` unchanged: every
 /// value it masks holds three digits, a card-number-shaped digit sequence,
-/// a CVV-like `key=123` or a percent-encoded digit (`%34`, `%u0034`), and
+/// a CVV-like `key=123` or an escaped digit (`%34`, `\u0034`, `&#52;`), and
 /// each of these tests looks only forward from where the value starts, so
 /// what it finds in a piece it also finds in the whole. A finding's report
 /// fields and evidence are pieces of its line: the line is tested once
@@ -665,8 +668,8 @@ pub fn masks_nothing_in(b: &[u8]) -> bool {
 
 /// Masks `b` in place without changing its length, for decoded blob text
 /// that is encoded again: the middle digits of card numbers and the
-/// digits of CVV values become `*`, a percent-encoded middle digit `%2A`
-/// (`%u002A`). True when anything changed.
+/// digits of CVV values become `*`, an escaped middle digit the same
+/// escape of `*` (`%2A`, `\u002A`, `&#42;`). True when anything changed.
 pub(crate) fn mask_in_place(b: &mut [u8]) -> bool {
     let digits = ascii_digits(b);
     if digits < 3 {
@@ -929,9 +932,9 @@ pub fn mask_owned(s: String) -> String {
     }
 }
 
-/// The digit tokens [`mask_percent_digits`] masks, by their first byte
-/// (a plain digit or the `%` of `%3X` or `%u003X`); `None` when there are
-/// none.
+/// The digit tokens [`mask_escaped_digits`] masks, by their first byte
+/// (a plain digit or the first byte of an escape, [`escape_at`]); `None`
+/// when no digit is escaped.
 fn escaped_digit_marks(b: &[u8]) -> Option<Vec<bool>> {
     if !has_escaped_digit(b) {
         return None;
@@ -986,12 +989,13 @@ fn escaped_digit_marks(b: &[u8]) -> Option<Vec<bool>> {
     any.then_some(masked)
 }
 
-/// Masks card numbers whose digits are percent-encoded (`%34%31…`, or
-/// `%u0034…` as IIS decodes it; as a skimmer's exfiltration URL may carry
-/// them), alone or mixed with plain digits and single separators (`%20`,
-/// `%2D`, `%u0020`, `%u002D`, space, `-`, `+`). Middle
-/// digits become `*`. Linear: each digit token starts at most 7 windows.
-fn mask_percent_digits(text: &str) -> Cow<'_, str> {
+/// Masks card numbers whose digits are escaped as a decoding layer reads
+/// them (`%34%31…`, `%u0034…` as IIS decodes it, `\u0034…`, `&#52;…`; as a
+/// skimmer's exfiltration URL may carry them), alone or mixed with plain
+/// digits and single separators (space, `-`, `+`, or their escapes). Each
+/// middle digit's token becomes `*`. Linear: each digit token starts at
+/// most 7 windows.
+fn mask_escaped_digits(text: &str) -> Cow<'_, str> {
     let b = text.as_bytes();
     let Some(masked) = escaped_digit_marks(b) else {
         return Cow::Borrowed(text);

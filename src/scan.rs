@@ -1253,7 +1253,7 @@ const MASK_MARGIN: usize = 512;
 /// `raw[start..end]` as text, masked with [`MASK_MARGIN`] bytes around it
 /// and cut after: a card number, or the blob encoding one, that the cut
 /// goes through is masked as a whole. Masking keeps the length but for
-/// CVV values and percent-encoded digits, so the cut may move by a few
+/// CVV values and escaped digits, so the cut may move by a few
 /// bytes.
 fn masked_excerpt(raw: &[u8], start: usize, end: usize) -> String {
     let (rs, re) = (
