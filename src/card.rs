@@ -511,7 +511,7 @@ fn pan_mask_ranges(b: &[u8]) -> Vec<(usize, usize)> {
 /// checked by hand (the regex crate has no look-around).
 static CVV_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i-u)(?:card|cc|credit_?card|payment)?(?:cvv2?|cvc2?|csc|cid|cvn|cvd|security_?code|card_?code|verification_?code|card_?verification(?:_?(?:code|value))?)(?:\]|%5d)?(?:\\?["']|%22|%27)?(?:[ \t+]|%20)*(?:=|%3d|:|%3a)(?:[ \t+]|%20)*(?:\\?["']|%22|%27)?(?:[ \t+]|%20)*([0-9]{3,4})"#,
+        r#"(?i-u)(?:card|cc|credit_?card|payment)?(?:cvv2?|cvc2?|csc|cid|cvn|cvd|security_?code|card_?code|verification_?code|card_?verification(?:_?(?:code|value))?)(?:\]|%5d)?(?:\\?["']|%22|%27)?(?:[ \t+]|%20)*(?:=|%3d|:|%3a)(?:[ \t+]|%20)*(?:\\?["']|%22|%27)?(?:[ \t+]|%20)*((?:[0-9]|%(?:25)*3[0-9]|(?:%|\\)u003[0-9]|\\x3[0-9]|&#0*(?:4[89]|5[0-7])(?:;|\b)|&#[xX]0*3[0-9](?:;|\b)){3,4})"#,
     )
     .expect("static CVV regex is valid")
 });
@@ -548,10 +548,26 @@ fn cvv_possible(b: &[u8]) -> bool {
             [b'%', b'2', b'2' | b'7', ..] => 3,
             _ => 0,
         };
-        let j = spaces(j);
-        b.get(j..j + 3)
-            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+        // Three digits, each plain or escaped.
+        let mut j = spaces(j);
+        for _ in 0..3 {
+            match digit_token_len(b, j) {
+                0 => return false,
+                n => j += n,
+            }
+        }
+        true
     })
+}
+
+/// Length of the digit token at `b[j]`: 1 for a digit, an escaped digit's
+/// length ([`esc_digit_len`]), else 0.
+fn digit_token_len(b: &[u8], j: usize) -> usize {
+    match b.get(j) {
+        Some(c) if c.is_ascii_digit() => 1,
+        Some(b'%' | b'\\' | b'&') => esc_digit_len(b, j),
+        _ => 0,
+    }
 }
 
 /// Byte ranges of CVV-like values to replace by `***`.
@@ -571,7 +587,7 @@ fn cvv_ranges(b: &[u8]) -> Vec<(usize, usize)> {
                 |t| matches!(t, [b'%', h, l] if h.is_ascii_hexdigit() && l.is_ascii_hexdigit()),
             );
         let glued_left = !after_escape && is_alnum(start.checked_sub(1).and_then(|p| b.get(p)));
-        let longer = b.get(val.end()).is_some_and(u8::is_ascii_digit);
+        let longer = digit_token_len(b, val.end()) > 0;
         if !glued_left && !longer {
             out.push((val.start(), val.end()));
         }
@@ -716,19 +732,29 @@ fn flat_ranges(b: &[u8], digits: usize) -> (Ranges, Ranges) {
 }
 
 /// Writes `*` over the digits of `ranges` of `b` into `out` (of the same
-/// length). Inside a masked range only component digits and separator
-/// tokens occur; the digits of a `%20`/`%2D`/`%u0020` token are kept.
+/// length). Inside a masked range only digit and separator tokens occur:
+/// the digits of a separator escape (`%20`, `\u0020`, `&#32;`) are kept,
+/// an escaped digit becomes the same escape of `*` ([`star_escape`]).
 fn star_digits(b: &[u8], out: &mut [u8], ranges: &[(usize, usize)]) {
-    // Inside `%XX` (one or two bytes after the `%`) or `%uXXXX`.
-    let in_escape = |k: usize| {
-        (1..=5)
-            .any(|j| k >= j && b[k - j] == b'%' && (j <= 2 || matches!(b[k - j + 1], b'u' | b'U')))
-    };
     for &(from, to) in ranges {
-        for k in from..to.min(b.len()) {
-            if b[k].is_ascii_digit() && !in_escape(k) {
+        let mut k = from;
+        while k < to.min(b.len()) {
+            // An escape's own digits are kept (a `%20` separator), unless
+            // it spells a digit: then it spells `*`.
+            if let Some(e) = matches!(b[k], b'%' | b'\\' | b'&')
+                .then(|| escape_at(b, k))
+                .flatten()
+            {
+                if e.byte.is_ascii_digit() {
+                    star_escape(b, out, k);
+                }
+                k += e.len;
+                continue;
+            }
+            if b[k].is_ascii_digit() {
                 out[k] = b'*';
             }
+            k += 1;
         }
     }
 }
@@ -1171,6 +1197,12 @@ mod tests {
             "x",
             "&",
             "%",
+            // Escaped digits.
+            "%31",
+            "%2532",
+            "\\u0033",
+            "&#52;",
+            "&#x35",
         ];
         let mut rand = crate::test_util::rng(0x5eed_cafe);
         let mut matched = 0;
@@ -1685,12 +1717,36 @@ mod tests {
             ("%22cvv%22%3A%20%22123%22", "%22cvv%22%3A%20%22***%22"),
             ("CVC+=+0123", "CVC+=+***"),
             ("{\\\"cvv\\\":\\\"123\\\"}", "{\\\"cvv\\\":\\\"***\\\"}"),
+            // Digits escaped as the decoding layers read them.
+            ("cvv=%31%32%33&x=1", "cvv=***&x=1"),
+            ("cvv=1%322", "cvv=***"),
+            ("%22cvc%22%3A%22%2531%2532%2533%22", "%22cvc%22%3A%22***%22"),
+            ("{\"cvv\":\"\\u0031\\u0032\\u0033\"}", "{\"cvv\":\"***\"}"),
+            ("cvv=&#49;&#50;&#51;", "cvv=***"),
+            ("cvv=&#x31&#x32&#x33&#x34", "cvv=***"),
         ];
         for (input, want) in cases {
             assert_eq!(mask_text(input), want, "{input}");
         }
-        for keep in ["acid=123", "cvv=12345", "cvv=12", "cidr=1234", "nocvv"] {
+        for keep in [
+            "acid=123",
+            "cvv=12345",
+            "cvv=12",
+            "cidr=1234",
+            "nocvv",
+            "cvv=%31%32%33%34%35",
+            "cvv=&#49;&#50;",
+        ] {
             assert_eq!(mask_text(keep), Cow::Borrowed(keep), "{keep}");
+        }
+        // In place, each escaped digit spells `*` in its own escape.
+        for (input, want) in [
+            ("cvv=%31%32%33", "cvv=%2A%2A%2A"),
+            ("cvv=&#49;2\\u0033", "cvv=&#42;*\\u002A"),
+        ] {
+            let mut b = input.as_bytes().to_vec();
+            assert!(mask_in_place(&mut b), "{input}");
+            assert_eq!(String::from_utf8(b).unwrap(), want);
         }
         let both = mask_text("cc=4111111111111111&cvv=123");
         assert_eq!(both, "cc=411111******1111&cvv=***");
