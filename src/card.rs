@@ -405,10 +405,10 @@ fn make_hit(start: usize, end: usize, digits: Vec<u8>) -> Option<PanHit> {
 /// Length of a separator token at `i` that may join digit groups in
 /// [`mask_text`]: space, `-`, `+`, or an escape of a space or `-`
 /// ([`esc_sep_len`]: `%20`, `%2D`, `%u0020`, `\u002D`, `&#32;`…).
-fn sep_len(b: &[u8], i: usize) -> usize {
+fn sep_len(b: &[u8], i: usize, escapes: bool) -> usize {
     match b.get(i) {
         Some(b' ' | b'-' | b'+') => 1,
-        Some(b'%' | b'\\' | b'&') => esc_sep_len(b, i),
+        Some(b'%' | b'\\' | b'&') if escapes => esc_sep_len(b, i),
         _ => 0,
     }
 }
@@ -417,13 +417,43 @@ fn sep_len(b: &[u8], i: usize) -> usize {
 /// exceed `MAX_LEN + 1` and be a power of two.
 const RING: usize = 32;
 
-/// Byte ranges (half-open, merged, sorted) whose digits must be masked.
-///
-/// Digits joined by at most one separator token form a component; every
-/// 13–19 digit window of a component is checked. Luhn sums come from two
-/// running alternating prefix sums, so each window costs O(1) and the scan is
-/// linear in the input whatever its shape.
-fn pan_mask_ranges(b: &[u8]) -> Vec<(usize, usize)> {
+/// Card-number byte ranges (half-open, merged, sorted) of a text, in two
+/// readings: `decoded`, where a separator escape joins digit groups
+/// (`4111%201111…`; the escape's own digits are kept), and `written`, the
+/// digits as they stand, where an escape's digits may start a number
+/// (`%2520` then `0603…` holds `2520 0603…`; every digit is masked).
+#[derive(Default)]
+struct PanRanges {
+    decoded: Ranges,
+    written: Ranges,
+}
+
+impl PanRanges {
+    fn is_empty(&self) -> bool {
+        self.decoded.is_empty() && self.written.is_empty()
+    }
+}
+
+/// [`PanRanges`] of `b`; the written reading differs only where `b` holds
+/// an escape.
+fn pan_mask_ranges(b: &[u8]) -> PanRanges {
+    let escaped = b.iter().any(|c| matches!(c, b'%' | b'\\' | b'&'));
+    PanRanges {
+        decoded: pan_ranges_by(b, true),
+        written: if escaped {
+            pan_ranges_by(b, false)
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// [`pan_mask_ranges`] of one reading: digits joined by at most one
+/// separator token (with `escapes`, also an escaped space or `-`) form a
+/// component; every 13–19 digit window of a component is checked. Luhn
+/// sums come from two running alternating prefix sums, so each window
+/// costs O(1) and the scan is linear in the input whatever its shape.
+fn pan_ranges_by(b: &[u8], escapes: bool) -> Vec<(usize, usize)> {
     let mut ranges: Vec<(usize, usize)> = Vec::new();
     let mut digit = [0u8; RING];
     let mut pos = [0usize; RING];
@@ -496,7 +526,7 @@ fn pan_mask_ranges(b: &[u8]) -> Vec<(usize, usize)> {
             ranges.push((from, to));
         }
         i += 1;
-        let k = sep_len(b, i);
+        let k = sep_len(b, i, escapes);
         if k > 0 && b.get(i + k).is_some_and(u8::is_ascii_digit) {
             i += k;
         } else if !b.get(i).is_some_and(u8::is_ascii_digit) {
@@ -641,7 +671,8 @@ fn mask_flat(text: &str) -> Cow<'_, str> {
         return mask_escaped_digits(text);
     }
     let mut buf = b.to_vec();
-    star_digits(b, &mut buf, &pans);
+    star_digits(b, &mut buf, &pans.decoded, true);
+    star_digits(b, &mut buf, &pans.written, false);
     let mut out = Vec::with_capacity(buf.len());
     let mut last = 0;
     for &(from, to) in &cvvs {
@@ -698,8 +729,9 @@ pub(crate) fn mask_in_place(b: &mut [u8]) -> bool {
         return false;
     }
     let before = b.to_vec();
-    star_digits(&before, b, &pans);
-    star_digits(&before, b, &cvvs);
+    star_digits(&before, b, &pans.decoded, true);
+    star_digits(&before, b, &pans.written, false);
+    star_digits(&before, b, &cvvs, true);
     for (k, _) in pct.iter().flatten().enumerate().filter(|(_, m)| **m) {
         star_escape(&before, b, k);
     }
@@ -712,7 +744,7 @@ type Ranges = Vec<(usize, usize)>;
 /// The card-number ranges ([`pan_mask_ranges`]) and CVV value ranges
 /// ([`cvv_ranges`]) of `b`, which holds `digits` ASCII digits; each search
 /// runs only where a cheap test says it may find something.
-fn flat_ranges(b: &[u8], digits: usize) -> (Ranges, Ranges) {
+fn flat_ranges(b: &[u8], digits: usize) -> (PanRanges, Ranges) {
     // The matcher's digit-sequence scanner accepts every sequence a window
     // can lie in (and more separators): most log lines hold 13 digits, few
     // a sequence of them.
@@ -721,7 +753,7 @@ fn flat_ranges(b: &[u8], digits: usize) -> (Ranges, Ranges) {
     let pans = if many_digits {
         pan_mask_ranges(b)
     } else {
-        Vec::new()
+        PanRanges::default()
     };
     let cvvs = if cvv_possible(b) {
         cvv_ranges(b)
@@ -732,16 +764,18 @@ fn flat_ranges(b: &[u8], digits: usize) -> (Ranges, Ranges) {
 }
 
 /// Writes `*` over the digits of `ranges` of `b` into `out` (of the same
-/// length). Inside a masked range only digit and separator tokens occur:
-/// the digits of a separator escape (`%20`, `\u0020`, `&#32;`) are kept,
-/// an escaped digit becomes the same escape of `*` ([`star_escape`]).
-fn star_digits(b: &[u8], out: &mut [u8], ranges: &[(usize, usize)]) {
+/// length). With `escapes` (a decoded reading), only digit and separator
+/// tokens occur in a range: the digits of a separator escape (`%20`,
+/// `\u0020`, `&#32;`) are kept, an escaped digit becomes the same escape
+/// of `*` ([`star_escape`]); without, every ASCII digit becomes `*`.
+fn star_digits(b: &[u8], out: &mut [u8], ranges: &[(usize, usize)], escapes: bool) {
     for &(from, to) in ranges {
         let mut k = from;
         while k < to.min(b.len()) {
             // An escape's own digits are kept (a `%20` separator), unless
-            // it spells a digit: then it spells `*`.
-            if let Some(e) = matches!(b[k], b'%' | b'\\' | b'&')
+            // it spells a digit: then it spells `*`. Without `escapes`,
+            // every digit is one.
+            if let Some(e) = (escapes && matches!(b[k], b'%' | b'\\' | b'&'))
                 .then(|| escape_at(b, k))
                 .flatten()
             {
@@ -1376,6 +1410,36 @@ mod tests {
             "&#521;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;&#49;",
         );
         assert!(!m.contains('*'), "{m}");
+    }
+
+    /// An escape's digits are digits to a reader of the text as written:
+    /// `%2520` (a space, URL-encoded twice) before `0603…` also writes the
+    /// number `2520 0603…`, which must be masked as well as the number the
+    /// decoded reading joins across the separator. Found by the `card`
+    /// fuzz target.
+    #[test]
+    fn both_readings_of_a_separator_escape_are_masked() {
+        // A card number in any window of a run of digits as written.
+        let window_pan = |t: &str| {
+            t.as_bytes()
+                .split(|c| !c.is_ascii_digit())
+                .flat_map(|run| (MIN_LEN..=MAX_LEN).flat_map(move |n| run.windows(n)))
+                .any(|w| luhn_valid(w) && brand_of(w).is_some_and(|b| b.valid_len(w.len())))
+        };
+        for t in [
+            "n=1%2520060333333335&x=1",
+            "q=cc4000002760003184=&#511 119-0033333%25200603333333335105133331",
+            "n=4111%2520111111111111%25201111",
+        ] {
+            let m = mask_text(t);
+            assert!(!window_pan(&m), "{t} -> {m}");
+            let flat = crate::decode::url_decode_stable(&m, false, 4);
+            assert!(find_pans(flat.as_bytes()).is_empty(), "{t} -> {flat}");
+            let mut b = t.as_bytes().to_vec();
+            mask_in_place(&mut b);
+            let s = String::from_utf8(b).unwrap();
+            assert!(!window_pan(&s), "{t} -> {s}");
+        }
     }
 
     #[test]
