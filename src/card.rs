@@ -1334,8 +1334,8 @@ mod tests {
     }
 
     /// Each escape that a decoding layer reads as a digit or separator is
-    /// masked like `%34`: JSON and IIS `\\u0034`/`%u0034`, JavaScript
-    /// `\\x34`, HTML `&#52;` and `&#x34;` (with or without `;`, with
+    /// masked like `%34`: JSON and IIS `\u0034`/`%u0034`, JavaScript
+    /// `\x34`, HTML `&#52;` and `&#x34;` (with or without `;`, with
     /// leading zeros), alone or mixed with plain digits; in place, each
     /// masked escape keeps its length and spells `*`.
     #[test]

@@ -238,9 +238,9 @@ impl<'t> View<'t> {
 }
 
 /// The blob character an escape at the start of `t` stands for, and the
-/// escape's length: `%HH`, `%uHHHH` and `\\uHHHH` of any character of a
+/// escape's length: `%HH`, `%uHHHH` and `\uHHHH` of any character of a
 /// blob alphabet (the `url` and `json` layers decode them, so the matcher
-/// reads a blob through them), and `\\/`.
+/// reads a blob through them), and `\/`.
 fn escape_at(t: &[u8]) -> Option<(u8, usize)> {
     let hex = |from: usize, n: usize| {
         t.get(from..from + n)?
