@@ -708,8 +708,7 @@ pub fn masks_nothing_in(b: &[u8]) -> bool {
     let flat = ascii_digits(b) < 3
         || (crate::matcher::find_digit_run(b, 0).is_none()
             && !cvv_possible(b)
-            && !has_escaped_digit(b)
-            && !has_wide_sep(b));
+            && !escape_starts(b).any(|i| may_spell_digit(&b[i..]) || wide_sep_at(b, i)));
     flat && crate::redact::mask_blobs(b).is_none()
 }
 
@@ -961,10 +960,13 @@ fn ref_prefix_spells_digit(t: &[u8]) -> bool {
 /// does not read (it reads `%20` and `%2D` as hex digits and `%`), which
 /// may join digit groups where that scanner sees none.
 fn has_wide_sep(b: &[u8]) -> bool {
-    escape_starts(b).any(|i| {
-        let n = esc_sep_len(b, i);
-        n > 0 && !(b[i] == b'%' && n == 3)
-    })
+    escape_starts(b).any(|i| wide_sep_at(b, i))
+}
+
+/// [`has_wide_sep`] of the escape at `b[i]`.
+fn wide_sep_at(b: &[u8], i: usize) -> bool {
+    let n = esc_sep_len(b, i);
+    n > 0 && !(b[i] == b'%' && n == 3)
 }
 
 /// Rewrites the escaped digit at `b[k]` (as `before` spells it) as the

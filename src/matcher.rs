@@ -374,6 +374,27 @@ struct CountGate {
     tests: ByteTests,
 }
 
+/// Runs `$body` with `$mask` bound to the AVX2 class test of `$tests`,
+/// picked once per call: the nibble lookup when the class has tables
+/// (small enough to inline into the block loops), else the per-range
+/// compares. Used only inside `#[target_feature(enable = "avx2")]` functions.
+#[cfg(target_arch = "x86_64")]
+macro_rules! with_wide_mask {
+    ($tests:expr, $mask:ident => $body:expr) => {{
+        let tests: &ByteTests = $tests;
+        match &tests.nibbles {
+            Some(tables) => {
+                let $mask = |block: &[u8; 64]| nibble_mask_wide(block, tables, tests.upper);
+                $body
+            }
+            None => {
+                let $mask = |block: &[u8; 64]| range_mask_wide(block, tests);
+                $body
+            }
+        }
+    }};
+}
+
 impl CountGate {
     fn new(set: [bool; 256], min: usize) -> CountGate {
         CountGate {
@@ -399,34 +420,26 @@ impl CountGate {
             // SAFETY: `wide` is set only when the CPU has AVX2.
             return unsafe { self.find_wide(hay, from) };
         }
-        self.find_by(hay, from, range_mask)
+        self.find_by(hay, from, |block| range_mask(block, &self.tests))
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn find_wide(&self, hay: &[u8], from: usize) -> Option<usize> {
-        match &self.tests.nibbles {
-            Some(n) => self.find_by(hay, from, |b, t| nibble_mask_wide(b, n, t.upper)),
-            None => self.find_by(hay, from, |b, t| range_mask_wide(b, t)),
-        }
+        with_wide_mask!(&self.tests, mask => self.find_by(hay, from, mask))
     }
 
     /// 64 bytes at a time: members counted by popcount between the
     /// newlines of the block (a byte-by-byte loop was a sixth of a
     /// default-pack scan).
     #[inline(always)]
-    fn find_by(
-        &self,
-        hay: &[u8],
-        from: usize,
-        mask: impl Fn(&[u8; 64], &ByteTests) -> u64,
-    ) -> Option<usize> {
+    fn find_by(&self, hay: &[u8], from: usize, mask: impl Fn(&[u8; 64]) -> u64) -> Option<usize> {
         let min = self.min.max(1);
         let (mut ls, mut n) = (from, 0usize);
         let mut p = from;
         while let Some(block) = hay.get(p..p + 64) {
             let block: &[u8; 64] = block.try_into().expect("64 bytes");
-            let mut m = mask(block, &self.tests);
+            let mut m = mask(block);
             let mut nl = crate::lines::block_mask(block, b'\n');
             while nl != 0 {
                 let k = nl.trailing_zeros();
@@ -634,12 +647,7 @@ impl ClassRun {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn skip_blocks_wide(&self, tests: &ByteTests, hay: &[u8], from: usize) -> Option<usize> {
-        match &tests.nibbles {
-            Some(t) => {
-                self.skip_blocks_by(hay, from, |block| nibble_mask_wide(block, t, tests.upper))
-            }
-            None => self.skip_blocks_by(hay, from, |block| range_mask_wide(block, tests)),
-        }
+        with_wide_mask!(tests, mask => self.skip_blocks_by(hay, from, mask))
     }
 
     #[inline(always)]
@@ -710,10 +718,7 @@ impl ClassRun {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn run_end_wide(&self, tests: &ByteTests, hay: &[u8], s: usize) -> usize {
-        match &tests.nibbles {
-            Some(t) => self.run_end_by(hay, s, |block| nibble_mask_wide(block, t, tests.upper)),
-            None => self.run_end_by(hay, s, |block| range_mask_wide(block, tests)),
-        }
+        with_wide_mask!(tests, mask => self.run_end_by(hay, s, mask))
     }
 
     #[inline(always)]
@@ -733,12 +738,7 @@ impl ClassRun {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn find_blocks_wide(&self, tests: &ByteTests, hay: &[u8], from: usize) -> Option<usize> {
-        match &tests.nibbles {
-            Some(t) => {
-                self.find_blocks_by(hay, from, |block| nibble_mask_wide(block, t, tests.upper))
-            }
-            None => self.find_blocks_by(hay, from, |block| range_mask_wide(block, tests)),
-        }
+        with_wide_mask!(tests, mask => self.find_blocks_by(hay, from, mask))
     }
 
     #[inline(always)]
