@@ -52,6 +52,28 @@ fn pan_log(dir: &std::path::Path) {
             p.bytes().map(|c| format!("%25{c:02X}")).collect(),
             // A JSON escape, URL-encoded (encodeURIComponent of `\u0034`).
             p.bytes().map(|c| format!("%5Cu{c:04x}")).collect(),
+            // Escapes whose own syntax is escaped (decoded a layer at a
+            // time): `%34` with its hex digits escaped, encodeURIComponent
+            // of `&#52;`, introducers as named references, a JSON-escaped
+            // backslash, a plain `%` before escaped hex, escaped `+`.
+            p.bytes()
+                .map(|c| {
+                    let hex: String = format!("{c:02X}")
+                        .bytes()
+                        .map(|h| format!("%{h:02X}"))
+                        .collect();
+                    format!("%25{hex}")
+                })
+                .collect(),
+            p.bytes().map(|c| format!("%26%23{c}%3B")).collect(),
+            p.bytes().map(|c| format!("&percnt;{c:02X}")).collect(),
+            p.bytes().map(|c| format!("&bsol;u{c:04x}")).collect(),
+            p.bytes().map(|c| format!("&amp;#{c};")).collect(),
+            p.bytes().map(|c| format!("\\\\u{c:04x}")).collect(),
+            p.bytes()
+                .map(|c| format!("%%{:02X}%{:02X}", c >> 4 | b'0', (c & 15) + b'0'))
+                .collect(),
+            grouped.join("%2B"),
             b64(p.as_bytes()),
             // What skimmers send: a JSON form encoded, URL-escaped, in hex,
             // twice over, or glued after other letters.

@@ -1,10 +1,12 @@
 //! The card-number detector and the masking invariant: whatever the input,
 //! mask_text's output holds no Luhn-valid, brand-prefixed number of a card
-//! length, and every PAN find_pans reports is masked.
+//! length, neither as written nor once the matcher's in-place layers
+//! (URL, JSON, HTML, until stable; all or one of them) decode it, and
+//! every PAN find_pans reports is masked.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use skimhunt::card;
+use skimhunt::{card, decode};
 
 fuzz_target!(|data: &[u8]| {
     for h in card::find_pans(data) {
@@ -16,6 +18,25 @@ fuzz_target!(|data: &[u8]| {
     let masked = card::mask_text(&s);
     if let Some(p) = full_pan(masked.as_bytes()) {
         panic!("mask_text let a card number through: {p}");
+    }
+    // Readers that decode every layer, or one of them.
+    let all = decode::DecodeOpts::all();
+    let one = |url, json, html| decode::DecodeOpts {
+        url,
+        json,
+        html,
+        ..Default::default()
+    };
+    for opts in [
+        all,
+        one(true, false, false),
+        one(false, true, false),
+        one(false, false, true),
+    ] {
+        let decoded = decode::decode_value(&masked, opts);
+        if let Some(p) = full_pan(decoded.as_bytes()) {
+            panic!("mask_text let an escaped card number through ({opts:?}): {p}");
+        }
     }
 });
 

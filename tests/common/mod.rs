@@ -120,11 +120,13 @@ pub fn encoded_pans(text: &str) -> Vec<String> {
 }
 
 /// `text` with every escape of an ASCII character read as it, until none
-/// is left (`%2534` is `4`), at most four times over: `%HH`, `%uHHHH`,
-/// `\uHHHH`, `\xHH`, and HTML `&#D…` / `&#xH…` (`;` optional).
+/// is left (`%2534` is `4`, `%25%33%34` too), at most eight times over:
+/// `%HH`, `%uHHHH`, `\uHHHH`, `\xHH`, `\\`, HTML `&#D…` / `&#xH…` (`;`
+/// optional), and the named references of escape syntax (`&percnt;`,
+/// `&bsol;`, `&amp;`, `&num;`, `&semi;`, `&plus;`).
 pub fn unescaped(text: &str) -> String {
     let mut t = text.to_string();
-    for _ in 0..4 {
+    for _ in 0..8 {
         let next = unescaped_once(&t);
         if next == t {
             break;
@@ -152,7 +154,20 @@ fn unescaped_once(text: &str) -> String {
                 .and_then(hex)
                 .map(|v| (v, skip + n))
         };
+        let named = [
+            ("&percnt;", b'%'),
+            ("&bsol;", b'\\'),
+            ("&amp;", b'&'),
+            ("&num;", b'#'),
+            ("&semi;", b';'),
+            ("&plus;", b'+'),
+        ];
         let esc = match rest {
+            [b'\\', b'\\', ..] => Some((u32::from(b'\\'), 2)),
+            [b'&', ..] if named.iter().any(|(n, _)| rest.starts_with(n.as_bytes())) => named
+                .iter()
+                .find(|(n, _)| rest.starts_with(n.as_bytes()))
+                .map(|(n, v)| (u32::from(*v), n.len())),
             [b'%' | b'\\', b'u' | b'U', ..] => fixed(2, 4),
             [b'%', ..] => fixed(1, 2),
             [b'\\', b'x' | b'X', ..] => fixed(2, 2),

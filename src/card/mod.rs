@@ -15,6 +15,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use regex::bytes::Regex;
 use sha2::Sha256;
 
+mod layered;
+
 /// Card brand (issuer network), derived from the number's prefix and length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -655,9 +657,30 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// [`mask_text`] without the blobs: plain and escaped digits and
-/// CVV values.
+/// [`mask_text`] without the blobs: plain and escaped digits, digits
+/// spelled through stacked escapes, and CVV values.
 fn mask_flat(text: &str) -> Cow<'_, str> {
+    let first = mask_escapes(text);
+    // What one escape spells is masked in its own style above; a stacked
+    // spelling left after it becomes as many `*` (the length kept, so an
+    // excerpt cut after masking still lands where it was meant).
+    let stacked = layered::spans(first.as_bytes());
+    if stacked.is_empty() {
+        return first;
+    }
+    let mut b = first.as_bytes().to_vec();
+    for &(from, to) in &stacked {
+        b[from..to].fill(b'*');
+    }
+    // The spans are escapes and digits, all ASCII: still UTF-8.
+    Cow::Owned(
+        String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
+}
+
+/// [`mask_flat`] of digits that are plain or spelled by one escape (or a
+/// chain of escaped introducers, [`escape_at`]).
+fn mask_escapes(text: &str) -> Cow<'_, str> {
     let b = text.as_bytes();
     // Every masked value holds ASCII digits: a card number 13, a CVV 3, a
     // escaped one (`%34…`, `&#52;…`) more. Report fields such as the method,
@@ -709,7 +732,7 @@ pub fn masks_nothing_in(b: &[u8]) -> bool {
         || (crate::matcher::find_digit_run(b, 0).is_none()
             && !cvv_possible(b)
             && !escape_starts(b).any(|i| may_spell_digit(&b[i..]) || wide_sep_at(b, i)));
-    flat && crate::redact::mask_blobs(b).is_none()
+    flat && !layered::may_mask(b) && crate::redact::mask_blobs(b).is_none()
 }
 
 /// Masks `b` in place without changing its length, for decoded blob text
@@ -724,7 +747,7 @@ pub(crate) fn mask_in_place(b: &mut [u8]) -> bool {
     // Every range comes from the text as it was.
     let (pans, cvvs) = flat_ranges(b, digits);
     let pct = escaped_digit_marks(b);
-    if pans.is_empty() && cvvs.is_empty() && pct.is_none() {
+    if pans.is_empty() && cvvs.is_empty() && pct.is_none() && !layered::may_mask(b) {
         return false;
     }
     let before = b.to_vec();
@@ -733,6 +756,10 @@ pub(crate) fn mask_in_place(b: &mut [u8]) -> bool {
     star_digits(&before, b, &cvvs, true);
     for (k, _) in pct.iter().flatten().enumerate().filter(|(_, m)| **m) {
         star_escape(&before, b, k);
+    }
+    // A stacked spelling left after that becomes `*`s, as in flat text.
+    for (from, to) in layered::spans(b) {
+        b[from..to].fill(b'*');
     }
     b[..] != before[..]
 }
@@ -1897,6 +1924,21 @@ mod tests {
             "\\u00",
             "0",
             "3",
+            // Escapes whose own syntax is escaped, and their parts.
+            "%25%33%34",
+            "%25%33",
+            "%33%31",
+            "%26%2352%3B",
+            "%23",
+            "%3B",
+            "&percnt;",
+            "&percnt",
+            "&bsol;u0034",
+            "&amp;#52;",
+            "&amp",
+            "&ampx",
+            "\\\\u0031",
+            "%%33%34",
         ];
         let mut rand = crate::test_util::rng(0x3c6e_f372_fe94_f82b);
         let mut cleared = 0;
@@ -1943,6 +1985,9 @@ mod tests {
             "n=\\x34\\x31",
             "4111&#32;1111",
             "4111\\u002D1111",
+            "4111%2B1111%2B1111%2B1111",
+            "n=%25%33%34%25%33%31%25%33%31%25%33%31111111111111",
+            "n=&percnt;34&percnt;31111111111111111",
         ] {
             assert!(!masks_nothing_in(held.as_bytes()), "{held}");
         }
