@@ -322,49 +322,50 @@ pub fn analyse(state: &ExposureState, interval: Interval, drifted: &BTreeSet<Str
     }
 }
 
-/// A CSV field: quoted when needed, masked, control characters dropped.
-fn csv(s: &str) -> String {
-    let clean: String = crate::card::mask_text(s)
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
-    // A leading formula character would run in a spreadsheet.
-    let clean = if clean.starts_with(['=', '+', '-', '@']) {
-        format!("'{clean}")
-    } else {
-        clean
-    };
-    if clean.contains([',', '"']) {
-        format!("\"{}\"", clean.replace('"', "\"\""))
-    } else {
-        clean
-    }
+/// A CSV cell of log text: masked, then as every report's CSV cell
+/// (control characters escaped, formulas defused; quoting is the writer's).
+fn cell(s: &str) -> String {
+    crate::report::csv::cell(&crate::card::mask_text(s))
 }
 
 impl Exposure {
     /// Writes every exposed session, one row each: web sessions, then chat
     /// sessions. No card data: only addresses, agents, ids and times.
     pub fn write_csv(&self, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(
-            out,
-            "kind,client_ip,user_agent,chat_session,first_seen,last_seen,requests"
-        )?;
+        let mut w = crate::report::csv::writer(out);
+        w.write_record([
+            "kind",
+            "client_ip",
+            "user_agent",
+            "chat_session",
+            "first_seen",
+            "last_seen",
+            "requests",
+        ])?;
         let name = |i: u32| self.strings.get(i as usize).map_or("", |s| &**s);
         for s in &self.all {
-            writeln!(
-                out,
-                "web,{},{},,{},{},{}",
-                csv(name(s.ip)),
-                csv(name(s.ua)),
-                s.first_seen,
-                s.last_seen,
-                s.requests
-            )?;
+            w.write_record([
+                "web",
+                &cell(name(s.ip)),
+                &cell(name(s.ua)),
+                "",
+                &s.first_seen.to_string(),
+                &s.last_seen.to_string(),
+                &s.requests.to_string(),
+            ])?;
         }
         for (sid, a, b) in &self.chat {
-            writeln!(out, "chat,,,{},{a},{b},", csv(name(*sid)))?;
+            w.write_record([
+                "chat",
+                "",
+                "",
+                &cell(name(*sid)),
+                &a.to_string(),
+                &b.to_string(),
+                "",
+            ])?;
         }
-        Ok(())
+        w.flush()
     }
 }
 
@@ -439,9 +440,28 @@ mod tests {
         };
         let e = analyse(&state(), iv, &BTreeSet::new());
         assert_eq!((e.sessions, e.chat_sessions), (1, 0));
-        assert_eq!(csv("=cmd|x"), "'=cmd|x");
-        assert_eq!(csv("a,\"b\""), "\"a,\"\"b\"\"\"");
-        assert_eq!(csv("card 4111111111111111"), "card 411111******1111");
+        assert_eq!(cell("=cmd|x"), "'=cmd|x");
+        assert_eq!(cell("card 4111111111111111"), "card 411111******1111");
+        assert_eq!(cell("ua\u{1b}[2J"), "ua\\u{1b}[2J");
+        // Quoting is the writer's.
+        let mut st = ExposureState::default();
+        st.chat_load(t("2017-09-27T10:00:00Z"), "a,\"b\"");
+        st.chat_load(t("2017-09-27T11:00:00Z"), "a,\"b\"");
+        let all = Interval {
+            since: None,
+            until: None,
+            basis: "window",
+        };
+        let e = analyse(&st, all, &BTreeSet::new());
+        let mut buf = Vec::new();
+        e.write_csv(&mut buf).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(
+            text.ends_with(
+                "\r\nchat,,,\"a,\"\"b\"\"\",2017-09-27T10:00:00Z,2017-09-27T11:00:00Z,\r\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

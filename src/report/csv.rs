@@ -40,8 +40,17 @@ pub fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// A cell as written: control characters escaped, then defused.
-fn cell(c: &str) -> String {
+pub(crate) fn cell(c: &str) -> String {
     defuse(&crate::text::sanitize(c)).into_owned()
+}
+
+/// The CSV writer every CSV skimhunt writes uses (findings, exposed
+/// sessions): RFC 4180, quoted where needed, CRLF.
+pub(crate) fn writer<W: Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Necessary)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out)
 }
 
 pub struct CsvEmitter<W: Write> {
@@ -50,12 +59,7 @@ pub struct CsvEmitter<W: Write> {
 
 impl<W: Write> CsvEmitter<W> {
     pub fn new(out: W) -> Self {
-        CsvEmitter {
-            out: csv::WriterBuilder::new()
-                .quote_style(csv::QuoteStyle::Necessary)
-                .terminator(csv::Terminator::CRLF)
-                .from_writer(out),
-        }
+        CsvEmitter { out: writer(out) }
     }
 }
 
