@@ -634,7 +634,10 @@ fn cvv_ranges(b: &[u8]) -> Vec<(usize, usize)> {
 /// even when glued to letters, inside longer digit runs, split by single
 /// space, `-`, `+`, `%20` or `%2D` separators, or with digits and
 /// separators written as escapes as the decoding layers read them (`%34`,
-/// `%2534`, `\u0034`, `\x34`, `&#52;`, `&#x34;`); and replaces the 3–4 digit
+/// `%2534`, `\u0034`, `\x34`, `&#52;`, `&#x34;`), also where an escape's
+/// own syntax is escaped (`%25%33%34`, `&percnt;34`: `card/layered.rs`, every
+/// such spelling of a middle digit becoming as many `*`), and read by a
+/// decoder of only some layers; and replaces the 3–4 digit
 /// values of CVV-like keys (`cvv`, `cvc2`, `card[cvc]`, `payment[cc_cid]`,
 /// `"security_code": 123`…) by `***`. Returns `Borrowed` when nothing
 /// changed. Linear in the input length.
