@@ -332,6 +332,37 @@ pub fn looks_binary(head: &[u8]) -> bool {
     memchr::memchr(0, &head[..head.len().min(BINARY_PROBE)]).is_some()
 }
 
+/// Why a file that [`looks_binary`] is skipped: containers and formats an
+/// analyst is likely to point skimhunt at are named, with what to do
+/// (their members or records are not read); anything else is a binary
+/// file.
+pub fn binary_reason(head: &[u8]) -> String {
+    let at = |off: usize, magic: &[u8]| head.get(off..off + magic.len()) == Some(magic);
+    let what = if at(257, b"ustar") {
+        "tar archive: its members are not scanned; extract it and scan the directory"
+    } else if at(0, b"PK\x03\x04") || at(0, b"PK\x05\x06") {
+        "zip archive: its members are not scanned; extract it and scan the directory"
+    } else if at(0, b"7z\xbc\xaf\x27\x1c") {
+        "7z archive: its members are not scanned; extract it and scan the directory"
+    } else if at(0, b"Rar!\x1a\x07") {
+        "rar archive: its members are not scanned; extract it and scan the directory"
+    } else if at(0, b"\xfd7zXZ\x00") {
+        "xz-compressed: not decoded (gzip, bzip2 and zstd are); decompress it first"
+    } else if at(0, b"\x04\x22\x4d\x18") {
+        "lz4-compressed: not decoded (gzip, bzip2 and zstd are); decompress it first"
+    } else if at(0, b"ElfFile\x00") {
+        "Windows event log (EVTX): not a text log; use an event-log tool"
+    } else if at(0, b"\xd4\xc3\xb2\xa1") || at(0, b"\xa1\xb2\xc3\xd4") || at(0, b"\x0a\x0d\x0d\x0a")
+    {
+        "packet capture (pcap): not a text log"
+    } else if at(0, b"SQLite format 3\x00") {
+        "SQLite database: not a text log; export its tables as text first"
+    } else {
+        "binary file (NUL byte in the first 8 KiB)"
+    };
+    what.to_string()
+}
+
 /// A plain reason for a decoder error: truncated archives are common in
 /// evidence and deserve a clear name.
 pub fn stream_error_reason(comp: Compression, e: &io::Error) -> String {
@@ -458,5 +489,24 @@ mod tests {
         assert!(data.is_empty());
         assert!(looks_binary(b"abc\0def"));
         assert!(!looks_binary(b"abc def\n"));
+    }
+
+    #[test]
+    fn binary_files_are_named_when_known() {
+        let mut tar = vec![0u8; 1024];
+        tar[257..263].copy_from_slice(b"ustar\0");
+        assert!(binary_reason(&tar).starts_with("tar archive"));
+        assert!(binary_reason(b"PK\x03\x04\x14\0\0").starts_with("zip archive"));
+        assert!(binary_reason(b"\xfd7zXZ\0\0").starts_with("xz-compressed"));
+        assert!(binary_reason(b"ElfFile\0\x01").starts_with("Windows event log"));
+        assert_eq!(
+            binary_reason(b"\0\0\0"),
+            "binary file (NUL byte in the first 8 KiB)"
+        );
+        // Shorter than a magic: no panic.
+        assert_eq!(
+            binary_reason(b"P"),
+            "binary file (NUL byte in the first 8 KiB)"
+        );
     }
 }

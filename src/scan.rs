@@ -452,7 +452,7 @@ fn scan_plain(
     file.decoded_bytes = data.len() as u64;
     if input::looks_binary(data) {
         file.status = FileStatus::Skipped;
-        file.reason = Some("binary file (NUL byte in the first 8 KiB)".into());
+        file.reason = Some(input::binary_reason(data));
         progress.bytes(data.len() as u64);
         return FileFindings::default();
     }
@@ -690,7 +690,7 @@ fn scan_stream(
         if parser.is_none() {
             if input::looks_binary(&buf) {
                 file.status = FileStatus::Skipped;
-                file.reason = Some("binary file (NUL byte in the first 8 KiB)".into());
+                file.reason = Some(input::binary_reason(&buf));
                 file.decoded_bytes = decoded;
                 return FileFindings::default();
             }

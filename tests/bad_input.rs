@@ -108,6 +108,19 @@ fn empty_binary_nul_and_encoding_cases() {
     let root = d.path().join("ev");
     write(&root, "empty.log", b"");
     write(&root, "binary.bin", b"\x7fELF\x02\x01\x01\0\0\0\0MARK");
+    // A tar member header (name, then `ustar` at 257) and the log after it.
+    let mut tar = vec![0u8; 512];
+    tar[..10].copy_from_slice(b"access.log");
+    tar[257..263].copy_from_slice(b"ustar\0");
+    tar.extend_from_slice(marks(3).as_bytes());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &tar).unwrap();
+    write(&root, "logs.tar.gz", &gz.finish().unwrap());
+    write(
+        &root,
+        "logs.zip",
+        b"PK\x03\x04\x14\0\0\0\x08\0access.log MARK",
+    );
     // NUL bytes past the binary probe, in the middle of a text log.
     let mut nul = marks(400).into_bytes();
     nul.extend_from_slice(b"garbage \0\0\0 in the middle MARK\n");
@@ -130,6 +143,25 @@ fn empty_binary_nul_and_encoding_cases() {
     assert_eq!(b["status"], "skipped");
     assert_eq!(b["reason"], "binary file (NUL byte in the first 8 KiB)");
     assert!(findings_in(&r, "binary.bin").is_empty());
+    // Archives are named, so the analyst knows to extract them: a tar
+    // compressed with gzip (decoded, then recognised) and a zip.
+    let t = entry(&r, "logs.tar.gz");
+    assert_eq!(
+        (t["status"].as_str(), t["compression"].as_str()),
+        (Some("skipped"), Some("gzip"))
+    );
+    assert!(
+        t["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("tar archive: its members are not scanned"),
+        "{t}"
+    );
+    let z = entry(&r, "logs.zip");
+    assert!(
+        z["reason"].as_str().unwrap().starts_with("zip archive"),
+        "{z}"
+    );
 
     let n = entry(&r, "nul.log");
     assert_eq!(n["status"], "scanned");
