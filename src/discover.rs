@@ -55,7 +55,7 @@ impl Entry {
         };
         let parts: Vec<String> = rel
             .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .map(|c| crate::text::os_text(c.as_os_str()))
             .collect();
         parts.join("/")
     }
@@ -143,8 +143,8 @@ fn walk_root(root: &Path, opts: &DiscoverOptions, never: &[PathBuf], out: &mut V
             Err(err) => {
                 let display = err
                     .path()
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| root.to_string_lossy().into_owned());
+                    .map(crate::text::path_text)
+                    .unwrap_or_else(|| crate::text::path_text(root));
                 let reason = if let Some(anc) = err.loop_ancestor() {
                     format!("symlink loop back to {}", anc.display())
                 } else if let Some(io) = err.io_error() {
@@ -162,7 +162,7 @@ fn walk_root(root: &Path, opts: &DiscoverOptions, never: &[PathBuf], out: &mut V
             }
         };
         let path = entry.path();
-        let display = path.to_string_lossy().into_owned();
+        let display = crate::text::path_text(path);
         let ft = entry.file_type();
         // The root itself is never filtered: it was named explicitly.
         let filtered =

@@ -12,6 +12,38 @@ pub fn lossy(b: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// A path as report text. A name that is not UTF-8 (a Latin-1 name from an
+/// old system) keeps every byte: invalid ones as `\xHH`, and its
+/// backslashes doubled so the spelling stays unambiguous, instead of the
+/// lossy U+FFFD, which can make two files one name and locates neither.
+pub fn path_text(p: &std::path::Path) -> String {
+    os_text(p.as_os_str())
+}
+
+/// [`path_text`] of one name or path.
+pub fn os_text(s: &std::ffi::OsStr) -> String {
+    if let Some(t) = s.to_str() {
+        return t.to_string();
+    }
+    #[cfg(unix)]
+    {
+        use std::fmt::Write;
+        use std::os::unix::ffi::OsStrExt;
+        let mut out = String::new();
+        for chunk in s.as_bytes().utf8_chunks() {
+            out.push_str(&chunk.valid().replace('\\', "\\\\"));
+            for b in chunk.invalid() {
+                let _ = write!(out, "\\x{b:02X}");
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        s.to_string_lossy().into_owned()
+    }
+}
+
 /// Escapes control characters (ESC, CR, BEL, …) so that nothing read from a
 /// log can move the cursor, recolour or retitle an analyst's terminal.
 pub fn sanitize(s: &str) -> Cow<'_, str> {
@@ -32,6 +64,18 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn paths_that_are_not_utf8_keep_their_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let p = std::path::Path::new(std::ffi::OsStr::from_bytes(b"ev/caf\xe9\\x.log"));
+        assert_eq!(path_text(p), "ev/caf\\xE9\\\\x.log");
+        assert_eq!(
+            path_text(std::path::Path::new("ev/caf\u{e9}\\x.log")),
+            "ev/caf\u{e9}\\x.log"
+        );
+    }
 
     #[test]
     fn lossy_borrows_valid_text_and_replaces_invalid_bytes() {

@@ -360,21 +360,6 @@ fn unreadable_file_is_an_error_entry() {
     assert_eq!(r["summary"]["files"]["errors"], 1);
 }
 
-#[cfg(unix)]
-#[test]
-fn non_utf8_file_name_is_reported_lossily_and_scanned() {
-    use std::os::unix::ffi::OsStrExt;
-    let d = tempfile::tempdir().unwrap();
-    let root = d.path().join("tree");
-    std::fs::create_dir_all(&root).unwrap();
-    let name = std::ffi::OsStr::from_bytes(b"bad-\xff\xfe-name.log");
-    std::fs::write(root.join(name), marks(3)).unwrap();
-    let r = scan(d.path(), &[&root], &[]);
-    let e = entry(&r, "bad-\u{fffd}\u{fffd}-name.log");
-    assert_eq!(e["status"], "scanned");
-    assert_eq!(findings_in(&r, "-name.log").len(), 3);
-}
-
 /// A file truncated while mapped and scanned: the process survives, keeps
 /// what it read before the cut and reports the change. Racy by nature (the
 /// scan may finish first), so both outcomes are accepted, but never a
@@ -554,5 +539,25 @@ fn malformed_rules_are_refused_with_position_and_reason() {
         );
         assert!(err.contains(mentions), "{what}: {err}");
         assert!(!err.contains("panicked"), "{what}: {err}");
+    }
+}
+
+/// A file name that is not UTF-8 is reported with its bytes (`\xFF`), not
+/// the lossy U+FFFD, so the analyst can find the file again (two names
+/// that differ in invalid bytes stay two); findings carry the same path.
+#[cfg(unix)]
+#[test]
+fn names_that_are_not_utf8_keep_their_bytes_in_the_report() {
+    use std::os::unix::ffi::OsStrExt;
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("tree");
+    std::fs::create_dir_all(&root).unwrap();
+    for name in [&b"bad-\xff\xfe-name.log"[..], b"bad-\xfe\xff-name.log"] {
+        std::fs::write(root.join(std::ffi::OsStr::from_bytes(name)), marks(3)).unwrap();
+    }
+    let r = scan(d.path(), &[&root], &[]);
+    for shown in ["/bad-\\xFF\\xFE-name.log", "/bad-\\xFE\\xFF-name.log"] {
+        assert_eq!(entry(&r, shown)["status"], "scanned");
+        assert_eq!(findings_in(&r, shown).len(), 3);
     }
 }
