@@ -16,6 +16,7 @@ pub enum Compression {
     Gzip,
     Zstd,
     Bzip2,
+    Xz,
 }
 
 impl Compression {
@@ -26,6 +27,8 @@ impl Compression {
             Compression::Zstd
         } else if head.len() >= 4 && head.starts_with(b"BZh") && (b'1'..=b'9').contains(&head[3]) {
             Compression::Bzip2
+        } else if head.starts_with(b"\xfd7zXZ\x00") {
+            Compression::Xz
         } else {
             Compression::None
         }
@@ -37,6 +40,7 @@ impl Compression {
             Compression::Gzip => "gzip",
             Compression::Zstd => "zstd",
             Compression::Bzip2 => "bzip2",
+            Compression::Xz => "xz",
         }
     }
 }
@@ -133,7 +137,8 @@ pub fn open_readonly(path: &Path) -> io::Result<File> {
 /// Opens a file for scanning: compression is decided by the magic bytes.
 pub fn open(path: &Path) -> io::Result<Opened> {
     let mut file = open_readonly(path)?;
-    let mut head = [0u8; 4];
+    // The longest magic: xz's six bytes.
+    let mut head = [0u8; 6];
     let n = read_up_to(&mut file, &mut head)?;
     let comp = Compression::from_magic(&head[..n]);
     if comp != Compression::None {
@@ -307,8 +312,21 @@ fn decoder(comp: Compression, r: Box<dyn Read + Send>) -> io::Result<Box<dyn Rea
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(r)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(r)?),
         Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(r)),
+        // Concatenated streams are one log, as with gzip members. The memory
+        // limit refuses a header that asks for more than `xz -9e` needs, so
+        // a crafted file cannot make the decoder allocate gigabytes.
+        Compression::Xz => {
+            let s = liblzma::stream::Stream::new_stream_decoder(
+                XZ_MEMORY_LIMIT,
+                liblzma::stream::CONCATENATED,
+            )?;
+            Box::new(liblzma::bufread::XzDecoder::new_stream(r, s))
+        }
     })
 }
+
+/// Most memory one xz decoder may use: `xz -9` needs 65 MiB.
+const XZ_MEMORY_LIMIT: u64 = 128 << 20;
 
 /// Reads until `buf` is full or the stream ends.
 pub fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
@@ -346,10 +364,8 @@ pub fn binary_reason(head: &[u8]) -> String {
         "7z archive: its members are not scanned; extract it and scan the directory"
     } else if at(0, b"Rar!\x1a\x07") {
         "rar archive: its members are not scanned; extract it and scan the directory"
-    } else if at(0, b"\xfd7zXZ\x00") {
-        "xz-compressed: not decoded (gzip, bzip2 and zstd are); decompress it first"
     } else if at(0, b"\x04\x22\x4d\x18") {
-        "lz4-compressed: not decoded (gzip, bzip2 and zstd are); decompress it first"
+        "lz4-compressed: not decoded (gzip, bzip2, zstd and xz are); decompress it first"
     } else if at(0, b"ElfFile\x00") {
         "Windows event log (EVTX): not a text log; use an event-log tool"
     } else if at(0, b"\xd4\xc3\xb2\xa1") || at(0, b"\xa1\xb2\xc3\xd4") || at(0, b"\x0a\x0d\x0d\x0a")
@@ -389,6 +405,10 @@ mod tests {
             Compression::Zstd
         );
         assert_eq!(Compression::from_magic(b"BZh9"), Compression::Bzip2);
+        assert_eq!(
+            Compression::from_magic(b"\xfd7zXZ\0\0\x04"),
+            Compression::Xz
+        );
         assert_eq!(Compression::from_magic(b"BZhx"), Compression::None);
         assert_eq!(Compression::from_magic(b"1.2."), Compression::None);
         assert_eq!(Compression::from_magic(b""), Compression::None);
@@ -435,6 +455,65 @@ mod tests {
         let mut s = String::new();
         r.read_to_string(&mut s).unwrap();
         assert_eq!(s, "bb\n");
+    }
+
+    fn xz(data: &[u8]) -> Vec<u8> {
+        let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn read_all(path: &Path) -> io::Result<String> {
+        let Opened::Stream(Compression::Xz, mut r) = open(path)? else {
+            panic!("xz")
+        };
+        let mut s = String::new();
+        r.read_to_string(&mut s)?;
+        Ok(s)
+    }
+
+    #[test]
+    fn xz_streams_concatenated_truncated_and_over_the_memory_limit() {
+        let d = tempfile::tempdir().unwrap();
+        // Two streams glued together are one log.
+        let two = d.path().join("two.xz");
+        std::fs::write(&two, [xz(b"a\n"), xz(b"b\n")].concat()).unwrap();
+        assert_eq!(read_all(&two).unwrap(), "a\nb\n");
+        // Cut short: an error named as truncation or corruption, never a
+        // silent end.
+        let big: String = (0..5000).map(|i| format!("line {i} text\n")).collect();
+        let whole = xz(big.as_bytes());
+        let cut = d.path().join("cut.xz");
+        std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+        let e = read_all(&cut).unwrap_err();
+        assert!(
+            stream_error_reason(Compression::Xz, &e).contains("xz"),
+            "{e}"
+        );
+        // A block header asking for a 4 GiB dictionary (its CRC32 fixed up):
+        // refused by the memory limit, not allocated.
+        let mut huge = xz(b"x\n");
+        // Stream header (12 bytes), then the block header: its size byte,
+        // flags, then (no size fields here) filter id 0x21, props size 1,
+        // the dictionary byte.
+        let bh = 12;
+        let len = (usize::from(huge[bh]) + 1) * 4;
+        assert_eq!(
+            &huge[bh + 2..bh + 4],
+            &[0x21, 0x01],
+            "LZMA2 filter where expected"
+        );
+        huge[bh + 4] = 40;
+        let mut crc = flate2::Crc::new();
+        crc.update(&huge[bh..bh + len - 4]);
+        huge[bh + len - 4..bh + len].copy_from_slice(&crc.sum().to_le_bytes());
+        let h = d.path().join("huge.xz");
+        std::fs::write(&h, &huge).unwrap();
+        let e = read_all(&h).unwrap_err();
+        assert!(
+            stream_error_reason(Compression::Xz, &e).contains("memory limit"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -497,7 +576,7 @@ mod tests {
         tar[257..263].copy_from_slice(b"ustar\0");
         assert!(binary_reason(&tar).starts_with("tar archive"));
         assert!(binary_reason(b"PK\x03\x04\x14\0\0").starts_with("zip archive"));
-        assert!(binary_reason(b"\xfd7zXZ\0\0").starts_with("xz-compressed"));
+        assert!(binary_reason(b"\x04\x22\x4d\x18\0").starts_with("lz4-compressed"));
         assert!(binary_reason(b"ElfFile\0\x01").starts_with("Windows event log"));
         assert_eq!(
             binary_reason(b"\0\0\0"),

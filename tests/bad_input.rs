@@ -203,6 +203,37 @@ fn truncated_gzip_keeps_findings_and_says_so() {
     );
 }
 
+/// xz is decoded like gzip: a whole file scanned, a cut one an `error`
+/// entry that keeps what was read.
+#[test]
+fn xz_is_scanned_and_a_truncated_one_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    xz.write_all(marks(20_000).as_bytes()).unwrap();
+    let xz = xz.finish().unwrap();
+    let whole = write(d.path(), "whole.log.xz", &xz);
+    let cut = write(d.path(), "cut.log.xz", &xz[..xz.len() / 2]);
+    let r = scan(d.path(), &[&whole, &cut], &[]);
+    let w = entry(&r, "whole.log.xz");
+    assert_eq!(
+        (
+            w["status"].as_str(),
+            w["compression"].as_str(),
+            w["records"].as_u64()
+        ),
+        (Some("scanned"), Some("xz"), Some(20_000))
+    );
+    assert_eq!(findings_in(&r, "whole.log.xz").len(), 20_000);
+    let c = entry(&r, "cut.log.xz");
+    assert_eq!(c["status"], "error");
+    let records = c["records"].as_u64().unwrap();
+    assert!(records > 1000 && records < 20_000, "{c}");
+    assert_eq!(
+        c["reason"],
+        format!("truncated xz after {records} records").as_str()
+    );
+}
+
 fn lib_scan(path: &Path, tune: impl FnOnce(&mut ScanConfig)) -> skimhunt::scan::FileOutcome {
     let engine = Engine::new(skimhunt::rules::load_str(RULE, "m.yml").unwrap());
     let mut cfg = ScanConfig::new(Window::default(), TimeZone::UTC, Fingerprinter::new(b"k"));
