@@ -180,58 +180,57 @@ fn empty_binary_nul_and_encoding_cases() {
     assert!(f[0]["evidence"].as_str().unwrap().contains('\u{fffd}'));
 }
 
-#[test]
-fn truncated_gzip_keeps_findings_and_says_so() {
+/// Scans a whole and a half copy of `packed` (20,000 marked lines,
+/// compressed as `comp`): the whole one is scanned in full; the cut one is
+/// an `error` entry named as truncation that keeps the findings read
+/// before the break.
+fn whole_and_truncated(comp: &str, packed: &[u8]) {
     let d = tempfile::tempdir().unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(marks(20_000).as_bytes()).unwrap();
-    let gz = gz.finish().unwrap();
-    let p = write(d.path(), "cut.log.gz", &gz[..gz.len() / 2]);
-    let r = scan(d.path(), &[&p], &[]);
-    let e = entry(&r, "cut.log.gz");
-    assert_eq!(e["status"], "error");
-    let records = e["records"].as_u64().unwrap();
-    assert!(records > 1000 && records < 20_000, "{e}");
-    assert_eq!(
-        e["reason"],
-        format!("truncated gzip after {records} records").as_str()
+    let whole = write(d.path(), &format!("whole.log.{comp}"), packed);
+    let cut = write(
+        d.path(),
+        &format!("cut.log.{comp}"),
+        &packed[..packed.len() / 2],
     );
-    let found = findings_in(&r, "cut.log.gz").len() as u64;
-    assert!(
-        found + 1 >= records && found <= records,
-        "{found} of {records}"
-    );
-}
-
-/// xz is decoded like gzip: a whole file scanned, a cut one an `error`
-/// entry that keeps what was read.
-#[test]
-fn xz_is_scanned_and_a_truncated_one_says_so() {
-    let d = tempfile::tempdir().unwrap();
-    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
-    xz.write_all(marks(20_000).as_bytes()).unwrap();
-    let xz = xz.finish().unwrap();
-    let whole = write(d.path(), "whole.log.xz", &xz);
-    let cut = write(d.path(), "cut.log.xz", &xz[..xz.len() / 2]);
     let r = scan(d.path(), &[&whole, &cut], &[]);
-    let w = entry(&r, "whole.log.xz");
+    let w = entry(&r, &format!("whole.log.{comp}"));
     assert_eq!(
         (
             w["status"].as_str(),
             w["compression"].as_str(),
             w["records"].as_u64()
         ),
-        (Some("scanned"), Some("xz"), Some(20_000))
+        (Some("scanned"), Some(comp), Some(20_000))
     );
-    assert_eq!(findings_in(&r, "whole.log.xz").len(), 20_000);
-    let c = entry(&r, "cut.log.xz");
-    assert_eq!(c["status"], "error");
-    let records = c["records"].as_u64().unwrap();
-    assert!(records > 1000 && records < 20_000, "{c}");
+    assert_eq!(findings_in(&r, &format!("whole.log.{comp}")).len(), 20_000);
+    let e = entry(&r, &format!("cut.log.{comp}"));
+    assert_eq!(e["status"], "error");
+    let records = e["records"].as_u64().unwrap();
+    assert!(records > 1000 && records < 20_000, "{e}");
     assert_eq!(
-        c["reason"],
-        format!("truncated xz after {records} records").as_str()
+        e["reason"],
+        format!("truncated {comp} after {records} records").as_str()
     );
+    let found = findings_in(&r, &format!("cut.log.{comp}")).len() as u64;
+    assert!(
+        found + 1 >= records && found <= records,
+        "{found} of {records}"
+    );
+}
+
+#[test]
+fn truncated_gzip_keeps_findings_and_says_so() {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(marks(20_000).as_bytes()).unwrap();
+    whole_and_truncated("gzip", &gz.finish().unwrap());
+}
+
+/// xz is decoded like gzip.
+#[test]
+fn truncated_xz_keeps_findings_and_says_so() {
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    xz.write_all(marks(20_000).as_bytes()).unwrap();
+    whole_and_truncated("xz", &xz.finish().unwrap());
 }
 
 fn lib_scan(path: &Path, tune: impl FnOnce(&mut ScanConfig)) -> skimhunt::scan::FileOutcome {
