@@ -1,8 +1,9 @@
 //! The card-number detector and the masking invariant: whatever the input,
 //! mask_text's output holds no Luhn-valid, brand-prefixed number of a card
 //! length, neither as written nor once the matcher's in-place layers
-//! (URL, JSON, HTML, until stable; all or one of them) decode it, and
-//! every PAN find_pans reports is masked.
+//! (URL, JSON, HTML, until stable; all or one of them) decode it, nor in
+//! what the card rules' decoding (blobs included) makes of it, and every
+//! PAN find_pans reports is masked.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -36,6 +37,20 @@ fuzz_target!(|data: &[u8]| {
         let decoded = decode::decode_value(&masked, opts);
         if let Some(p) = full_pan(decoded.as_bytes()) {
             panic!("mask_text let an escaped card number through ({opts:?}): {p}");
+        }
+    }
+    // What the card rules read: their layers, blobs included.
+    let card_rules = decode::DecodeOpts {
+        url: true,
+        plus: true,
+        json: true,
+        base64: true,
+        hex: true,
+        html: false,
+    };
+    for v in decode::decode_variants(&masked, card_rules) {
+        if let Some(p) = full_pan(v.text.as_bytes()) {
+            panic!("mask_text let an encoded card number through ({:?}): {p}", v.layers);
         }
     }
 });
