@@ -41,7 +41,8 @@ pub(super) fn may_mask(b: &[u8]) -> bool {
     ascii_digits(b) >= super::MIN_LEN && super::escape_starts(b).any(|i| starts_layer(b, i))
 }
 
-fn starts_layer(b: &[u8], i: usize) -> bool {
+/// Whether the escape at `b[i]` (an escape start) makes [`may_mask`] hold.
+pub(super) fn starts_layer(b: &[u8], i: usize) -> bool {
     let t = &b[i..];
     if t.starts_with(b"&#") || t.get(1..4).is_some_and(|n| n.eq_ignore_ascii_case(b"amp")) {
         return true;

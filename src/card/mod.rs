@@ -731,11 +731,19 @@ fn mask_escapes(text: &str) -> Cow<'_, str> {
 /// The blob test reads each blob of the line at every alignment, so a
 /// blob that a piece cuts short decodes to part of what the whole gives.
 pub fn masks_nothing_in(b: &[u8]) -> bool {
-    let flat = ascii_digits(b) < 3
+    let digits = ascii_digits(b);
+    // One walk over the escapes for the three escape tests (the stacked
+    // one, [`layered::may_mask`], needs a card number's digits).
+    let stacked = digits >= MIN_LEN;
+    let flat = digits < 3
         || (crate::matcher::find_digit_run(b, 0).is_none()
             && !cvv_possible(b)
-            && !escape_starts(b).any(|i| may_spell_digit(&b[i..]) || wide_sep_at(b, i)));
-    flat && !layered::may_mask(b) && crate::redact::mask_blobs(b).is_none()
+            && !escape_starts(b).any(|i| {
+                may_spell_digit(&b[i..])
+                    || wide_sep_at(b, i)
+                    || stacked && layered::starts_layer(b, i)
+            }));
+    flat && crate::redact::mask_blobs(b).is_none()
 }
 
 /// Masks `b` in place without changing its length, for decoded blob text
