@@ -591,3 +591,58 @@ fn names_that_are_not_utf8_keep_their_bytes_in_the_report() {
         assert_eq!(findings_in(&r, shown).len(), 3);
     }
 }
+
+/// Non-ASCII and invalid bytes at every position of web lines that the
+/// built-in detectors parse (a script, a payment page, a referer host, a
+/// look-alike): the full pack and the detectors must take them all. A
+/// multi-byte character just before a payment path's last three bytes
+/// once panicked the `.js` test (a `str` cut inside the character) and
+/// with it the whole scan.
+#[test]
+fn non_ascii_bytes_anywhere_in_lines_the_detectors_parse() {
+    let d = tempfile::tempdir().unwrap();
+    let templates: [&[u8]; 5] = [
+        b"GET /static/js/widget.js?v=2 HTTP/1.1\" 200 5120 \"https://shop.example.com/checkout/\" \"Mozilla/5.0\"",
+        b"GET /checkout/onepage/ab HTTP/1.1\" 200 812 \"https://www.google.com/\" \"Mozilla/5.0\"",
+        b"GET /img/p.gif?d=aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ HTTP/1.1\" 200 43 \"https://g00gle-analytics.com/x\" \"UA\"",
+        b"POST /rest/V1/carts/payment-information HTTP/1.1\" 200 9 \"https://shop.example.com/cart\" \"curl/7\"",
+        b"GET https://cdn.example.net/lib/chat.js HTTP/1.1\" 304 0 \"-\" \"-\"",
+    ];
+    let inserts: [&[u8]; 5] = [
+        "€".as_bytes(),
+        "é".as_bytes(),
+        "𝄞".as_bytes(),
+        b"\xff",
+        b"\xe2\x82",
+    ];
+    let mut body = Vec::new();
+    let mut lines = 0;
+    for t in templates {
+        for ins in inserts {
+            for at in 0..=t.len() {
+                body.extend_from_slice(b"10.0.0.1 - - [01/Oct/2017:10:00:00 -0400] \"");
+                body.extend_from_slice(&t[..at]);
+                body.extend_from_slice(ins);
+                body.extend_from_slice(&t[at..]);
+                body.push(b'\n');
+                lines += 1;
+            }
+        }
+    }
+    let log = write(d.path(), "access.log", &body);
+    let o = bin()
+        .args(["scan", "--format", "json", "--quiet"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{:?}: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = stdout_json(&o);
+    let f = entry(&r, "access.log");
+    assert_eq!(f["status"], "scanned");
+    assert_eq!(f["records"], lines);
+}

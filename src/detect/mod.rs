@@ -223,8 +223,10 @@ impl Detectors {
     }
 
     fn is_asset(&self, path: &str) -> bool {
-        let p = path.split(['?', '#']).next().unwrap_or("");
-        p.len() > 3 && p[p.len() - 3..].eq_ignore_ascii_case(".js")
+        // Byte search for the cut: this runs on every script line, and a
+        // `split` with a char set was a tenth of the detectors' own time.
+        let p = &path[..memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len())];
+        p.len() > 3 && p.as_bytes()[p.len() - 3..].eq_ignore_ascii_case(b".js")
             || (!self.assets.is_empty() && self.assets.is_match(p))
     }
 
@@ -241,14 +243,14 @@ impl Detectors {
 
 /// The path of a URL (or of a bare path), without query or fragment.
 fn url_path(u: &str) -> &str {
-    let rest = match u.find("://") {
+    let rest = match SEP_PLAIN.find(u.as_bytes()) {
         Some(i) => {
             let r = &u[i + 3..];
-            r.find('/').map_or("", |j| &r[j..])
+            memchr::memchr(b'/', r.as_bytes()).map_or("", |j| &r[j..])
         }
         None => u,
     };
-    rest.split(['?', '#']).next().unwrap_or("")
+    &rest[..memchr::memchr2(b'?', b'#', rest.as_bytes()).unwrap_or(rest.len())]
 }
 
 /// `host/path` of a URL, host lower-cased, without query or fragment.

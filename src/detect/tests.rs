@@ -197,6 +197,9 @@ fn asset_globs_and_payment_paths() {
     assert!(d.is_asset("/static/app.mjs"));
     assert!(d.is_asset("/x/y.JS?v=1"));
     assert!(!d.is_asset("/x/y.json"));
+    // Cut as bytes: a character across the last three bytes is no `.js`.
+    assert!(!d.is_asset("/checkout/x\u{20ac}ab"));
+    assert!(d.is_asset("/\u{20ac}/a.js#x"));
     assert!(d.wants_baseline(b"GET /static/app.mjs"));
     assert!(d.is_payment("/pay-now/step2"));
     assert!(!d.is_payment("/checkout"));
