@@ -6,6 +6,9 @@
 //! PAN find_pans reports is masked.
 #![no_main]
 
+#[path = "pan.rs"]
+mod pan;
+
 use libfuzzer_sys::fuzz_target;
 use skimhunt::{card, decode};
 
@@ -17,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let s = String::from_utf8_lossy(data);
     let masked = card::mask_text(&s);
-    if let Some(p) = full_pan(masked.as_bytes()) {
+    if let Some(p) = pan::full_pan(masked.as_bytes()) {
         panic!("mask_text let a card number through: {p}");
     }
     // Readers that decode every layer, or one of them.
@@ -35,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
         one(false, false, true),
     ] {
         let decoded = decode::decode_value(&masked, opts);
-        if let Some(p) = full_pan(decoded.as_bytes()) {
+        if let Some(p) = pan::full_pan(decoded.as_bytes()) {
             panic!("mask_text let an escaped card number through ({opts:?}): {p}");
         }
     }
@@ -49,37 +52,8 @@ fuzz_target!(|data: &[u8]| {
         html: false,
     };
     for v in decode::decode_variants(&masked, card_rules) {
-        if let Some(p) = full_pan(v.text.as_bytes()) {
+        if let Some(p) = pan::full_pan(v.text.as_bytes()) {
             panic!("mask_text let an encoded card number through ({:?}): {p}", v.layers);
         }
     }
 });
-
-/// The first contiguous digit window of 13–19 digits that is Luhn-valid with
-/// a brand prefix and a length valid for that brand.
-fn full_pan(b: &[u8]) -> Option<String> {
-    let mut i = 0;
-    while i < b.len() {
-        if !b[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let mut j = i;
-        while j < b.len() && b[j].is_ascii_digit() {
-            j += 1;
-        }
-        let run = &b[i..j];
-        for len in 13..=19.min(run.len()) {
-            for w in run.windows(len) {
-                if w.iter().all(|&d| d == w[0]) {
-                    continue;
-                }
-                if card::luhn_valid(w) && card::brand_of(w).is_some_and(|br| br.valid_len(len)) {
-                    return Some(String::from_utf8_lossy(w).into_owned());
-                }
-            }
-        }
-        i = j;
-    }
-    None
-}
