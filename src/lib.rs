@@ -16,6 +16,7 @@ pub mod input;
 pub mod level;
 pub mod lines;
 pub mod matcher;
+mod memo;
 pub mod pack;
 pub mod patterns;
 pub mod progress;

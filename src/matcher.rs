@@ -337,19 +337,12 @@ thread_local! {
 /// a tenth of a default-pack scan. A slot holds the whole run, so a hash
 /// collision only costs a recomputation.
 fn may_decode(run: &[u8], opts: decode::DecodeOpts) -> bool {
-    // The hash reads three words; blob runs are at least 16 bytes, so the
-    // lower bound only keeps a short run from reading past its end.
+    // Blob runs are at least 16 bytes: shorter ones are not worth a slot.
     if run.len() > MEMO_MAX_RUN || run.len() < 8 {
         return decode::run_may_decode(run, opts);
     }
-    // Length and three words (head, middle, tail), no loop: a word-at-a-time
-    // hash over the whole run, then `foldhash`, were slower here.
-    let word = |i: usize| u64::from_le_bytes(run[i..i + 8].try_into().expect("8 bytes"));
     let n = run.len();
-    let h = (word(0) ^ word(n / 2 - 4).rotate_left(21) ^ word(n - 8).rotate_left(42) ^ n as u64)
-        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    // The top bits, as many as the table needs (a power of two).
-    let slot = (h >> (64 - MEMO_SLOTS.trailing_zeros())) as usize;
+    let slot = crate::memo::slot_of(crate::memo::quick_hash(run), MEMO_SLOTS);
     DECODE_MEMO.with(|m| {
         let mut m = m.borrow_mut();
         let s = &mut m[slot];

@@ -833,7 +833,7 @@ fn scan_lines_fast<'c>(
             let span = (buf, pos, pos + line.len());
             let (time, keep, det) = out.admit(ctx, (parser, &mut memo, &mut cursor), span);
             if let Some(d) = det {
-                let rec = parser.record(line);
+                let rec = parser.record_memo(line, &mut memo);
                 let loc = Loc {
                     path: display.clone(),
                     relative: relative.clone(),

@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use crate::card;
 use crate::level::{Category, Level};
+use crate::memo::StrMemo;
 use crate::record::{Family, Record};
 use crate::report::Finding;
 use crate::window::Window;
@@ -370,26 +371,12 @@ pub struct DetectState {
     memo: Memo,
 }
 
-/// Bounded per-chunk caches of pure functions of a string.
+/// Per-chunk caches of pure functions of a string (bounded: a slot per
+/// hash, long keys not kept).
 #[derive(Debug, Default)]
 struct Memo {
-    ua: FastMap<String, UaClass>,
-    payment: FastMap<String, bool>,
-}
-
-/// Entries per memo before it is cleared (bounds memory).
-const MEMO_MAX: usize = 4096;
-
-fn memo<V: Copy>(map: &mut FastMap<String, V>, key: &str, f: impl FnOnce(&str) -> V) -> V {
-    if let Some(&v) = map.get(key) {
-        return v;
-    }
-    let v = f(key);
-    if map.len() >= MEMO_MAX {
-        map.clear();
-    }
-    map.insert(key.to_string(), v);
-    v
+    ua: StrMemo<UaClass>,
+    payment: StrMemo<bool>,
 }
 
 fn field_last<'r>(rec: &'r Record, names: &[&str]) -> Option<&'r str> {
@@ -562,11 +549,6 @@ impl DetectState {
             .get("cs-uri-stem")
             .or_else(|| rec.get("cs-uri").map(url_path))
             .unwrap_or("");
-        let referer = rec.get("cs-referer").unwrap_or("");
-        let payment_ref = referer != "-"
-            && memo(&mut self.memo.payment, url_path(referer), |p| {
-                d.is_payment(p)
-            });
         let ua = rec.get("cs-user-agent").unwrap_or("");
         let ip = rec.get("c-ip").unwrap_or("");
         let status = rec.get("sc-status").unwrap_or("");
@@ -578,6 +560,12 @@ impl DetectState {
             }
         };
         if d.is_asset(stem) {
+            let referer = rec.get("cs-referer").unwrap_or("");
+            let payment_ref = referer != "-"
+                && self
+                    .memo
+                    .payment
+                    .get(url_path(referer), |p| d.is_payment(p));
             let bytes = rec
                 .get("sc-bytes")
                 .and_then(|b| b.parse::<u64>().ok())
@@ -587,7 +575,7 @@ impl DetectState {
                 let obs = Obs {
                     phase: d.phase(t, in_window),
                     t,
-                    ua: memo(&mut self.memo.ua, ua, UaClass::of),
+                    ua: self.memo.ua.get(ua, UaClass::of),
                     payment: payment_ref,
                     loc: loc.clone(),
                 };
@@ -598,7 +586,7 @@ impl DetectState {
             }
         }
         let ok = status.parse::<u16>().map_or(true, |s| s < 400);
-        if in_window && ok && memo(&mut self.memo.payment, stem, |p| d.is_payment(p)) {
+        if in_window && ok && self.memo.payment.get(stem, |p| d.is_payment(p)) {
             self.exposure.payment_page(t, ip, ua);
         }
     }

@@ -320,3 +320,81 @@ fn payment_pages_are_wanted_as_requested_paths_not_as_referers() {
     let pj = parser(LogFormat::Jsonl);
     assert!(st.wants(&d, json.as_bytes(), &|l| pj.request_part(l)));
 }
+
+/// The buffer-wide payment search takes exactly
+/// the lines whose request part holds a payment path, line after line
+/// through one cursor: case variants, near misses, the path at the end of
+/// the request, in the referer only, and several per line.
+#[test]
+fn buffer_wide_payment_search_takes_exactly_the_payment_requests() {
+    let p = parser(LogFormat::Combined);
+    let words = [
+        "checkout",
+        "CheckOut",
+        "checkouts",
+        "one-page-checkout",
+        "onepagecheckout",
+        "one-pagecheckout",
+        "payment",
+        "Payments",
+        "paymentx",
+        "billing",
+        "BILLING",
+        "cart",
+        "cartoon",
+        "basket",
+        "shopping-cart",
+        "shoppingcart",
+        "kasse",
+        "KASSE",
+        "pay12",
+        "pay",
+        "c",
+        "product",
+    ];
+    let mut rnd = crate::test_util::rng(11);
+    let mut lines = Vec::new();
+    for i in 0..3000u64 {
+        let mut path = String::new();
+        for _ in 0..=rnd(3) {
+            path.push('/');
+            path.push_str(words[rnd(words.len() as u64) as usize]);
+            path.push_str(["", "/", ".html", "?a=1", ";x", "-", "_y"][rnd(7) as usize]);
+        }
+        let referer = match rnd(3) {
+            0 => "-".to_string(),
+            1 => PAY.to_string(),
+            _ => format!(
+                "https://shop.example/{}",
+                words[rnd(words.len() as u64) as usize]
+            ),
+        };
+        lines.push(web("27/Sep/2017", &path, 200, i, &referer, DESK));
+    }
+    let buf = lines.join("\n");
+    for payment_paths in [
+        vec![],
+        vec!["/kasse/".to_string(), r"(?i)/pay[0-9]+".to_string()],
+        vec![r"(?i)/KASSE\b".to_string()],
+    ] {
+        let d = det(&DetectOptions {
+            payment_paths,
+            ..DetectOptions::default()
+        });
+        let mut st = DetectState::default();
+        let mut cur = Cursor::default();
+        let rp = |l: &[u8]| -> usize { p.request_part(l).len() };
+        let mut ls = 0;
+        for line in &lines {
+            let le = ls + line.len();
+            let l = line.as_bytes();
+            let expected = !d.payment_in_lines || d.payment.is_match(&l[..rp(l)]);
+            assert_eq!(
+                st.wants_at(&d, &mut cur, (buf.as_bytes(), ls, le), &|l| &l[..rp(l)]),
+                expected,
+                "{line}"
+            );
+            ls = le + 1;
+        }
+    }
+}

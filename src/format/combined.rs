@@ -97,27 +97,34 @@ fn clf_min_sec(f: &[u8; 27]) -> Option<i64> {
 /// memo is only used when the first `[` holds the fixed-width form with
 /// the key of an earlier successful parse.
 pub(super) fn time_memo(line: &[u8], memo: &mut ClfMemo) -> Option<Timestamp> {
+    find_time_memo(line, memo).map(|(t, _, _)| t)
+}
+
+/// [`find_time`] with the memo of [`time_memo`].
+fn find_time_memo(line: &[u8], memo: &mut ClfMemo) -> Option<(Timestamp, usize, usize)> {
     let open = crate::lines::find_near(line, b'[')?;
     let inner = &line[open + 1..];
     if let (Some(base), Some(f)) = (memo.base, inner.first_chunk::<27>())
         && clf_key(f) == memo.key
         && let Some(ms) = clf_min_sec(f)
+        && let Ok(t) = Timestamp::from_second(base + ms)
     {
         // The key holds every separator but the two around the minutes,
-        // and it came from a line that passed `clf_fixed`.
-        return Timestamp::from_second(base + ms).ok();
+        // and it came from a line that passed `clf_fixed`: the first `[`
+        // is the one `find_time` takes, its `]` 27 bytes on.
+        return Some((t, open, open + 28));
     }
     let fixed = clf_fixed(inner);
-    let (t, at, _) = find_time(line)?;
+    let found = find_time(line)?;
     match fixed {
         // The parse used this bracket and no fraction: remember its hour.
-        Some((key, ms)) if at == open && t.subsec_nanosecond() == 0 => {
+        Some((key, ms)) if found.1 == open && found.0.subsec_nanosecond() == 0 => {
             memo.key = key;
-            memo.base = Some(t.as_second() - ms);
+            memo.base = Some(found.0.as_second() - ms);
         }
         _ => {}
     }
-    Some(t)
+    Some(found)
 }
 
 /// Whether a line has the CLF shape `[dd/Mon/yyyy:HH:MM:SS ±zzzz] "`.
@@ -127,7 +134,18 @@ pub(super) fn looks_like(line: &[u8]) -> bool {
 
 /// Full parse; falls back to a bare web record when the shape is wrong.
 pub(super) fn record(line: &[u8]) -> Record<'_> {
-    let Some((t, open, close)) = find_time(line) else {
+    record_from(line, find_time(line))
+}
+
+/// [`record`] with the time found through the memo of [`time_memo`]: a
+/// line the detectors parse was just dated, and reading its time again
+/// in full was a tenth of the parse.
+pub(super) fn record_memo<'a>(line: &'a [u8], memo: &mut ClfMemo) -> Record<'a> {
+    record_from(line, find_time_memo(line, memo))
+}
+
+fn record_from(line: &[u8], found: Option<(Timestamp, usize, usize)>) -> Record<'_> {
+    let Some((t, open, close)) = found else {
         return Record::bare(line, None, Family::Web);
     };
     let mut rec = Record::bare(line, Some(t), Family::Web);
@@ -476,6 +494,23 @@ mod tests {
                 assert_eq!(
                     p.time_memo(l, &mut memo),
                     p.time(l),
+                    "{}",
+                    String::from_utf8_lossy(l)
+                );
+            }
+        }
+        // The record parsed through the memo (after dating, as the scan
+        // does, or on its own) is the full parse's.
+        for start in 0..lines.len() {
+            let mut memo = crate::format::TimeMemo::default();
+            for (i, l) in lines[start..].iter().chain(&lines[..start]).enumerate() {
+                if i % 3 != 0 {
+                    p.time_memo(l, &mut memo);
+                }
+                let (a, b) = (p.record_memo(l, &mut memo), p.record(l));
+                assert_eq!(
+                    (a.time, &a.fields),
+                    (b.time, &b.fields),
                     "{}",
                     String::from_utf8_lossy(l)
                 );

@@ -255,6 +255,15 @@ impl LineParser {
         }
     }
 
+    /// [`LineParser::record`] reusing the dating memo of
+    /// [`LineParser::time_memo`] (same record).
+    pub fn record_memo<'a>(&self, line: &'a [u8], memo: &mut TimeMemo) -> Record<'a> {
+        match self.format {
+            LogFormat::Combined => combined::record_memo(trim_eol(line), &mut memo.clf),
+            _ => self.record(line),
+        }
+    }
+
     /// Full parse into a Record (family, fields, time). Never fails: a line
     /// that does not parse in this format becomes `Record::bare(raw,
     /// time-if-any, family)` so it is still scanned, never dropped.
