@@ -209,6 +209,7 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
     let mut sink = Output::create(args.output.as_deref())?;
     let mut summary = Summary::default();
     let mut detect_state = DetectState::default();
+    let mut internal_errors = 0u64;
     let mut timeline = detect::timeline::Timeline::default();
     let exposure;
     let result = {
@@ -238,6 +239,7 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
         cfg.writer = emitter.writer();
         let rendered = cfg.writer.is_some();
         let scanned = scan_all(&pool, &entries, &engine, &cfg, &progress, |o| {
+            internal_errors += u64::from(o.internal_error);
             detect_state.merge(o.detect);
             summary.add_file(&o.file);
             summary.merge(&o.tally.summary);
@@ -318,12 +320,20 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
         .filter(|e| matches!(e.disposition, Disposition::Excluded(_)))
         .count() as u64;
     let unexamined = summary.files.skipped.saturating_sub(excluded);
-    let incomplete = (args.strict && (unexamined > 0 || summary.files.errors > 0)).then(|| {
-        format!(
-            "--strict: {unexamined} files skipped and {} with errors (see the report's files list)",
-            summary.files.errors
-        )
-    });
+    let incomplete = if internal_errors > 0 {
+        // Always a failure: the tool, not the input, is at fault.
+        Some(format!(
+            "internal error while scanning {internal_errors} file(s), a bug in skimhunt: \
+             please report it (the report lists the file(s) as errors and covers the rest)"
+        ))
+    } else {
+        (args.strict && (unexamined > 0 || summary.files.errors > 0)).then(|| {
+            format!(
+                "--strict: {unexamined} files skipped and {} with errors (see the report's files list)",
+                summary.files.errors
+            )
+        })
+    };
     Ok(ScanOutcome {
         summary,
         failed,
@@ -377,7 +387,10 @@ pub fn scan_all(
                                 if i >= entries.len() || cancelled.load(Ordering::Relaxed) {
                                     return;
                                 }
-                                let o = scan::scan_entry(&entries[i], engine, cfg, progress);
+                                let e = &entries[i];
+                                let o = scan::isolated(&e.display, || {
+                                    scan::scan_entry(e, engine, cfg, progress)
+                                });
                                 if tx.send((i, o)).is_err() {
                                     return;
                                 }

@@ -19,6 +19,20 @@ fn main() -> ExitCode {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 20);
     }
+    // A panic is a bug, never an answer to input; its default message can
+    // quote the line being read, so it is shown with card numbers masked.
+    // A panic while scanning a file also makes that file an error entry
+    // and the exit status 2 (`scan::isolated`).
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "skimhunt: internal error{at}: {}",
+            skimhunt::scan::panic_text(info.payload())
+        );
+    }));
     let cli = Cli::parse();
     let command_line: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())

@@ -110,6 +110,47 @@ pub struct FileOutcome {
     pub tally: Tally,
     /// Detector state of the file, merged by the caller in file order.
     pub detect: DetectState,
+    /// The scan of this file failed inside skimhunt (a bug: see
+    /// [`isolated`]); `file` is its error entry and nothing else is kept.
+    pub internal_error: bool,
+}
+
+/// Runs the scan of one file (`scan`), turning a panic inside it (a bug in
+/// skimhunt, never expected from any input) into the file's error entry,
+/// so one file does not end a scan of a whole archive and the report
+/// still says what was not scanned. The message is masked: a panic on a
+/// slice of a line prints the line.
+pub fn isolated(display: &str, scan: impl FnOnce() -> FileOutcome) -> FileOutcome {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(scan)) {
+        Ok(o) => o,
+        Err(payload) => {
+            let mut file = FileReport::new(display);
+            file.status = FileStatus::Error;
+            file.reason = Some(format!(
+                "internal error: {} (a bug in skimhunt: please report it; this file's \
+                 findings are not in the report)",
+                panic_text(payload.as_ref())
+            ));
+            FileOutcome {
+                file,
+                findings: Findings::default(),
+                rendered: Rendered::default(),
+                tally: Tally::default(),
+                detect: DetectState::default(),
+                internal_error: true,
+            }
+        }
+    }
+}
+
+/// A panic's message, card numbers masked and control characters escaped.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("unknown panic");
+    crate::text::sanitize(&crate::card::mask_text(msg)).into_owned()
 }
 
 /// Where findings go as they are made: those the baseline or an ignore file
@@ -372,6 +413,7 @@ pub fn scan_entry(
         rendered: out.rendered,
         tally: out.tally,
         detect,
+        internal_error: false,
     }
 }
 
@@ -1339,6 +1381,42 @@ mod tests {
         let mut none = Vec::new();
         ordered_chunks(0, 4, |i| i, |i| none.push(i));
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn a_panic_while_scanning_a_file_becomes_its_masked_error_entry() {
+        let o = isolated("logs/a.log", || {
+            panic!("byte index 3 is not a char boundary in `cc=4111111111111111&x`")
+        });
+        assert!(o.internal_error);
+        assert_eq!(o.file.path, "logs/a.log");
+        assert_eq!(o.file.status, FileStatus::Error);
+        let reason = o.file.reason.unwrap();
+        assert!(
+            reason.starts_with("internal error: byte index 3"),
+            "{reason}"
+        );
+        assert!(!reason.contains("4111111111111111"), "{reason}");
+        assert!(reason.contains("411111"), "{reason}");
+        assert_eq!(o.findings.len(), 0);
+        // A formatted message (String payload) too; no panic: unchanged.
+        let o = isolated("b", || panic!("{}", String::from("x\u{1b}[2J")));
+        assert_eq!(
+            o.file.reason.as_deref().map(|r| r.contains("\\u{1b}")),
+            Some(true)
+        );
+        let mut ok = FileReport::new("c");
+        ok.records = 7;
+        let o = isolated("c", || FileOutcome {
+            file: ok,
+            findings: Findings::default(),
+            rendered: Rendered::default(),
+            tally: Tally::default(),
+            detect: DetectState::default(),
+            internal_error: false,
+        });
+        assert!(!o.internal_error);
+        assert_eq!((o.file.status, o.file.records), (FileStatus::Scanned, 7));
     }
 
     #[test]
