@@ -1,8 +1,10 @@
 //! The whole scan of one file as the binary runs it: the built-in pack and
 //! detectors over the input written as a log (plain, or gzip to take the
 //! streaming path), with or without a window, then the detectors' report.
+//! The report is then written in every output format.
 //! Invariants: no panic, the file is in the report (scanned, or skipped
-//! or an error with a reason), and no finding or detector section holds a card number
+//! or an error with a reason), every format writes without error (JSON,
+//! JSON lines and SARIF parse back), and no report shows a card number
 //! (fingerprints aside: they are hex digests, not data).
 #![no_main]
 
@@ -20,7 +22,17 @@ use skimhunt::detect::{self, DetectOptions, Detectors};
 use skimhunt::discover::{DiscoverOptions, discover};
 use skimhunt::matcher::Engine;
 use skimhunt::progress::Progress;
-use skimhunt::report::FileStatus;
+use skimhunt::detect::ReportSections;
+use skimhunt::report::csv::CsvEmitter;
+use skimhunt::report::html::HtmlEmitter;
+use skimhunt::report::json::JsonEmitter;
+use skimhunt::report::jsonl::JsonlEmitter;
+use skimhunt::report::sarif::SarifEmitter;
+use skimhunt::report::text::TextEmitter;
+use skimhunt::report::{
+    Emitter, FileStatus, Finding, Header, RulesInfo, ScanInfo, Summary, Tally, ToolInfo,
+    WindowInfo,
+};
 use skimhunt::scan::{ScanConfig, scan_entry};
 use skimhunt::window::Window;
 
@@ -84,23 +96,137 @@ fuzz_target!(|data: &[u8]| {
         assert!(out.file.reason.is_some(), "{:?} without a reason", out.file.status);
     }
     let d = cfg.detect.as_deref().expect("detectors");
-    let report = detect::finish(d, &out.detect);
-    let mut shown = Vec::new();
-    let findings = out.findings.replay().expect("findings");
-    for f in findings.map(|f| f.expect("finding")).chain(report.findings) {
-        let mut v = serde_json::to_value(f).expect("finding as json");
-        v["fingerprint"] = serde_json::Value::Null;
-        if let Some(p) = v.get_mut("pan").filter(|p| p.is_object()) {
-            p["fingerprint"] = serde_json::Value::Null;
-        }
-        shown.push(v);
+    let mut report = detect::finish(d, &out.detect);
+    let findings: Vec<Finding> = out
+        .findings
+        .replay()
+        .expect("findings")
+        .map(|f| f.expect("finding"))
+        .collect();
+    let mut summary = Summary::default();
+    summary.add_file(&out.file);
+    summary.merge(&out.tally.summary);
+    let mut timeline = out.tally.timeline;
+    let mut tally = Tally::default();
+    for f in &report.findings {
+        tally.add(f);
     }
-    shown.push(serde_json::to_value(&report.drift).expect("drift as json"));
-    shown.push(serde_json::to_value(&report.exposure).expect("exposure as json"));
-    let text = serde_json::to_string(&shown).expect("json");
-    if let Some(p) = pan::full_pan(text.as_bytes()) {
-        let at = text.find(&p).unwrap_or(0);
-        let around = &text[text.floor_char_boundary(at.saturating_sub(300))..];
-        panic!("the report shows a card number: {p} in {}", &around[..around.floor_char_boundary(400)]);
+    summary.merge(&tally.summary);
+    timeline.merge(tally.timeline);
+    let sections = ReportSections {
+        drift: report.drift.take(),
+        exposure: report.exposure.take(),
+        timeline,
+    };
+    let header = Header {
+        tool: ToolInfo {
+            name: "skimhunt",
+            version: "fuzz",
+        },
+        scan: ScanInfo {
+            started: jiff::Timestamp::UNIX_EPOCH,
+            finished: Some(jiff::Timestamp::UNIX_EPOCH),
+            command_line: Vec::new(),
+            rules: RulesInfo {
+                count: s.engine.rules().len(),
+                sha256: String::new(),
+            },
+            detectors: vec!["drift", "exposure", "lookalike"],
+            host_time_zone: "UTC".into(),
+        },
+        window: WindowInfo {
+            since: cfg.window.since,
+            until: cfg.window.until,
+        },
+    };
+    // Every output format: none may fail, and none may show a number.
+    let rules = s.engine.rules();
+    let relative: std::collections::HashMap<String, String> =
+        [(out.file.path.clone(), "in.log".to_string())].into();
+    for format in ["json", "jsonl", "sarif", "csv", "text", "html"] {
+        let mut bytes = Vec::new();
+        {
+            let mut e: Box<dyn Emitter> = match format {
+                "json" => Box::new(JsonEmitter::new(&mut bytes)),
+                "jsonl" => Box::new(JsonlEmitter::new(&mut bytes)),
+                "sarif" => Box::new(SarifEmitter::new(&mut bytes, rules, relative.clone())),
+                "csv" => Box::new(CsvEmitter::new(&mut bytes)),
+                "text" => Box::new(TextEmitter::new(&mut bytes, false)),
+                _ => Box::new(HtmlEmitter::new(&mut bytes, rules)),
+            };
+            e.begin(&header).expect("begin");
+            e.file(&out.file, &findings).expect("file");
+            e.sections(&report.findings, &sections).expect("sections");
+            e.finish(&header, &summary).expect("finish");
+        }
+        let text = String::from_utf8(bytes).expect("a report is UTF-8");
+        // JSON reports are read as values: the JSON text spells a control
+        // byte before digits as `\u0002`, whose digits are not the data's.
+        let texts = match format {
+            "json" | "sarif" => {
+                let mut t = Vec::new();
+                strings(&serde_json::from_str(&text).expect("valid JSON"), &mut t);
+                t
+            }
+            "jsonl" => {
+                let mut t = Vec::new();
+                for l in text.lines() {
+                    strings(&serde_json::from_str(l).expect("valid JSON line"), &mut t);
+                }
+                t
+            }
+            _ => vec![without_digests(&text)],
+        };
+        for t in texts {
+            if let Some(p) = pan::full_pan(t.as_bytes()) {
+                let at = t.find(&p).unwrap_or(0);
+                let around = &t[t.floor_char_boundary(at.saturating_sub(300))..];
+                panic!(
+                    "the {format} report shows a card number: {p} in {}",
+                    &around[..around.floor_char_boundary(400)]
+                );
+            }
+        }
     }
 });
+
+/// Every string, key and number of a JSON value, fingerprints (hex
+/// digests, not data) left out.
+fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Number(n) => out.push(n.to_string()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                if !k.to_ascii_lowercase().contains("fingerprint") {
+                    out.push(k.clone());
+                    strings(x, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The text with runs of 32 or more hex digits (fingerprints, digests)
+/// replaced.
+fn without_digests(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut run = String::new();
+    for c in t.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+            continue;
+        }
+        if run.len() >= 32 {
+            out.push('#');
+        } else {
+            out.push_str(&run);
+        }
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
