@@ -321,10 +321,11 @@ fn payment_pages_are_wanted_as_requested_paths_not_as_referers() {
     assert!(st.wants(&d, json.as_bytes(), &|l| pj.request_part(l)));
 }
 
-/// The buffer-wide payment search takes exactly
-/// the lines whose request part holds a payment path, line after line
-/// through one cursor: case variants, near misses, the path at the end of
-/// the request, in the referer only, and several per line.
+/// The buffer-wide payment search takes exactly the lines whose request
+/// part holds a payment path, line after line through one cursor: case
+/// variants, near misses, the path at the end of the request, in the
+/// referer only, several per line; the built-in pattern, custom ones, and
+/// one with an assertion (which takes every line).
 #[test]
 fn buffer_wide_payment_search_takes_exactly_the_payment_requests() {
     let p = parser(LogFormat::Combined);
