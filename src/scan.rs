@@ -795,11 +795,13 @@ impl<'c> ChunkOut<'c> {
         (buf, ls, le): (&[u8], usize, usize),
     ) -> (Option<Timestamp>, bool, Option<&'c Detectors>) {
         let time = parser.time_memo(&buf[ls..le], memo);
+        let memo: &TimeMemo = memo;
         let keep = self.counts.classify(ctx.cfg, time);
         let det = ctx.cfg.detect.as_deref().filter(|d| {
             if keep {
-                self.detect
-                    .wants_at(d, cur, (buf, ls, le), &|l| parser.request_part(l))
+                self.detect.wants_at(d, cur, (buf, ls, le), &|l| {
+                    parser.request_part_memo(l, memo)
+                })
             } else {
                 time.is_some() && d.wants_baseline_at(cur, buf, ls, le)
             }

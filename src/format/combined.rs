@@ -117,8 +117,12 @@ fn find_time_memo(line: &[u8], memo: &mut ClfMemo) -> Option<(Timestamp, usize, 
     let fixed = clf_fixed(inner);
     let found = find_time(line)?;
     match fixed {
-        // The parse used this bracket and no fraction: remember its hour.
-        Some((key, ms)) if found.1 == open && found.0.subsec_nanosecond() == 0 => {
+        // The parse used this bracket, no fraction, and the `]` 27 bytes on
+        // (not so for `+00]0]`, whose key bytes look fixed-width): remember
+        // its hour.
+        Some((key, ms))
+            if found.1 == open && found.2 == open + 28 && found.0.subsec_nanosecond() == 0 =>
+        {
             memo.key = key;
             memo.base = Some(found.0.as_second() - ms);
         }
@@ -205,9 +209,26 @@ fn record_from(line: &[u8], found: Option<(Timestamp, usize, usize)>) -> Record<
 /// quote): the request path lies before it, the referer and user agent
 /// after. The line's length when `record` finds no such split.
 pub(super) fn request_end(line: &[u8]) -> usize {
-    let Some((_, _, close)) = find_time(line) else {
-        return line.len();
-    };
+    find_time(line).map_or(line.len(), |(_, _, close)| request_end_close(line, close))
+}
+
+/// [`request_end`] of a line just dated through `memo` (see
+/// [`time_memo`]): its time's brackets from the memo, not a full parse.
+pub(super) fn request_end_memo(line: &[u8], memo: &ClfMemo) -> usize {
+    if let Some(open) = crate::lines::find_near(line, b'[')
+        && let (Some(_), Some(f)) = (memo.base, line[open + 1..].first_chunk::<27>())
+        && clf_key(f) == memo.key
+        && clf_min_sec(f).is_some()
+    {
+        // As in `find_time_memo`: this bracket is the one `find_time`
+        // takes, and its `]` is 27 bytes on.
+        return request_end_close(line, open + 28);
+    }
+    request_end(line)
+}
+
+/// [`request_end`] given the index just past the time's `]`.
+fn request_end_close(line: &[u8], close: usize) -> usize {
     let Some(rest) = line.get(close..).and_then(|r| r.strip_prefix(b" \"")) else {
         return line.len();
     };
@@ -431,8 +452,11 @@ mod tests {
         }
         lines.extend(test_util::garbage(11, 500, b"\" 200 1 HTTP/1.1 /cart?-"));
         let mut split = 0;
+        let mut memo = crate::format::TimeMemo::default();
         for l in &lines {
             let part = p.request_part(l);
+            p.time_memo(l, &mut memo);
+            assert_eq!(p.request_part_memo(l, &memo), part);
             split += usize::from(part.len() < l.len());
             let rec = p.record(l);
             for name in ["cs-uri-stem", "cs-uri", "cs-uri-query", "cs-method"] {
@@ -482,6 +506,10 @@ mod tests {
             "1.2.3.4 - - [25/Sep/2017:21:0x:13 +0000] \"GET / HTTP/1.1\" 200 1",
             "[25/Sep/2017:22:00:00 +0530]",
             "[25/Sep/2017:22:00:01 +0530]",
+            // A short offset whose key bytes look fixed-width: the `]` is
+            // not 27 bytes on (the memo once said it was).
+            "1.2.3.4 - - [01/Sep/2017:01:08:56 +00]0] \"GET /f?a HTTP/1.1\" 200 1 \"-\" \"UA\"",
+            "1.2.3.4 - - [01/Sep/2017:01:08:57 +00]0] \"GET /f?a HTTP/1.1\" 200 1 \"-\" \"UA\"",
             "no time here",
         ]
         .iter()
@@ -507,6 +535,7 @@ mod tests {
                 if i % 3 != 0 {
                     p.time_memo(l, &mut memo);
                 }
+                assert_eq!(p.request_part_memo(l, &memo), p.request_part(l));
                 let (a, b) = (p.record_memo(l, &mut memo), p.record(l));
                 assert_eq!(
                     (a.time, &a.fields),

@@ -255,6 +255,15 @@ impl LineParser {
         }
     }
 
+    /// [`LineParser::request_part`] of a line just dated with
+    /// [`LineParser::time_memo`] (same part).
+    pub fn request_part_memo<'a>(&self, line: &'a [u8], memo: &TimeMemo) -> &'a [u8] {
+        match self.format {
+            LogFormat::Combined => &line[..combined::request_end_memo(line, &memo.clf)],
+            _ => line,
+        }
+    }
+
     /// [`LineParser::record`] reusing the dating memo of
     /// [`LineParser::time_memo`] (same record).
     pub fn record_memo<'a>(&self, line: &'a [u8], memo: &mut TimeMemo) -> Record<'a> {
