@@ -1,6 +1,8 @@
 //! The whole scan of one file as the binary runs it: the built-in pack and
 //! detectors over the input written as a log (plain, or gzip to take the
-//! streaming path), with or without a window, then the detectors' report.
+//! streaming path), with or without a window, with the default detector
+//! options or custom ones (assets, payment paths, own domains, an IOC
+//! list), then the detectors' report.
 //! The report is then written in every output format.
 //! Invariants: no panic, the file is in the report (scanned, or skipped
 //! or an error with a reason), every format writes without error (JSON,
@@ -38,18 +40,30 @@ use skimhunt::window::Window;
 
 struct Setup {
     engine: Engine,
-    /// Without a window, and with one day (so lines fall on both sides).
-    configs: [ScanConfig; 2],
+    /// Without a window, and with one day (so lines fall on both sides);
+    /// each with the default detector options and with custom ones.
+    configs: [ScanConfig; 4],
     dir: PathBuf,
 }
 
 static SETUP: LazyLock<Setup> = LazyLock::new(|| {
     let loaded = skimhunt::pack::load(&[], false).expect("built-in pack");
-    let config = |window: Window| {
+    // Asset globs, payment patterns (one with an assertion: every line is
+    // then parsed), own domains and an IOC list reach detector code the
+    // defaults do not.
+    let custom = DetectOptions {
+        assets: vec!["/static/*.mjs".into(), "*/widget/*".into()],
+        payment_paths: vec![r"^/pay".into(), r"(?i)/kasse".into()],
+        own_domains: vec!["skyways-air.example".into(), "example-shop.com".into()],
+        ioc_texts: vec![(
+            "fuzz-iocs".into(),
+            "evil-cdn.example\nhttps://g00gle-analytics.com/collect\n203.0.113.9\n".into(),
+        )],
+        ..DetectOptions::default()
+    };
+    let config = |window: Window, opts: &DetectOptions| {
         let mut cfg = ScanConfig::new(window, TimeZone::UTC, Fingerprinter::new(b"fuzz"));
-        cfg.detect = Some(Arc::new(
-            Detectors::new(window, &DetectOptions::default()).expect("detectors"),
-        ));
+        cfg.detect = Some(Arc::new(Detectors::new(window, opts).expect("detectors")));
         cfg.year = Some(2017);
         // Small chunks: a few kilobytes already take the chunked path.
         cfg.chunk_size = 4096;
@@ -66,7 +80,12 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
     std::fs::create_dir_all(&dir).expect("temp dir");
     Setup {
         engine: Engine::new(loaded.rules),
-        configs: [config(Window::default()), config(day)],
+        configs: [
+            config(Window::default(), &DetectOptions::default()),
+            config(day, &DetectOptions::default()),
+            config(Window::default(), &custom),
+            config(day, &custom),
+        ],
         dir,
     }
 });
@@ -76,7 +95,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let s = &*SETUP;
-    let cfg = &s.configs[usize::from(sel & 1)];
+    // Bit 0: the window; bit 1: gzip; bit 2: custom detector options.
+    let cfg = &s.configs[usize::from((sel & 1) | ((sel >> 1) & 2))];
     let path = if sel & 2 != 0 {
         let p = s.dir.join("in.log.gz");
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
