@@ -100,18 +100,25 @@ pub(super) fn time_memo(line: &[u8], memo: &mut ClfMemo) -> Option<Timestamp> {
     find_time_memo(line, memo).map(|(t, _, _)| t)
 }
 
+/// The memo's answer for a bracket's contents `inner` (after the line's
+/// first `[`): its UTC seconds, when it holds the memo's key. The key holds
+/// every separator but the two around the minutes, and the memo keeps only
+/// an hour whose parse took this bracket and closed it 27 bytes on, so a
+/// hit is also the bracket `find_time` takes, its `]` 27 bytes on.
+fn memo_seconds(inner: &[u8], memo: &ClfMemo) -> Option<i64> {
+    let f = inner.first_chunk::<27>()?;
+    let base = memo.base?;
+    (clf_key(f) == memo.key).then_some(())?;
+    Some(base + clf_min_sec(f)?)
+}
+
 /// [`find_time`] with the memo of [`time_memo`].
 fn find_time_memo(line: &[u8], memo: &mut ClfMemo) -> Option<(Timestamp, usize, usize)> {
     let open = crate::lines::find_near(line, b'[')?;
     let inner = &line[open + 1..];
-    if let (Some(base), Some(f)) = (memo.base, inner.first_chunk::<27>())
-        && clf_key(f) == memo.key
-        && let Some(ms) = clf_min_sec(f)
-        && let Ok(t) = Timestamp::from_second(base + ms)
+    if let Some(secs) = memo_seconds(inner, memo)
+        && let Ok(t) = Timestamp::from_second(secs)
     {
-        // The key holds every separator but the two around the minutes,
-        // and it came from a line that passed `clf_fixed`: the first `[`
-        // is the one `find_time` takes, its `]` 27 bytes on.
         return Some((t, open, open + 28));
     }
     let fixed = clf_fixed(inner);
@@ -215,16 +222,12 @@ pub(super) fn request_end(line: &[u8]) -> usize {
 /// [`request_end`] of a line just dated through `memo` (see
 /// [`time_memo`]): its time's brackets from the memo, not a full parse.
 pub(super) fn request_end_memo(line: &[u8], memo: &ClfMemo) -> usize {
-    if let Some(open) = crate::lines::find_near(line, b'[')
-        && let (Some(_), Some(f)) = (memo.base, line[open + 1..].first_chunk::<27>())
-        && clf_key(f) == memo.key
-        && clf_min_sec(f).is_some()
-    {
-        // As in `find_time_memo`: this bracket is the one `find_time`
-        // takes, and its `]` is 27 bytes on.
-        return request_end_close(line, open + 28);
+    match crate::lines::find_near(line, b'[') {
+        Some(open) if memo_seconds(&line[open + 1..], memo).is_some() => {
+            request_end_close(line, open + 28)
+        }
+        _ => request_end(line),
     }
-    request_end(line)
 }
 
 /// [`request_end`] given the index just past the time's `]`.
