@@ -261,7 +261,7 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
         });
         progress.finish();
         scanned.map_err(io_err)?;
-        let mut rep = detect::finish(&detectors, &detect_state);
+        let mut rep = detect::finish(&detectors, detect_state);
         let mut tally = Tally::default();
         if let Some(suppressor) = &cfg.suppressor {
             rep.findings.retain(|f| {

@@ -116,7 +116,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(out.file.reason.is_some(), "{:?} without a reason", out.file.status);
     }
     let d = cfg.detect.as_deref().expect("detectors");
-    let mut report = detect::finish(d, &out.detect);
+    let mut report = detect::finish(d, out.detect);
     let findings: Vec<Finding> = out
         .findings
         .replay()

@@ -35,31 +35,73 @@ struct Event {
     what: What,
 }
 
-/// Each distinct string once, by a dense id.
-#[derive(Debug, Default)]
+/// Each distinct string once, by a dense id: the bytes in one arena, the
+/// table holding only ids. A scan has about one distinct client address per
+/// payment-page request (over 600,000 on the 2 GB benchmark corpus), so a
+/// string costs its bytes and about 14 more (its end, its table slot), not
+/// an allocation of its own, a map entry and a list entry (about 80 more).
+#[derive(Default)]
 struct Strings {
-    ids: super::FastMap<Arc<str>, u32>,
-    list: Vec<Arc<str>>,
+    text: String,
+    /// End of each string in `text`; a string starts where the previous ends.
+    ends: Vec<usize>,
+    table: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl std::fmt::Debug for Strings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Strings")
+            .field("len", &self.ends.len())
+            .field("bytes", &self.text.len())
+            .finish()
+    }
 }
 
 impl Strings {
-    fn id(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.ids.get(s) {
-            return i;
-        }
-        self.add(s.into())
-    }
-
-    fn add(&mut self, s: Arc<str>) -> u32 {
-        let i = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
-        self.list.push(s.clone());
-        self.ids.insert(s, i);
-        i
+    fn len(&self) -> usize {
+        self.ends.len()
     }
 
     fn get(&self, i: u32) -> &str {
-        self.list.get(i as usize).map_or("", |s| s)
+        str_at(&self.text, &self.ends, i)
     }
+
+    fn id(&mut self, s: &str) -> u32 {
+        use std::hash::BuildHasher;
+        let Strings {
+            text,
+            ends,
+            table,
+            hasher,
+        } = self;
+        let hash = hasher.hash_one(s);
+        let entry = table.entry(
+            hash,
+            |&j| str_at(text, ends, j) == s,
+            |&j| hasher.hash_one(str_at(text, ends, j)),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(o) => *o.get(),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                let i = u32::try_from(ends.len()).unwrap_or(u32::MAX);
+                text.push_str(s);
+                ends.push(text.len());
+                v.insert(i);
+                i
+            }
+        }
+    }
+}
+
+/// String `i` of an arena; empty for an unknown id.
+fn str_at<'a>(text: &'a str, ends: &[usize], i: u32) -> &'a str {
+    let i = i as usize;
+    let Some(&end) = ends.get(i) else {
+        return "";
+    };
+    let start = if i == 0 { 0 } else { ends[i - 1] };
+    &text[start..end]
 }
 
 /// In-window exposure candidates of one chunk, file or run.
@@ -71,26 +113,22 @@ pub struct ExposureState {
 }
 
 impl ExposureState {
-    fn push(&mut self, e: Event) {
-        if self.events.len() >= MAX_EVENTS {
-            self.truncated = true;
-        } else {
-            self.events.push(e);
-        }
-    }
-
-    /// Ids are dense from 0, so a full table would overflow `What`.
-    fn room(&self) -> bool {
-        self.strings.list.len() < (u32::MAX - ASSET_BASE) as usize
+    /// Whether another event can be kept: under the cap, and ids (dense
+    /// from 0) that cannot overflow `What`. Checked before an event's
+    /// strings are added, so a truncated state stops growing.
+    fn room(&mut self) -> bool {
+        let room =
+            self.events.len() < MAX_EVENTS && self.strings.len() < (u32::MAX - ASSET_BASE) as usize;
+        self.truncated |= !room;
+        room
     }
 
     pub fn payment_page(&mut self, t: Timestamp, ip: &str, ua: &str) {
         if !self.room() {
-            self.truncated = true;
             return;
         }
         let (a, b) = (self.strings.id(ip), self.strings.id(ua));
-        self.push(Event {
+        self.events.push(Event {
             t,
             a,
             b,
@@ -100,21 +138,19 @@ impl ExposureState {
 
     pub fn asset_from_payment(&mut self, t: Timestamp, ip: &str, ua: &str, asset: &str) {
         if !self.room() {
-            self.truncated = true;
             return;
         }
         let (a, b) = (self.strings.id(ip), self.strings.id(ua));
         let what = ASSET_BASE + self.strings.id(asset);
-        self.push(Event { t, a, b, what });
+        self.events.push(Event { t, a, b, what });
     }
 
     pub fn chat_load(&mut self, t: Timestamp, session: &str) {
         if !self.room() {
-            self.truncated = true;
             return;
         }
         let a = self.strings.id(session);
-        self.push(Event {
+        self.events.push(Event {
             t,
             a,
             b: 0,
@@ -124,29 +160,35 @@ impl ExposureState {
 
     pub fn merge(&mut self, o: ExposureState) {
         self.truncated |= o.truncated;
-        // The other state's ids, renumbered into this one's table.
-        let map: Vec<u32> = o
-            .strings
-            .list
-            .into_iter()
-            .map(|s| match self.strings.ids.get(&*s) {
-                Some(&i) => i,
-                None => self.strings.add(s),
-            })
-            .collect();
-        let re = |i: u32| map.get(i as usize).copied().unwrap_or(u32::MAX);
+        // The other state's ids, renumbered into this one's table as its
+        // events are taken: past the cap none is, and no string is added.
+        const UNMAPPED: u32 = u32::MAX;
+        let mut map = vec![UNMAPPED; o.strings.len()];
+        let mut re = |strings: &mut Strings, i: u32| match map.get_mut(i as usize) {
+            Some(m) => {
+                if *m == UNMAPPED {
+                    *m = strings.id(o.strings.get(i));
+                }
+                *m
+            }
+            None => UNMAPPED,
+        };
         for e in o.events {
+            if !self.room() {
+                break;
+            }
             let what = if e.what >= ASSET_BASE {
-                ASSET_BASE.saturating_add(re(e.what - ASSET_BASE))
+                ASSET_BASE.saturating_add(re(&mut self.strings, e.what - ASSET_BASE))
             } else {
                 e.what
             };
-            self.push(Event {
-                t: e.t,
-                a: re(e.a),
-                b: if e.what == CHAT_LOAD { 0 } else { re(e.b) },
-                what,
-            });
+            let a = re(&mut self.strings, e.a);
+            let b = if e.what == CHAT_LOAD {
+                0
+            } else {
+                re(&mut self.strings, e.b)
+            };
+            self.events.push(Event { t: e.t, a, b, what });
         }
     }
 }
@@ -192,17 +234,23 @@ pub struct Exposure {
     /// `--exposure-csv`).
     pub sample: Vec<Session>,
     pub truncated: bool,
-    /// Every session, sorted like `sample`, with strings by id into
-    /// `strings` (shared with the scan state, not copied per session).
+    /// Every session, for `--exposure-csv`; shared, not copied, by the
+    /// report's copies of this section.
     #[serde(skip)]
-    all: Vec<SessionIds>,
-    #[serde(skip)]
-    chat: Vec<(u32, Timestamp, Timestamp)>,
-    #[serde(skip)]
-    strings: Vec<Arc<str>>,
+    list: Arc<SessionList>,
 }
 
-/// A session of [`Exposure::all`]: client IP and user agent by string id.
+/// Every exposed session, with strings by id into `strings`.
+#[derive(Debug)]
+struct SessionList {
+    /// Web sessions, sorted like [`Exposure::sample`].
+    all: Vec<SessionIds>,
+    /// Chat sessions (id, first seen, last seen), sorted by id.
+    chat: Vec<(u32, Timestamp, Timestamp)>,
+    strings: Strings,
+}
+
+/// A session of [`SessionList::all`]: client IP and user agent by string id.
 #[derive(Debug, Clone, Copy)]
 struct SessionIds {
     ip: u32,
@@ -228,67 +276,89 @@ pub(crate) fn day_name(d: i64) -> String {
 }
 
 /// Counts exposure inside `interval`; `drifted` are the assets whose
-/// payment-page loads count. Works on string ids: a scan can have millions
-/// of sessions, so nothing is copied per event or per session.
-pub fn analyse(state: &ExposureState, interval: Interval, drifted: &BTreeSet<String>) -> Exposure {
-    use super::FastMap;
+/// payment-page loads count. Works on string ids, and on the events in
+/// place: sorted by session and time, each session's events are
+/// consecutive, so sessions, addresses and per-day counts come from one
+/// pass with no map per session or per (day, session): a scan can have
+/// millions of each, and those maps were most of a default-pack scan's
+/// peak memory.
+pub fn analyse(state: ExposureState, interval: Interval, drifted: &BTreeSet<String>) -> Exposure {
     let inside = |t: Timestamp| {
         interval.since.is_none_or(|s| t >= s) && interval.until.is_none_or(|u| t <= u)
     };
-    let st = &state.strings;
-    let mut sessions: FastMap<(u32, u32), SessionIds> = FastMap::default();
-    let mut chat: FastMap<u32, (Timestamp, Timestamp)> = FastMap::default();
+    let ExposureState {
+        mut events,
+        truncated,
+        strings: st,
+    } = state;
+    // Whether each asset's loads count, by id: a drifted asset.
+    let mut asset_counts: super::FastMap<u32, bool> = super::FastMap::default();
+    events.retain(|e| {
+        inside(e.t)
+            && (e.what < ASSET_BASE
+                || *asset_counts
+                    .entry(e.what - ASSET_BASE)
+                    .or_insert_with(|| drifted.contains(st.get(e.what - ASSET_BASE))))
+    });
+    events.shrink_to_fit();
+    // Web events first, then chat loads; each by session, then time.
+    events.sort_unstable_by_key(|e| (e.what == CHAT_LOAD, e.a, e.b, e.t));
+    let same_session = |x: &Event, y: &Event| {
+        let chat = x.what == CHAT_LOAD;
+        (y.what == CHAT_LOAD) == chat && x.a == y.a && (chat || x.b == y.b)
+    };
+    // Sessions counted first, so the lists are allocated once at their
+    // size (growing one held its old and new copies at the scan's peak).
+    let web = events.partition_point(|e| e.what != CHAT_LOAD);
+    let count = |part: &[Event]| match part {
+        [] => 0,
+        _ => {
+            1 + part
+                .windows(2)
+                .filter(|w| !same_session(&w[0], &w[1]))
+                .count()
+        }
+    };
+    let mut all: Vec<SessionIds> = Vec::with_capacity(count(&events[..web]));
+    let mut chat: Vec<(u32, Timestamp, Timestamp)> = Vec::with_capacity(count(&events[web..]));
     let mut by_day: BTreeMap<i64, Day> = BTreeMap::new();
-    let mut day_sessions: std::collections::HashSet<(i64, u32, u32), foldhash::fast::RandomState> =
-        Default::default();
-    let mut day_chats: std::collections::HashSet<(i64, u32), foldhash::fast::RandomState> =
-        Default::default();
-    let mut asset_counts: FastMap<u32, bool> = FastMap::default();
-    let mut requests = 0u64;
-    for e in &state.events {
-        if !inside(e.t) {
-            continue;
-        }
-        let d = day(e.t);
-        if e.what == CHAT_LOAD {
-            let c = chat.entry(e.a).or_insert((e.t, e.t));
-            c.0 = c.0.min(e.t);
-            c.1 = c.1.max(e.t);
-            if day_chats.insert((d, e.a)) {
-                by_day.entry(d).or_default().chat_sessions += 1;
-            }
-            continue;
-        }
-        if e.what >= ASSET_BASE {
-            let id = e.what - ASSET_BASE;
-            let counts = *asset_counts
-                .entry(id)
-                .or_insert_with(|| drifted.contains(st.get(id)));
-            if !counts {
-                continue;
+    let (mut requests, mut client_ips) = (0u64, 0u64);
+    let mut rest = &events[..];
+    while let Some(first) = rest.first() {
+        let is_chat = first.what == CHAT_LOAD;
+        let n = rest.iter().take_while(|e| same_session(first, e)).count();
+        let (group, tail) = rest.split_at(n);
+        let last = group[n - 1].t;
+        // Days in order: a new day is a new (day, session).
+        let mut prev_day = None;
+        for e in group {
+            let d = day(e.t);
+            let dd = by_day.entry(d).or_default();
+            let new_day = prev_day != Some(d);
+            prev_day = Some(d);
+            if is_chat {
+                dd.chat_sessions += u64::from(new_day);
+            } else {
+                dd.requests += 1;
+                dd.sessions += u64::from(new_day);
             }
         }
-        requests += 1;
-        let s = sessions.entry((e.a, e.b)).or_insert(SessionIds {
-            ip: e.a,
-            ua: e.b,
-            first_seen: e.t,
-            last_seen: e.t,
-            requests: 0,
-        });
-        s.first_seen = s.first_seen.min(e.t);
-        s.last_seen = s.last_seen.max(e.t);
-        s.requests += 1;
-        let dd = by_day.entry(d).or_default();
-        dd.requests += 1;
-        if day_sessions.insert((d, e.a, e.b)) {
-            dd.sessions += 1;
+        if is_chat {
+            chat.push((first.a, first.t, last));
+        } else {
+            requests += n as u64;
+            client_ips += u64::from(all.last().is_none_or(|s| s.ip != first.a));
+            all.push(SessionIds {
+                ip: first.a,
+                ua: first.b,
+                first_seen: first.t,
+                last_seen: last,
+                requests: n as u64,
+            });
         }
+        rest = tail;
     }
-    drop(day_sessions);
-    let ips: std::collections::HashSet<u32, foldhash::fast::RandomState> =
-        sessions.keys().map(|(ip, _)| *ip).collect();
-    let mut all: Vec<SessionIds> = sessions.into_values().collect();
+    drop(events);
     all.sort_by(|a, b| {
         a.first_seen
             .cmp(&b.first_seen)
@@ -304,21 +374,21 @@ pub fn analyse(state: &ExposureState, interval: Interval, drifted: &BTreeSet<Str
         last_seen: s.last_seen,
         requests: s.requests,
     };
-    let mut chat: Vec<(u32, Timestamp, Timestamp)> =
-        chat.into_iter().map(|(k, (a, b))| (k, a, b)).collect();
     chat.sort_by(|x, y| st.get(x.0).cmp(st.get(y.0)));
     Exposure {
         interval,
-        client_ips: ips.len() as u64,
+        client_ips,
         sessions: all.len() as u64,
         chat_sessions: chat.len() as u64,
         requests,
         by_day: by_day.into_iter().map(|(d, c)| (day_name(d), c)).collect(),
         sample: all.iter().take(SAMPLE).map(session).collect(),
-        truncated: state.truncated,
-        all,
-        chat,
-        strings: st.list.clone(),
+        truncated,
+        list: Arc::new(SessionList {
+            all,
+            chat,
+            strings: st,
+        }),
     }
 }
 
@@ -342,8 +412,9 @@ impl Exposure {
             "last_seen",
             "requests",
         ])?;
-        let name = |i: u32| self.strings.get(i as usize).map_or("", |s| &**s);
-        for s in &self.all {
+        let list = &*self.list;
+        let name = |i: u32| list.strings.get(i);
+        for s in &list.all {
             w.write_record([
                 "web",
                 &cell(name(s.ip)),
@@ -354,7 +425,7 @@ impl Exposure {
                 &s.requests.to_string(),
             ])?;
         }
-        for (sid, a, b) in &self.chat {
+        for (sid, a, b) in &list.chat {
             w.write_record([
                 "chat",
                 "",
@@ -399,7 +470,7 @@ mod tests {
             basis: "window",
         };
         let drifted: BTreeSet<String> = ["/w.js".to_string()].into();
-        let e = analyse(&state(), iv, &drifted);
+        let e = analyse(state(), iv, &drifted);
         assert_eq!(
             (e.client_ips, e.sessions, e.chat_sessions, e.requests),
             (2, 3, 2, 4)
@@ -438,7 +509,7 @@ mod tests {
             until: Some(t("2017-09-27T23:00:00Z")),
             basis: "drift",
         };
-        let e = analyse(&state(), iv, &BTreeSet::new());
+        let e = analyse(state(), iv, &BTreeSet::new());
         assert_eq!((e.sessions, e.chat_sessions), (1, 0));
         assert_eq!(cell("=cmd|x"), "'=cmd|x");
         assert_eq!(cell("card 4111111111111111"), "card 411111******1111");
@@ -452,7 +523,7 @@ mod tests {
             until: None,
             basis: "window",
         };
-        let e = analyse(&st, all, &BTreeSet::new());
+        let e = analyse(st, all, &BTreeSet::new());
         let mut buf = Vec::new();
         e.write_csv(&mut buf).unwrap();
         let text = String::from_utf8(buf).unwrap();
@@ -472,7 +543,7 @@ mod tests {
             basis: "window",
         };
         let drifted: BTreeSet<String> = ["/w.js".to_string()].into();
-        let whole = analyse(&state(), iv(), &drifted);
+        let whole = analyse(state(), iv(), &drifted);
         // The same events split over three states whose string tables
         // number the strings differently.
         let mut a = ExposureState::default();
@@ -489,7 +560,7 @@ mod tests {
         c.chat_load(t("2017-09-28T10:00:00Z"), "s-1");
         a.merge(b);
         a.merge(c);
-        let split = analyse(&a, iv(), &drifted);
+        let split = analyse(a, iv(), &drifted);
         assert_eq!(
             (
                 split.client_ips,
@@ -527,5 +598,136 @@ mod tests {
         st.payment_page(t("2017-09-26T10:00:00Z"), "a", "b");
         assert!(st.truncated);
         assert_eq!(st.events.len(), MAX_EVENTS);
+        // A full state keeps no more strings, from its own events or from
+        // a merged state's.
+        assert_eq!(st.strings.len(), 0);
+        let mut other = ExposureState::default();
+        other.payment_page(t("2017-09-26T10:00:00Z"), "c", "d");
+        other.chat_load(t("2017-09-26T10:00:00Z"), "s-9");
+        st.merge(other);
+        assert_eq!((st.events.len(), st.strings.len()), (MAX_EVENTS, 0));
+    }
+
+    #[test]
+    fn strings_are_dense_ids_of_distinct_text() {
+        let mut s = Strings::default();
+        let words: Vec<String> = (0..5000)
+            .map(|i| format!("192.0.{}.{}", i / 256, i % 256))
+            .collect();
+        for (i, w) in words.iter().enumerate() {
+            assert_eq!(s.id(w) as usize, i);
+        }
+        for (i, w) in words.iter().enumerate().rev() {
+            assert_eq!(s.id(w) as usize, i);
+            assert_eq!(s.get(i as u32), w);
+        }
+        assert_eq!(s.id(""), 5000);
+        assert_eq!(s.get(5000), "");
+        assert_eq!(s.get(5001), "");
+        assert_eq!(s.len(), 5001);
+    }
+
+    /// On random events split over merged states, the counts, days and
+    /// session rows equal those of a plain reference: a map per session,
+    /// per (day, session) and per chat.
+    #[test]
+    fn analysis_equals_a_map_per_session_reference() {
+        let mut rand = crate::test_util::rng(0x243f_6a88_85a3_08d3);
+        let base = t("2017-09-25T20:00:00Z").as_second();
+        for round in 0..40 {
+            let ips: Vec<String> = (0..1 + rand(12))
+                .map(|i| format!("198.51.100.{i}"))
+                .collect();
+            let uas: Vec<String> = (0..1 + rand(4)).map(|i| format!("UA-{i}")).collect();
+            let assets = ["/w.js", "/other.js"];
+            let n = rand(300);
+            let mut events = Vec::new();
+            for _ in 0..n {
+                let at = Timestamp::from_second(base + rand(5 * 86_400) as i64).unwrap();
+                let ip = &ips[rand(ips.len() as u64) as usize];
+                let ua = &uas[rand(uas.len() as u64) as usize];
+                events.push((
+                    rand(3),
+                    at,
+                    ip.clone(),
+                    ua.clone(),
+                    assets[rand(2) as usize],
+                ));
+            }
+            // The same events in one state, and over three merged ones.
+            let add = |st: &mut ExposureState, (kind, at, ip, ua, asset): &(u64, Timestamp, String, String, &str)| match kind {
+                0 => st.payment_page(*at, ip, ua),
+                1 => st.asset_from_payment(*at, ip, ua, asset),
+                _ => st.chat_load(*at, ip),
+            };
+            let mut merged = ExposureState::default();
+            for part in events.chunks(1 + events.len() / 3) {
+                let mut st = ExposureState::default();
+                part.iter().for_each(|e| add(&mut st, e));
+                merged.merge(st);
+            }
+            let interval = Interval {
+                since: (round % 2 == 0).then(|| t("2017-09-26T12:00:00Z")),
+                until: (round % 3 == 0).then(|| t("2017-09-28T23:59:59Z")),
+                basis: "window",
+            };
+            let inside = |at: &Timestamp| {
+                interval.since.is_none_or(|s| *at >= s) && interval.until.is_none_or(|u| *at <= u)
+            };
+            let drifted: BTreeSet<String> = ["/w.js".to_string()].into();
+            let e = analyse(merged, interval.clone(), &drifted);
+
+            let mut sessions: BTreeMap<(&str, &str), (Timestamp, Timestamp, u64)> = BTreeMap::new();
+            let mut chats: BTreeMap<&str, (Timestamp, Timestamp)> = BTreeMap::new();
+            let mut days: BTreeMap<String, Day> = BTreeMap::new();
+            let mut day_sessions = BTreeSet::new();
+            let mut day_chats = BTreeSet::new();
+            for (kind, at, ip, ua, asset) in &events {
+                if !inside(at) || (*kind == 1 && *asset != "/w.js") {
+                    continue;
+                }
+                let d = day_name(day(*at));
+                if *kind == 2 {
+                    let c = chats.entry(ip).or_insert((*at, *at));
+                    (c.0, c.1) = (c.0.min(*at), c.1.max(*at));
+                    if day_chats.insert((d.clone(), ip)) {
+                        days.entry(d).or_default().chat_sessions += 1;
+                    }
+                    continue;
+                }
+                let s = sessions.entry((ip, ua)).or_insert((*at, *at, 0));
+                (s.0, s.1, s.2) = (s.0.min(*at), s.1.max(*at), s.2 + 1);
+                let day = days.entry(d.clone()).or_default();
+                day.requests += 1;
+                if day_sessions.insert((d, ip, ua)) {
+                    day.sessions += 1;
+                }
+            }
+            let ips_seen: BTreeSet<&str> = sessions.keys().map(|k| k.0).collect();
+            assert_eq!(e.sessions, sessions.len() as u64, "round {round}");
+            assert_eq!(e.client_ips, ips_seen.len() as u64, "round {round}");
+            assert_eq!(e.chat_sessions, chats.len() as u64, "round {round}");
+            assert_eq!(
+                e.requests,
+                sessions.values().map(|s| s.2).sum::<u64>(),
+                "round {round}"
+            );
+            assert_eq!(e.by_day, days, "round {round}");
+            // The CSV: web rows by first seen, address, agent; chat rows by id.
+            let mut rows: Vec<String> = Vec::new();
+            let mut web: Vec<_> = sessions.iter().collect();
+            web.sort_by_key(|((ip, ua), s)| (s.0, *ip, *ua));
+            for ((ip, ua), (a, b, n)) in web {
+                rows.push(format!("web,{ip},{ua},,{a},{b},{n}"));
+            }
+            for (id, (a, b)) in &chats {
+                rows.push(format!("chat,,,{id},{a},{b},"));
+            }
+            let mut buf = Vec::new();
+            e.write_csv(&mut buf).unwrap();
+            let text = String::from_utf8(buf).unwrap();
+            let got: Vec<&str> = text.lines().skip(1).collect();
+            assert_eq!(got, rows, "round {round}");
+        }
     }
 }

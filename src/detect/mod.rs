@@ -941,7 +941,7 @@ fn drift_finding(i: &drift::Item) -> Finding {
 
 /// Turns the merged state into drift findings and the drift and exposure
 /// sections.
-pub fn finish(d: &Detectors, state: &DetectState) -> DetectReport {
+pub fn finish(d: &Detectors, state: DetectState) -> DetectReport {
     if d.iocs_only {
         return DetectReport {
             findings: Vec::new(),
@@ -975,7 +975,7 @@ pub fn finish(d: &Detectors, state: &DetectState) -> DetectReport {
         .filter(|i| i.kind == drift::Kind::Size)
         .map(|i| i.asset.clone())
         .collect();
-    let exposure = exposure::analyse(&state.exposure, interval, &drifted);
+    let exposure = exposure::analyse(state.exposure, interval, &drifted);
     // Asset paths, builds and agents come from the logs and may hold card
     // data; the drift findings above mask their own copies.
     let items = items

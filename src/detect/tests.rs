@@ -78,7 +78,7 @@ fn drift_end_to_end_with_exposure() {
     lines.push(web("14/Oct/2017", "/js/widget.js", 200, 1000, "-", DESK));
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     assert!(feed(&d, &mut st, LogFormat::Combined, &refs).is_empty());
-    let rep = finish(&d, &st);
+    let rep = finish(&d, st);
     assert_eq!(rep.drift.as_ref().unwrap().baseline_records, 3);
     assert_eq!(rep.drift.as_ref().unwrap().after_window_records, 1);
     assert_eq!(
@@ -124,7 +124,7 @@ fn widget_versions_and_chat_sessions() {
     ];
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     feed(&d, &mut st, LogFormat::Jsonl, &refs);
-    let rep = finish(&d, &st);
+    let rep = finish(&d, st);
     assert_eq!(
         rep.findings.len(),
         1,
@@ -288,7 +288,7 @@ fn merge_is_order_stable() {
     feed(&d, &mut b, LogFormat::Combined, &refs[2..]);
     b.shift_lines(2);
     a.merge(b);
-    let (x, y) = (finish(&d, &whole), finish(&d, &a));
+    let (x, y) = (finish(&d, whole), finish(&d, a));
     assert_eq!(
         serde_json::to_string(&x.drift).unwrap(),
         serde_json::to_string(&y.drift).unwrap()
