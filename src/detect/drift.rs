@@ -75,29 +75,129 @@ impl Split {
     }
 }
 
-/// One in-window observation. Its location is kept only when it may be
-/// reported (see `Series::locs`): millions of script requests would
-/// otherwise each hold one.
+/// The in-window requests of one value of a series, counted as they come:
+/// a busy script's millions of requests cost this much, not a record each.
 #[derive(Debug, Clone)]
-struct Event<V> {
-    t: Timestamp,
+struct Served {
+    /// Earliest request: its time and its place in file order (`Series::seq`),
+    /// which breaks ties between equal times, and its location.
+    first: (Timestamp, u64),
+    loc: Loc,
+    last: Timestamp,
+    /// Requests by client class.
+    ua: [u64; 3],
+    /// Requests whose referer (or page) was a payment page.
+    pay: u64,
+}
+
+impl Served {
+    fn n(&self) -> u64 {
+        self.ua.iter().sum()
+    }
+
+    /// Adds `o`, later in file order (its places already shifted).
+    fn add(&mut self, o: &Served) {
+        if o.first < self.first {
+            self.first = o.first;
+            self.loc = o.loc.clone();
+        }
+        self.last = self.last.max(o.last);
+        for i in 0..3 {
+            self.ua[i] += o.ua[i];
+        }
+        self.pay += o.pay;
+    }
+}
+
+/// Served times of one value: one request time, or a run of whole
+/// seconds each of which had a request. Busy scripts are requested every
+/// second, so a day of them is one run; the revert search needs no more.
+/// 24 bytes for a size (a `Timestamp` pair would be 40).
+#[derive(Debug, Clone)]
+struct Run<V> {
+    /// The first time, as `Timestamp::new` takes it.
+    second: i64,
+    nanosecond: i32,
+    /// Whole seconds after the first that had a request (0: one time).
+    seconds: u32,
     value: V,
-    ua: UaClass,
-    payment: bool,
+}
+
+impl<V: PartialEq> Run<V> {
+    fn new(t: Timestamp, value: V) -> Self {
+        Run {
+            second: t.as_second(),
+            nanosecond: t.subsec_nanosecond(),
+            seconds: 0,
+            value,
+        }
+    }
+
+    fn start(&self) -> Timestamp {
+        Timestamp::new(self.second, self.nanosecond).unwrap_or(Timestamp::MIN)
+    }
+
+    fn end(&self) -> Timestamp {
+        match self.seconds {
+            0 => self.start(),
+            n => Timestamp::from_second(self.second + i64::from(n)).unwrap_or(Timestamp::MAX),
+        }
+    }
+
+    /// Extends the run by requests from `t` to `t` + `more` whole seconds
+    /// of `value`, if it stays one: from its end, or from the whole second
+    /// after a whole-second end.
+    fn extend(&mut self, value: &V, t: Timestamp, more: u32) -> bool {
+        if self.value != *value {
+            return false;
+        }
+        let end = self.end();
+        let add = if t == end {
+            Some(more)
+        } else if t.subsec_nanosecond() == 0
+            && self.nanosecond == 0
+            && t.as_second() == end.as_second() + 1
+        {
+            more.checked_add(1)
+        } else {
+            None
+        };
+        match add.and_then(|a| self.seconds.checked_add(a)) {
+            Some(n) => {
+                self.seconds = n;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The earliest served time after `x` in this run.
+    fn after(&self, x: Timestamp) -> Option<Timestamp> {
+        let (start, end) = (self.start(), self.end());
+        if start > x {
+            Some(start)
+        } else if end > x {
+            // Every whole second of the run had a request (its first time
+            // is whole when it has more): the next one after `x`.
+            let floor = x.as_second() - i64::from(x.subsec_nanosecond() < 0);
+            Timestamp::from_second(floor + 1).ok().map(|n| n.min(end))
+        } else {
+            None
+        }
+    }
 }
 
 /// Everything seen for one asset (sizes) or script URL (builds).
 #[derive(Debug, Clone)]
 struct Series<V: Ord> {
     before: BTreeMap<V, Split>,
-    during: Vec<Event<V>>,
-    /// Locations of the events (by index in `during`) that were the
-    /// earliest of their value when added. The earliest event of a value
-    /// overall (ties: the first in file order), the one a finding names, is
-    /// always among them.
-    locs: Vec<(usize, Loc)>,
-    /// Earliest time of each value in `during`.
-    earliest: BTreeMap<V, Timestamp>,
+    /// In-window requests by value.
+    during: BTreeMap<V, Served>,
+    /// In-window requests so far: the next one's place in file order.
+    seq: u64,
+    /// In-window served times, for the revert search; they count against
+    /// [`MAX_EVENTS`]. Counts and first sightings above never do.
+    runs: Vec<Run<V>>,
     /// First time each value was served after the window.
     after: BTreeMap<V, Timestamp>,
     /// Certainly unstable (see [`Series::settle`]): nothing else is kept
@@ -118,34 +218,27 @@ impl<V: Ord> Series<V> {
     /// per response would otherwise keep every request). Returns the
     /// in-window events dropped.
     fn settle(&mut self) -> usize {
-        if self.before.len() > UNSTABLE_VALUES || self.earliest.len() > CERTAINLY_UNSTABLE {
+        if self.before.len() > UNSTABLE_VALUES || self.during.len() > CERTAINLY_UNSTABLE {
             self.make_unstable()
         } else {
             0
         }
     }
 
+    /// Drops everything but the verdict; returns the runs dropped.
     fn make_unstable(&mut self) -> usize {
-        let dropped = self.during.len();
+        let dropped = self.runs.len();
         *self = Series {
             unstable: true,
-            unstable_in_window: self.unstable_in_window || dropped > 0,
+            unstable_in_window: self.unstable_in_window || !self.during.is_empty(),
             ..Series::default()
         };
         dropped
     }
 
-    fn loc(&self, i: usize) -> Loc {
-        match self.locs.binary_search_by_key(&i, |(j, _)| *j) {
-            Ok(k) => self.locs[k].1.clone(),
-            // Not reached (see `locs`); a finding without a line beats a panic.
-            Err(_) => Loc {
-                path: "".into(),
-                relative: "".into(),
-                line: 0,
-                offset: 0,
-            },
-        }
+    /// The earliest in-window request of any value, and its value.
+    fn first(&self) -> Option<(&V, &Served)> {
+        self.during.iter().min_by_key(|(_, s)| s.first)
     }
 }
 
@@ -153,9 +246,9 @@ impl<V: Ord> Default for Series<V> {
     fn default() -> Self {
         Series {
             before: BTreeMap::new(),
-            during: Vec::new(),
-            locs: Vec::new(),
-            earliest: BTreeMap::new(),
+            during: BTreeMap::new(),
+            seq: 0,
+            runs: Vec::new(),
             after: BTreeMap::new(),
             unstable: false,
             unstable_in_window: false,
@@ -182,19 +275,10 @@ pub struct Obs {
     pub loc: Loc,
 }
 
-impl Obs {
-    fn event<V>(&self, value: V) -> Event<V> {
-        Event {
-            t: self.t,
-            value,
-            ua: self.ua,
-            payment: self.payment,
-        }
-    }
-}
-
-/// Kept in-window observations across all assets, bounding memory; past it
-/// the report says the analysis is truncated.
+/// In-window served-time runs kept across all assets (see [`Run`]), bounding
+/// memory; past it the report says the analysis is truncated: a revert may
+/// then be found late or not at all. Requests, first sightings and splits
+/// are counted whatever the volume.
 pub const MAX_EVENTS: usize = 4_000_000;
 
 /// Drift observations of one chunk, file or run.
@@ -206,53 +290,68 @@ pub struct DriftState {
     /// time (after).
     pub baseline_records: u64,
     pub after_records: u64,
+    /// Runs kept, against [`MAX_EVENTS`].
     events: usize,
     pub truncated: bool,
 }
 
-fn record<V: Ord + Clone>(
-    s: &mut Series<V>,
+/// Keeps a served time in `runs`, in the last run when it extends it.
+fn add_time<V: Clone + PartialEq>(
+    runs: &mut Vec<Run<V>>,
     events: &mut usize,
     truncated: &mut bool,
-    phase: Phase,
-    ev: Event<V>,
-    loc: &Loc,
+    value: &V,
+    t: Timestamp,
 ) {
-    if s.unstable {
-        s.unstable_in_window |= phase == Phase::During;
+    if runs.last_mut().is_some_and(|r| r.extend(value, t, 0)) {
         return;
     }
-    match phase {
+    if *events >= MAX_EVENTS {
+        *truncated = true;
+        return;
+    }
+    *events += 1;
+    runs.push(Run::new(t, value.clone()));
+}
+
+fn record<V: Ord + Clone>(
+    s: &mut Series<V>,
+    (events, truncated): (&mut usize, &mut bool),
+    value: V,
+    o: &Obs,
+) {
+    if s.unstable {
+        s.unstable_in_window |= o.phase == Phase::During;
+        return;
+    }
+    match o.phase {
         Phase::Before => {
-            let sp = s.before.entry(ev.value).or_default();
-            sp.ua[ev.ua as usize] += 1;
-            sp.referer[usize::from(ev.payment)] += 1;
+            let sp = s.before.entry(value).or_default();
+            sp.ua[o.ua as usize] += 1;
+            sp.referer[usize::from(o.payment)] += 1;
         }
         Phase::After => {
-            let e = s.after.entry(ev.value).or_insert(ev.t);
-            *e = (*e).min(ev.t);
+            let e = s.after.entry(value).or_insert(o.t);
+            *e = (*e).min(o.t);
         }
         Phase::During => {
-            if *events >= MAX_EVENTS {
-                *truncated = true;
-            } else {
-                *events += 1;
-                let new_min = match s.earliest.get_mut(&ev.value) {
-                    Some(t) if *t <= ev.t => false,
-                    Some(t) => {
-                        *t = ev.t;
-                        true
-                    }
-                    None => {
-                        s.earliest.insert(ev.value.clone(), ev.t);
-                        true
-                    }
-                };
-                if new_min {
-                    s.locs.push((s.during.len(), loc.clone()));
-                }
-                s.during.push(ev);
+            let place = (o.t, s.seq);
+            s.seq += 1;
+            add_time(&mut s.runs, events, truncated, &value, o.t);
+            let served = s.during.entry(value).or_insert_with(|| Served {
+                first: place,
+                loc: o.loc.clone(),
+                last: o.t,
+                ua: [0; 3],
+                pay: 0,
+            });
+            if place < served.first {
+                served.first = place;
+                served.loc = o.loc.clone();
             }
+            served.last = served.last.max(o.t);
+            served.ua[o.ua as usize] += 1;
+            served.pay += u64::from(o.payment);
         }
     }
     *events -= s.settle();
@@ -265,8 +364,9 @@ fn merge_series<V: Ord + Clone>(
     truncated: &mut bool,
 ) {
     if a.unstable || b.unstable {
+        let in_window = b.unstable_in_window || !b.during.is_empty();
         *events -= a.make_unstable();
-        a.unstable_in_window |= b.unstable_in_window || !b.during.is_empty();
+        a.unstable_in_window |= in_window;
         return;
     }
     for (k, v) in b.before {
@@ -276,20 +376,30 @@ fn merge_series<V: Ord + Clone>(
         let e = a.after.entry(k).or_insert(t);
         *e = (*e).min(t);
     }
-    let base = a.during.len();
-    for (k, t) in b.earliest {
-        let e = a.earliest.entry(k).or_insert(t);
-        *e = (*e).min(t);
+    // `b` follows `a` in file order.
+    for (k, mut v) in b.during {
+        v.first.1 += a.seq;
+        match a.during.get_mut(&k) {
+            Some(x) => x.add(&v),
+            None => {
+                a.during.insert(k, v);
+            }
+        }
     }
-    a.locs
-        .extend(b.locs.into_iter().map(|(i, l)| (base + i, l)));
-    for ev in b.during {
+    a.seq += b.seq;
+    for r in b.runs {
+        if a.runs
+            .last_mut()
+            .is_some_and(|l| l.extend(&r.value, r.start(), r.seconds))
+        {
+            continue;
+        }
         if *events >= MAX_EVENTS {
             *truncated = true;
             break;
         }
         *events += 1;
-        a.during.push(ev);
+        a.runs.push(r);
     }
     *events -= a.settle();
 }
@@ -303,14 +413,7 @@ impl DriftState {
             self.sizes.insert(asset.to_string(), Series::default());
         }
         let s = self.sizes.get_mut(asset).expect("inserted above");
-        record(
-            s,
-            &mut self.events,
-            &mut self.truncated,
-            o.phase,
-            o.event(size),
-            &o.loc,
-        );
+        record(s, (&mut self.events, &mut self.truncated), size, o);
     }
 
     /// One load of a script URL with a version/hash (`build`).
@@ -319,11 +422,9 @@ impl DriftState {
         let s = self.builds.entry(script.to_string()).or_default();
         record(
             s,
-            &mut self.events,
-            &mut self.truncated,
-            o.phase,
-            o.event(build.to_string()),
-            &o.loc,
+            (&mut self.events, &mut self.truncated),
+            build.to_string(),
+            o,
         );
     }
 
@@ -360,13 +461,13 @@ impl DriftState {
             return;
         }
         for s in self.sizes.values_mut() {
-            for (_, l) in &mut s.locs {
-                l.line += base;
+            for v in s.during.values_mut() {
+                v.loc.line += base;
             }
         }
         for s in self.builds.values_mut() {
-            for (_, l) in &mut s.locs {
-                l.line += base;
+            for v in s.during.values_mut() {
+                v.loc.line += base;
             }
         }
     }
@@ -483,71 +584,48 @@ fn analyse_series<V: Ord + Clone + ToString>(
         }
         return;
     }
-    let mut during: Vec<(usize, &Event<V>)> = s.during.iter().enumerate().collect();
-    // Stable: equal times keep file order.
-    during.sort_by_key(|(_, e)| e.t);
-    let Some(&(_, first)) = during.first() else {
+    let Some((first_value, _)) = s.first() else {
         return;
     };
     let history = !s.before.is_empty();
-    let new_values: BTreeSet<&V> = during
-        .iter()
-        .map(|(_, e)| &e.value)
+    let new_values = s
+        .during
+        .keys()
         .filter(|v| !s.before.contains_key(v))
-        .collect();
+        .count();
     let all_once = s.before.len() >= 2 && s.before.values().all(|sp| sp.total() == 1);
-    if s.before.len() > UNSTABLE_VALUES || new_values.len() > UNSTABLE_VALUES || all_once {
+    if s.before.len() > UNSTABLE_VALUES || new_values > UNSTABLE_VALUES || all_once {
         unstable.push(asset.to_string());
         return;
     }
-    let baseline: BTreeSet<V> = if history {
-        s.before.keys().cloned().collect()
+    let baseline: BTreeSet<&V> = if history {
+        s.before.keys().collect()
     } else {
-        [first.value.clone()].into_iter().collect()
+        [first_value].into_iter().collect()
     };
-    struct Agg<'a, V> {
-        first: &'a Event<V>,
-        first_at: usize,
-        last: Timestamp,
-        n: u64,
-        pay: u64,
-    }
-    let mut groups: BTreeMap<&V, Agg<V>> = BTreeMap::new();
-    for &(i, e) in &during {
-        if baseline.contains(&e.value) {
-            continue;
-        }
-        let g = groups.entry(&e.value).or_insert(Agg {
-            first: e,
-            first_at: i,
-            last: e.t,
-            n: 0,
-            pay: 0,
-        });
-        g.last = g.last.max(e.t);
-        g.n += 1;
-        g.pay += u64::from(e.payment);
-    }
-    for (v, g) in groups {
-        let back_in = during
+    let baseline_requests: u64 = s.before.values().map(Split::total).sum();
+    let back_after = s
+        .after
+        .iter()
+        .filter(|(k, _)| baseline.contains(k))
+        .map(|(_, t)| *t)
+        .min();
+    for (v, g) in s.during.iter().filter(|(v, _)| !baseline.contains(v)) {
+        // The first baseline value served again, in the window or after it.
+        let back_in = s
+            .runs
             .iter()
-            .filter(|(_, e)| e.t > g.last && baseline.contains(&e.value))
-            .map(|(_, e)| e.t)
-            .next();
-        let back_after = s
-            .after
-            .iter()
-            .filter(|(k, _)| baseline.contains(k))
-            .map(|(_, t)| *t)
+            .filter(|r| baseline.contains(&r.value))
+            .filter_map(|r| r.after(g.last))
             .min();
         let reverted_at = match (back_in, back_after) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let baseline_requests: u64 = s.before.values().map(Split::total).sum();
+        let n = g.n();
         let level = if !history || baseline_requests < WEAK_BASELINE {
             Level::Low
-        } else if g.n >= 2 || g.pay > 0 {
+        } else if n >= 2 || g.pay > 0 {
             Level::High
         } else {
             // One odd size can be an aborted transfer logged as 200.
@@ -564,19 +642,19 @@ fn analyse_series<V: Ord + Clone + ToString>(
             baseline_values: baseline
                 .iter()
                 .take(LISTED_VALUES)
-                .map(ToString::to_string)
+                .map(|v| v.to_string())
                 .collect(),
-            first_seen: g.first.t,
+            first_seen: g.first.0,
             last_seen: g.last,
-            requests: g.n,
-            payment_referer_share: share(g.pay, g.n),
+            requests: n,
+            payment_referer_share: share(g.pay, n),
             reverted_at,
             split_by: None,
             sizes_by_class: None,
-            path: s.loc(g.first_at).path.to_string(),
-            relative: s.loc(g.first_at).relative.to_string(),
-            line: s.loc(g.first_at).line,
-            byte_offset: s.loc(g.first_at).offset,
+            path: g.loc.path.to_string(),
+            relative: g.loc.relative.to_string(),
+            line: g.loc.line,
+            byte_offset: g.loc.offset,
         });
     }
 }
@@ -617,22 +695,30 @@ fn conditional(asset: &str, s: &Series<u64>, out: &mut Vec<Item>) {
             }
         }
         let mut win: Classes = (0..n).map(|i| (name(i), BTreeMap::new())).collect();
-        let mut during: Vec<(usize, &Event<u64>)> = s.during.iter().enumerate().collect();
-        during.sort_by_key(|(_, e)| e.t);
-        for (_, e) in &during {
-            let i = if dim == "user-agent" {
-                e.ua as usize
-            } else {
-                usize::from(e.payment)
-            };
-            *win[i].1.entry(e.value).or_default() += 1;
+        for (size, g) in &s.during {
+            let n = g.n();
+            let pay = [n - g.pay, g.pay];
+            let counts: &[u64] = if dim == "user-agent" { &g.ua } else { &pay };
+            for (i, &c) in counts.iter().enumerate() {
+                if c > 0 {
+                    *win[i].1.entry(*size).or_default() += c;
+                }
+            }
         }
         if !has_split(&win) || has_split(&base) {
             continue;
         }
-        let ((first_at, first), (_, last)) = (during[0], during[during.len() - 1]);
-        let first_loc = s.loc(first_at);
-        let pay = during.iter().filter(|(_, e)| e.payment).count() as u64;
+        let Some((_, first)) = s.first() else {
+            continue;
+        };
+        let last = s
+            .during
+            .values()
+            .map(|g| g.last)
+            .max()
+            .unwrap_or(first.last);
+        let requests: u64 = s.during.values().map(Served::n).sum();
+        let pay: u64 = s.during.values().map(|g| g.pay).sum();
         out.push(Item {
             kind: Kind::Conditional,
             level: Level::Medium,
@@ -646,10 +732,10 @@ fn conditional(asset: &str, s: &Series<u64>, out: &mut Vec<Item>) {
                 .take(LISTED_VALUES)
                 .map(ToString::to_string)
                 .collect(),
-            first_seen: first.t,
-            last_seen: last.t,
-            requests: during.len() as u64,
-            payment_referer_share: share(pay, during.len() as u64),
+            first_seen: first.first.0,
+            last_seen: last,
+            requests,
+            payment_referer_share: share(pay, requests),
             reverted_at: None,
             split_by: Some(dim),
             sizes_by_class: Some(
@@ -658,10 +744,10 @@ fn conditional(asset: &str, s: &Series<u64>, out: &mut Vec<Item>) {
                     .map(|(k, m)| (*k, m.keys().copied().collect()))
                     .collect(),
             ),
-            path: first_loc.path.to_string(),
-            relative: first_loc.relative.to_string(),
-            line: first_loc.line,
-            byte_offset: first_loc.offset,
+            path: first.loc.path.to_string(),
+            relative: first.loc.relative.to_string(),
+            line: first.loc.line,
+            byte_offset: first.loc.offset,
         });
     }
 }
@@ -943,18 +1029,77 @@ mod tests {
     }
 
     #[test]
-    fn events_are_capped() {
+    fn past_the_cap_drift_is_still_found_and_only_reverts_may_be_missed() {
         let mut st = DriftState {
             events: MAX_EVENTS,
             ..DriftState::default()
         };
-        st.size(
-            "/x.js",
-            1,
-            &obs(During, "2017-09-27T00:00:00Z", Desktop, false, 1),
+        feed(
+            &mut st,
+            &[
+                ("2017-09-01T00:00:00Z", Before, 100, Desktop, false),
+                ("2017-09-02T00:00:00Z", Before, 100, Desktop, false),
+                ("2017-09-03T00:00:00Z", Before, 100, Desktop, false),
+                ("2017-09-26T01:00:00Z", During, 180, Desktop, true),
+                ("2017-09-27T01:00:00Z", During, 180, Mobile, false),
+                ("2017-09-28T01:00:00Z", During, 100, Mobile, false),
+            ],
         );
         assert!(st.truncated);
-        assert!(analyse(&st).items.is_empty());
+        let items = analyse(&st).items;
+        assert_eq!(items.len(), 1);
+        let i = &items[0];
+        assert_eq!(
+            (i.size, i.level, i.requests, i.first_seen, i.line),
+            (Some(180), Level::High, 2, t("2017-09-26T01:00:00Z"), 4)
+        );
+        // The revert inside the window was past the cap.
+        assert_eq!(i.reverted_at, None);
+    }
+
+    #[test]
+    fn runs_give_the_first_time_served_after() {
+        let mut r = Run::new(t("2017-09-26T10:00:00Z"), 1u64);
+        assert!(r.extend(&1, t("2017-09-26T10:00:00Z"), 0));
+        assert!(r.extend(&1, t("2017-09-26T10:00:01Z"), 0));
+        assert!(r.extend(&1, t("2017-09-26T10:00:02Z"), 0));
+        assert!(!r.extend(&2, t("2017-09-26T10:00:03Z"), 0));
+        assert!(!r.extend(&1, t("2017-09-26T10:00:04Z"), 0));
+        assert!(!r.extend(&1, t("2017-09-26T10:00:02.5Z"), 0));
+        assert_eq!(r.end(), t("2017-09-26T10:00:02Z"));
+        assert_eq!(r.after(t("2017-09-26T09:00:00Z")), Some(r.start()));
+        assert_eq!(
+            r.after(t("2017-09-26T10:00:00Z")),
+            Some(t("2017-09-26T10:00:01Z"))
+        );
+        assert_eq!(
+            r.after(t("2017-09-26T10:00:01.25Z")),
+            Some(t("2017-09-26T10:00:02Z"))
+        );
+        assert_eq!(r.after(t("2017-09-26T10:00:02Z")), None);
+        // A run joined whole: from its end, or from the next second.
+        assert!(r.extend(&1, t("2017-09-26T10:00:02Z"), 3));
+        assert_eq!(r.end(), t("2017-09-26T10:00:05Z"));
+        assert!(r.extend(&1, t("2017-09-26T10:00:06Z"), 4));
+        assert_eq!(r.end(), t("2017-09-26T10:00:10Z"));
+        assert!(!r.extend(&1, t("2017-09-26T10:00:12Z"), 1));
+        assert!(!r.extend(&1, t("2017-09-26T10:00:11Z"), u32::MAX));
+        assert_eq!(r.end(), t("2017-09-26T10:00:10Z"));
+        // Sub-second times make runs of one time each.
+        let mut s = Run::new(t("2017-09-26T10:00:00.5Z"), 1u64);
+        assert!(s.extend(&1, t("2017-09-26T10:00:00.5Z"), 0));
+        assert!(!s.extend(&1, t("2017-09-26T10:00:01.5Z"), 0));
+        assert!(!s.extend(&1, t("2017-09-26T10:00:01Z"), 0));
+        assert_eq!(s.after(t("2017-09-26T10:00:00.25Z")), Some(s.start()));
+        assert_eq!(s.after(t("2017-09-26T10:00:00.5Z")), None);
+        // Before 1970 a fraction counts down from the whole second.
+        let mut neg = Run::new(t("1969-12-31T23:59:57Z"), 1u64);
+        assert!(neg.extend(&1, t("1969-12-31T23:59:58Z"), 1));
+        assert_eq!(
+            neg.after(t("1969-12-31T23:59:57.5Z")),
+            Some(t("1969-12-31T23:59:58Z"))
+        );
+        assert_eq!(std::mem::size_of::<Run<u64>>(), 24);
     }
 
     #[test]
@@ -1016,11 +1161,13 @@ mod tests {
         let mut st = chunk(0);
         assert!(st.sizes["/rnd.js"].during.is_empty() && st.sizes["/rnd.js"].unstable);
         assert!(st.sizes["/old.js"].before.is_empty() && st.sizes["/old.js"].unstable);
-        assert_eq!(st.events, 1000, "only /w.js counts against the budget");
+        // Only /w.js counts against the budget: one run, a request a second.
+        assert_eq!(st.events, 1);
         st.merge(chunk(1000));
         st.merge(DriftState::default());
-        assert_eq!(st.events, 2000);
-        assert!(st.sizes["/rnd.js"].locs.is_empty() && st.sizes["/rnd.js"].earliest.is_empty());
+        assert_eq!(st.events, 1);
+        assert_eq!(st.sizes["/w.js"].during[&100].n(), 2000);
+        assert!(st.sizes["/rnd.js"].runs.is_empty() && st.sizes["/rnd.js"].during.is_empty());
         // A stable piece merged into an unstable series does not revive it.
         let mut few = DriftState::default();
         few.size(
@@ -1033,6 +1180,257 @@ mod tests {
         let a = analyse(&st);
         assert!(a.items.is_empty(), "{:#?}", a.items);
         assert_eq!(a.unstable, ["/rnd.js"]);
+    }
+
+    /// The analysis of every in-window request kept as it came, as the
+    /// drift detector once worked: the reference for the counted form.
+    fn reference(rows: &[(Timestamp, Phase, u64, UaClass, bool)]) -> (Vec<String>, bool) {
+        let mut before: BTreeMap<u64, Split> = BTreeMap::new();
+        let mut after: BTreeMap<u64, Timestamp> = BTreeMap::new();
+        let mut during: Vec<(Timestamp, usize, u64, UaClass, bool)> = Vec::new();
+        for (i, &(at, ph, v, ua, pay)) in rows.iter().enumerate() {
+            match ph {
+                Before => {
+                    let sp = before.entry(v).or_default();
+                    sp.ua[ua as usize] += 1;
+                    sp.referer[usize::from(pay)] += 1;
+                }
+                After => {
+                    let e = after.entry(v).or_insert(at);
+                    *e = (*e).min(at);
+                }
+                During => during.push((at, i + 1, v, ua, pay)),
+            }
+        }
+        let distinct: BTreeSet<u64> = during.iter().map(|e| e.2).collect();
+        if before.len() > UNSTABLE_VALUES || distinct.len() > CERTAINLY_UNSTABLE {
+            return (Vec::new(), !during.is_empty());
+        }
+        during.sort_by_key(|e| e.0);
+        let Some(first) = during.first() else {
+            return (Vec::new(), false);
+        };
+        let history = !before.is_empty();
+        let new_values = distinct.iter().filter(|v| !before.contains_key(v)).count();
+        let all_once = before.len() >= 2 && before.values().all(|sp| sp.total() == 1);
+        if before.len() > UNSTABLE_VALUES || new_values > UNSTABLE_VALUES || all_once {
+            return (Vec::new(), true);
+        }
+        let baseline: BTreeSet<u64> = if history {
+            before.keys().copied().collect()
+        } else {
+            [first.2].into()
+        };
+        let base_n: u64 = before.values().map(Split::total).sum();
+        let mut out = Vec::new();
+        for v in distinct.iter().filter(|v| !baseline.contains(v)) {
+            let evs: Vec<_> = during.iter().filter(|e| e.2 == *v).collect();
+            let last = evs.iter().map(|e| e.0).max().unwrap();
+            let pay = evs.iter().filter(|e| e.4).count() as u64;
+            let back_in = during
+                .iter()
+                .filter(|e| e.0 > last && baseline.contains(&e.2))
+                .map(|e| e.0)
+                .min();
+            let back_after = after
+                .iter()
+                .filter(|(k, _)| baseline.contains(k))
+                .map(|(_, t)| *t)
+                .min();
+            let reverted = [back_in, back_after].into_iter().flatten().min();
+            let n = evs.len() as u64;
+            let level = if !history || base_n < WEAK_BASELINE {
+                Level::Low
+            } else if n >= 2 || pay > 0 {
+                Level::High
+            } else {
+                Level::Medium
+            };
+            out.push(format!(
+                "size {v} {level:?} {baseline:?} {} {last} {n} {} {reverted:?} line {}",
+                evs[0].0,
+                share(pay, n),
+                evs[0].1
+            ));
+        }
+        if history && base_n >= WEAK_BASELINE {
+            for dim in ["user-agent", "referer"] {
+                let class = |ua: UaClass, pay: bool| {
+                    if dim == "user-agent" {
+                        ua as usize
+                    } else {
+                        usize::from(pay)
+                    }
+                };
+                let mut win: Vec<(&'static str, BTreeMap<u64, u64>)> =
+                    (0..3).map(|_| ("", BTreeMap::new())).collect();
+                for e in &during {
+                    *win[class(e.3, e.4)].1.entry(e.2).or_default() += 1;
+                }
+                let mut base: Vec<(&'static str, BTreeMap<u64, u64>)> =
+                    (0..3).map(|_| ("", BTreeMap::new())).collect();
+                for (v, sp) in &before {
+                    let counts: &[u64] = if dim == "user-agent" {
+                        &sp.ua
+                    } else {
+                        &sp.referer
+                    };
+                    for (i, &c) in counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+                        *base[i].1.entry(*v).or_default() += c;
+                    }
+                }
+                if !has_split(&win) || has_split(&base) {
+                    continue;
+                }
+                let pay = during.iter().filter(|e| e.4).count() as u64;
+                let n = during.len() as u64;
+                let name = |i: usize| match dim {
+                    "user-agent" => UaClass::ALL[i].name(),
+                    _ => ["other", "payment-page", ""][i],
+                };
+                let sizes: BTreeMap<&str, Vec<u64>> = win
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, m))| !m.is_empty())
+                    .map(|(i, (_, m))| (name(i), m.keys().copied().collect()))
+                    .collect();
+                out.push(format!(
+                    "conditional {dim} {} {} {n} {} {sizes:?} line {}",
+                    first.0,
+                    during[during.len() - 1].0,
+                    share(pay, n),
+                    first.1
+                ));
+            }
+        }
+        out.sort();
+        (out, false)
+    }
+
+    /// The same item list as [`reference`]'s lines.
+    fn lines_of(a: &Analysis) -> (Vec<String>, bool) {
+        let mut out: Vec<String> = a
+            .items
+            .iter()
+            .map(|i| match i.kind {
+                Kind::Conditional => format!(
+                    "conditional {} {} {} {} {} {:?} line {}",
+                    i.split_by.unwrap(),
+                    i.first_seen,
+                    i.last_seen,
+                    i.requests,
+                    i.payment_referer_share,
+                    i.sizes_by_class.as_ref().unwrap(),
+                    i.line
+                ),
+                _ => format!(
+                    "size {} {:?} {:?} {} {} {} {} {:?} line {}",
+                    i.size.unwrap(),
+                    i.level,
+                    i.baseline_values
+                        .iter()
+                        .map(|v| v.parse::<u64>().unwrap())
+                        .collect::<BTreeSet<_>>(),
+                    i.first_seen,
+                    i.last_seen,
+                    i.requests,
+                    i.payment_referer_share,
+                    i.reverted_at,
+                    i.line
+                ),
+            })
+            .collect();
+        out.sort();
+        (out, !a.unstable.is_empty())
+    }
+
+    /// Random requests of one asset (few sizes, whole and fractional
+    /// times, repeats, out of order), fed whole and as merged chunks: the
+    /// items equal the reference's, which kept every request.
+    #[test]
+    fn counted_requests_give_the_items_of_every_request_kept() {
+        let mut rand = crate::test_util::rng(0x1319_8a2e_0370_7344);
+        let base = t("2017-09-26T00:00:00Z").as_second();
+        for round in 0..400 {
+            let n = 1 + rand(120) as usize;
+            let sizes = 1 + rand(if round % 5 == 0 { 9 } else { 4 });
+            let mut rows = Vec::new();
+            let mut clock = base + rand(100) as i64;
+            for _ in 0..n {
+                // Mostly forward by 0-1 s (runs); sometimes one request a
+                // few seconds back (inside an earlier run), or anywhere.
+                let sec = match rand(10) {
+                    0 => {
+                        clock = base + rand(300) as i64;
+                        clock
+                    }
+                    1 => clock - rand(4) as i64,
+                    _ => {
+                        clock += rand(2) as i64;
+                        clock
+                    }
+                };
+                let frac = if rand(5) == 0 {
+                    250_000_000 * rand(4) as i32
+                } else {
+                    0
+                };
+                let ph = match rand(5) {
+                    0 => Before,
+                    1 => After,
+                    _ => During,
+                };
+                // The window's phases in time order.
+                let shift = match ph {
+                    Before => -100_000,
+                    After => 100_000,
+                    During => 0,
+                };
+                let at = Timestamp::new(sec + shift, frac).unwrap();
+                let ua = UaClass::ALL[rand(3) as usize];
+                // Mostly one size, as a script is served; its history
+                // nearly always that size.
+                let odd = if ph == During { 4 } else { 1 };
+                let v = if rand(10) < odd {
+                    100 + rand(sizes)
+                } else {
+                    100
+                };
+                rows.push((at, ph, v, ua, rand(3) == 0));
+            }
+            let feed_rows = |st: &mut DriftState,
+                             part: &[(Timestamp, Phase, u64, UaClass, bool)],
+                             from: usize| {
+                for (i, &(at, ph, v, ua, pay)) in part.iter().enumerate() {
+                    let o = Obs {
+                        phase: ph,
+                        t: at,
+                        ua,
+                        payment: pay,
+                        loc: loc((from + i + 1) as u64),
+                    };
+                    st.size("/w.js", v, &o);
+                }
+            };
+            let want = reference(&rows);
+            let mut whole = DriftState::default();
+            feed_rows(&mut whole, &rows, 0);
+            assert_eq!(lines_of(&analyse(&whole)), want, "round {round}: {rows:?}");
+            // Chunks of the same requests, numbered from each chunk's start.
+            let cut = 1 + rand(n as u64) as usize;
+            let (x, y) = rows.split_at(cut.min(n));
+            let mut a = DriftState::default();
+            feed_rows(&mut a, x, 0);
+            let mut b = DriftState::default();
+            feed_rows(&mut b, y, 0);
+            b.shift_lines(x.len() as u64);
+            a.merge(b);
+            assert_eq!(
+                lines_of(&analyse(&a)),
+                want,
+                "round {round} merged at {cut}"
+            );
+        }
     }
 
     #[test]

@@ -854,6 +854,8 @@ pub struct DriftSection {
     /// 50 are listed; `unstable_count` has them all.
     pub unstable: Vec<String>,
     pub unstable_count: usize,
+    /// More served-time runs than [`drift::MAX_EVENTS`]: a revert time may
+    /// be late or missing; sizes, builds and their counts are still exact.
     pub truncated: bool,
     pub items: Vec<drift::Item>,
 }
