@@ -58,7 +58,7 @@ corpus="$work/corpus"
 mb_per_file=$(python3 -c "print(round($size_mb / 50, 3))")
 stamp="$work/.size"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$size_mb" ] || [ ! -d "$corpus" ]; then
-    rm -rf "$corpus" "$work/gz" "$work/big.log" "$work/shared"
+    rm -rf "$corpus" "$work/gz" "$work/big.log" "$work/shared" "$work/fifth"
     echo "generating a ${size_mb} MB corpus in $corpus" >&2
     "$gen" --out "$corpus" --mb-per-file "$mb_per_file" --ioc "$work/ioc.txt" 2>/dev/null
     mkdir -p "$work/gz"
@@ -67,6 +67,15 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$size_mb" ] || [ ! -d "$corpus" ]; then
     echo "$size_mb" > "$stamp"
 fi
 "$gen" --out "$work/.ioc-only" --hosts 0 --ioc "$work/ioc.txt" >/dev/null 2>&1
+# A fifth of the corpus (its first 10 files, hard links), for target 7's
+# "flat as the corpus grows": peak RSS on it against the whole corpus.
+fifth="$work/fifth"
+if [ ! -d "$fifth" ]; then
+    mkdir -p "$fifth"
+    for f in $(ls "$corpus" | head -10); do
+        ln "$corpus/$f" "$fifth/$f" 2>/dev/null || cp "$corpus/$f" "$fifth/$f"
+    done
+fi
 
 shared_gen="$repo/../shared/bench/gen_corpus.py"
 shared_pat="$repo/../shared/bench/patterns50.txt"
@@ -115,6 +124,8 @@ add "rg -z gzip"              "$work/gz" "rg ${R[*]} -z -f $own_pat $work/gz"
 add "sk one file -j1"         "$work/big.log" "$sk ${S[*]} -j 1 --no-default-rules --patterns $own_pat $work/big.log"
 add "sk one file -j$threads"  "$work/big.log" "$sk ${S[*]} $J --no-default-rules --patterns $own_pat $work/big.log"
 add "sk default pack"         "$corpus" "$sk ${S[*]} $J $corpus"
+add "sk default pack, a fifth"  "$fifth" "$sk ${S[*]} $J $fifth"
+add "sk patterns(own), a fifth" "$fifth" "$sk ${S[*]} $J --no-default-rules --patterns $own_pat $fifth"
 # The IOC detector (one automaton over hosts and values), as an analyst runs it.
 add "sk ioc 1000"             "$corpus" "$sk ${S[*]} $J --no-default-rules --ioc $work/ioc.txt $corpus"
 add "rg -F ioc 1000"          "$corpus" "rg ${R[*]} -F -f $work/ioc.txt $corpus"
@@ -178,10 +189,18 @@ ratio("sk ioc 1000", "rg -F ioc 1000", 1.0, "6. 1,000 IOC domains vs rg -F")
 ratio("sk ref-corpus patterns(ref)", "rg ref-corpus patterns(ref)", 0.75, "1'. reference corpus + list vs rg -c")
 top = max((rss[n] for n in order if n.startswith("sk")), default=0)
 print(f"| 7. skimhunt peak RSS | {top/1024:.0f} MB | ≤ 300 MB | {'holds' if top/1024 <= 300 else 'MISSED'} |")
+def growth(part, whole, label):
+    if part in rss and whole in rss:
+        a, b = rss[part] / 1024, rss[whole] / 1024
+        g = (b - a) / a * 100
+        verdict = "flat" if g <= 10 else "grows"
+        print(f"| 7. {label} peak RSS, a fifth of the corpus → all of it | {a:.0f} → {b:.0f} MB ({g:+.0f} %) | flat | {verdict} |")
+growth("sk patterns(own), a fifth", "sk patterns(own)", "own patterns")
+growth("sk default pack, a fifth", "sk default pack", "default pack")
 PY
 echo
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "command: benches/compare.sh --size-mb $size_mb --rounds $rounds --threads $threads"
 if [ "$keep" -eq 0 ]; then
-    rm -rf "$corpus" "$work/gz" "$work/big.log" "$work/shared" "$stamp" "$work/.ioc-only"
+    rm -rf "$corpus" "$work/gz" "$work/big.log" "$work/shared" "$work/fifth" "$stamp" "$work/.ioc-only"
 fi
