@@ -877,6 +877,14 @@ fn scan_lines_fast<'c>(
             let span = (buf, pos, pos + line.len());
             let (time, keep, det) = out.admit(ctx, (parser, &mut memo, &mut cursor), span);
             if let Some(d) = det {
+                // The look-alike search has answered for this line already
+                // when it was the test that took it; else it answers now
+                // from its slots, and the parsed line need not be searched.
+                let clean = keep
+                    && !d.iocs_only
+                    && !out
+                        .detect
+                        .lookalike_at(d, &mut cursor, buf, pos, pos + line.len());
                 let rec = parser.record_memo(line, &mut memo);
                 let loc = Loc {
                     path: display.clone(),
@@ -884,7 +892,7 @@ fn scan_lines_fast<'c>(
                     line: out.lines + 1,
                     offset: offset + pos as u64,
                 };
-                let mut hits = out.detect.observe(d, &rec, time, keep, &loc);
+                let mut hits = out.detect.observe(d, &rec, (time, keep, clean), &loc);
                 hits.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
                 det_hits.extend(hits);
             }
@@ -1052,7 +1060,7 @@ fn scan_lines_each<'c>(
                 line: line_no,
                 offset: line_off,
             };
-            hits.extend(out.detect.observe(d, &rec, time, keep, &loc));
+            hits.extend(out.detect.observe(d, &rec, (time, keep, false), &loc));
         }
         if keep && !cands.is_empty() {
             ctx.engine.eval(&rec, &cands, |rule, hit| {

@@ -314,20 +314,7 @@ fn each_raw_host(line: &[u8], mut f: impl FnMut(&[u8]) -> bool) {
             } else {
                 finder.needle().len()
             };
-            let mut j = at + sep_len;
-            let mut h0 = j;
-            while j < line.len() {
-                let b = line[j];
-                if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_' || b >= 0x80 {
-                    j += 1;
-                } else if b == b'@' {
-                    // userinfo@host: the host follows.
-                    j += 1;
-                    h0 = j;
-                } else {
-                    break;
-                }
-            }
+            let (h0, j) = host_span(line, at + sep_len);
             if j > h0 && j - h0 <= 253 {
                 let h = &line[h0..j];
                 if !seen[..n].contains(&h) {
@@ -339,6 +326,63 @@ fn each_raw_host(line: &[u8], mut f: impl FnMut(&[u8]) -> bool) {
                 }
             }
             start = j.max(at + 1);
+        }
+    }
+}
+
+/// The host after a URL's `scheme://` whose `//` ends at `from`: its start
+/// and end (userinfo skipped). A line's end, `\n` or `\r`, ends it too.
+fn host_span(b: &[u8], from: usize) -> (usize, usize) {
+    let (mut h0, mut j) = (from, from);
+    while j < b.len() {
+        let c = b[j];
+        if c.is_ascii_alphanumeric() || c == b'.' || c == b'-' || c == b'_' || c >= 0x80 {
+            j += 1;
+        } else if c == b'@' {
+            // userinfo@host: the host follows.
+            j += 1;
+            h0 = j;
+        } else {
+            break;
+        }
+    }
+    (h0, j)
+}
+
+/// The spellings of `://` that [`each_raw_host`] reads, as the slots of
+/// [`Cursor::look`] take them: plain, JSON-escaped, URL-encoded.
+const SEPS: [Sep; 3] = [Sep::Plain, Sep::Json, Sep::Pct];
+
+#[derive(Clone, Copy)]
+enum Sep {
+    Plain,
+    Json,
+    Pct,
+}
+
+impl Sep {
+    /// The next separator at or after `from`: its start and length.
+    fn find(self, buf: &[u8], mut from: usize) -> Option<(usize, usize)> {
+        loop {
+            let finder = match self {
+                Sep::Plain => &*SEP_PLAIN,
+                Sep::Json => &*SEP_JSON,
+                Sep::Pct => &*SEP_PCT,
+            };
+            let at = from + finder.find(buf.get(from..)?)?;
+            match self {
+                Sep::Pct => {
+                    const PCT: &[u8] = b"%3a%2f%2f";
+                    if buf
+                        .get(at..at + PCT.len())
+                        .is_some_and(|w| w.eq_ignore_ascii_case(PCT))
+                    {
+                        return Some((at, PCT.len()));
+                    }
+                    from = at + 1;
+                }
+                _ => return Some((at, finder.needle().len())),
+            }
         }
     }
 }
@@ -432,6 +476,8 @@ pub struct Cursor {
     asset: Slot,
     ioc: Slot,
     pay: Slot,
+    /// The next look-alike host after each spelling of `://` ([`SEPS`]).
+    look: [Slot; 3],
 }
 
 impl Cursor {
@@ -485,16 +531,38 @@ impl DetectState {
         {
             return true;
         }
-        self.lookalike_host(d, line)
+        self.lookalike_at(d, cur, buf, ls, le)
     }
 
-    fn lookalike_host(&mut self, d: &Detectors, line: &[u8]) -> bool {
-        let mut hit = false;
-        each_raw_host(line, |h| {
-            hit = self.cache.is_lookalike(&d.lookalikes, h);
-            !hit
-        });
-        hit
+    /// Whether a URL host in the line `buf[ls..le]` is a look-alike (any
+    /// spelling [`each_raw_host`] reads). One search per spelling over the
+    /// chunk, each host judged once where it stands; a line with more than
+    /// [`MAX_HOSTS`] hosts may be taken where `each_raw_host` stops early.
+    pub fn lookalike_at(
+        &mut self,
+        d: &Detectors,
+        cur: &mut Cursor,
+        buf: &[u8],
+        ls: usize,
+        le: usize,
+    ) -> bool {
+        let mut any = false;
+        for (slot, sep) in cur.look.iter_mut().zip(SEPS) {
+            any |= slot.hit(ls, le, |mut from| {
+                while let Some((at, len)) = sep.find(buf, from) {
+                    let (h0, j) = host_span(buf, at + len);
+                    if j > h0
+                        && j - h0 <= 253
+                        && self.cache.is_lookalike(&d.lookalikes, &buf[h0..j])
+                    {
+                        return Some(at);
+                    }
+                    from = j.max(at + 1);
+                }
+                None
+            });
+        }
+        any
     }
 
     /// Cheap byte test for an in-window line: scripts, payment paths, IOC
@@ -514,13 +582,14 @@ impl DetectState {
     }
 
     /// Observes one parsed record. Returns the immediate findings (IOC and
-    /// look-alike hits of in-window records).
+    /// look-alike hits of in-window records). `raw_clean`: the raw line is
+    /// known to hold no look-alike host ([`DetectState::lookalike_at`]
+    /// said so), so only a `cs-host` field needs judging.
     pub fn observe(
         &mut self,
         d: &Detectors,
         rec: &Record,
-        time: Option<Timestamp>,
-        in_window: bool,
+        (time, in_window, raw_clean): (Option<Timestamp>, bool, bool),
         loc: &Loc,
     ) -> Vec<Finding> {
         let mut out = Vec::new();
@@ -539,7 +608,7 @@ impl DetectState {
         }
         if in_window {
             self.iocs(d, rec, time, loc, &mut out);
-            self.lookalikes(d, rec, time, loc, &mut out);
+            self.lookalikes(d, rec, (time, raw_clean), loc, &mut out);
         }
         out
     }
@@ -711,17 +780,19 @@ impl DetectState {
         &mut self,
         d: &Detectors,
         rec: &Record,
-        time: Option<Timestamp>,
+        (time, raw_clean): (Option<Timestamp>, bool),
         loc: &Loc,
         out: &mut Vec<Finding>,
     ) {
         // Nearly every line names only hosts whose verdict is cached by
         // their raw bytes: no allocation unless one is a look-alike.
         let mut any = false;
-        each_raw_host(rec.raw, |h| {
-            any = self.cache.is_lookalike(&d.lookalikes, h);
-            !any
-        });
+        if !raw_clean {
+            each_raw_host(rec.raw, |h| {
+                any = self.cache.is_lookalike(&d.lookalikes, h);
+                !any
+            });
+        }
         let host = rec.get("cs-host");
         if !any
             && host.is_none_or(|h| {

@@ -45,7 +45,7 @@ fn feed(d: &Detectors, st: &mut DetectState, f: LogFormat, lines: &[&str]) -> Ve
             line: i as u64 + 1,
             offset: 0,
         };
-        out.extend(st.observe(d, &rec, time, inside, &loc));
+        out.extend(st.observe(d, &rec, (time, inside, false), &loc));
     }
     out
 }
@@ -398,4 +398,70 @@ fn buffer_wide_payment_search_takes_exactly_the_payment_requests() {
             ls = le + 1;
         }
     }
+}
+
+/// The chunk-wide look-alike search answers each line as the per-line
+/// host walk does: random lines of URLs in every spelling (plain, JSON
+/// `:\/\/`, `%3A%2F%2F` in any case), userinfo, ports, look-alikes and real
+/// hosts, separators cut by line ends, one cursor over the lines in order.
+#[test]
+fn chunk_wide_lookalike_search_answers_as_the_host_walk() {
+    let d = det(&DetectOptions::default());
+    let mut rand = crate::test_util::rng(0xa409_3822_299f_31d0);
+    let hosts = [
+        "www.google-anaiytics.com",
+        "code.jquery-cdnapi.com",
+        "www.google-analytics.com",
+        "code.jquery.com",
+        "shop.example",
+        "WWW.GOOGLE-ANAIYTICS.COM",
+        "user:pw@www.google-anaiytics.com",
+        "www.google-analytics.com@www.google-anaiytics.com",
+        "g\u{f6}ogle-analytics.com",
+    ];
+    let seps = [
+        "://",
+        ":\\/\\/",
+        "%3a%2f%2f",
+        "%3A%2F%2F",
+        "%3A%2f%2F",
+        ":/",
+        "%3a%2f",
+    ];
+    let mut buf = String::new();
+    let mut spans = Vec::new();
+    for _ in 0..3000 {
+        let start = buf.len();
+        buf.push_str("203.0.113.9 - - [27/Sep/2017:10:00:00 +0000] \"GET /p?u=");
+        for _ in 0..rand(4) {
+            buf.push_str(["https", "http", "x", ""][rand(4) as usize]);
+            buf.push_str(seps[rand(seps.len() as u64) as usize]);
+            buf.push_str(hosts[rand(hosts.len() as u64) as usize]);
+            buf.push_str([":443/a", "/", "\" ", "&b=", ""][rand(5) as usize]);
+        }
+        buf.push_str(" HTTP/1.1\" 200 1 \"-\" \"UA\"");
+        // A separator cut by the line's end.
+        if rand(5) == 0 {
+            buf.push_str([":/", "%3a%2", "https:\\/"][rand(3) as usize]);
+        }
+        spans.push((start, buf.len()));
+        buf.push(if rand(4) == 0 { '\r' } else { ' ' });
+        buf.push('\n');
+    }
+    let bytes = buf.as_bytes();
+    let (mut chunk, mut each) = (DetectState::default(), DetectState::default());
+    let mut cur = Cursor::default();
+    let mut taken = 0;
+    for &(ls, le) in &spans {
+        let line = &bytes[ls..le];
+        let mut walk = false;
+        each_raw_host(line, |h| {
+            walk = each.cache.is_lookalike(&d.lookalikes, h);
+            !walk
+        });
+        let wide = chunk.lookalike_at(&d, &mut cur, bytes, ls, le);
+        assert_eq!(wide, walk, "{}", String::from_utf8_lossy(line));
+        taken += usize::from(wide);
+    }
+    assert!(taken > 300 && taken < 2700, "{taken}");
 }
