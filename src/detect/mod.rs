@@ -279,7 +279,7 @@ static JS: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
 /// Calls `f` with the raw bytes of each host of a URL in a raw line
 /// (`scheme://host`, JSON-escaped `:\/\/` and URL-encoded `%3A%2F%2F`),
 /// at most [`MAX_HOSTS`] distinct spellings; stops when `f` returns false.
-/// Prebuilt finders: this runs on every line.
+/// The chunk-wide test of every line is [`DetectState::lookalike_at`].
 fn each_raw_host(line: &[u8], mut f: impl FnMut(&[u8]) -> bool) {
     let mut seen: [&[u8]; MAX_HOSTS] = [&[]; MAX_HOSTS];
     let mut n = 0;
@@ -287,34 +287,15 @@ fn each_raw_host(line: &[u8], mut f: impl FnMut(&[u8]) -> bool) {
     let escaped = memchr::memchr2(b'%', b'\\', line).is_some();
     let has_pct = escaped && memchr::memchr(b'%', line).is_some();
     let has_bs = escaped && memchr::memchr(b'\\', line).is_some();
-    for (finder, need, enc) in [
-        (&*SEP_PLAIN, true, false),
-        (&*SEP_JSON, has_bs, false),
-        (&*SEP_PCT, has_pct, true),
-    ] {
+    for (sep, need) in SEPS.into_iter().zip([true, has_bs, has_pct]) {
         if !need {
             continue;
         }
         let mut start = 0;
-        while start < line.len() && n < MAX_HOSTS {
-            let Some(i) = finder.find(&line[start..]) else {
-                break;
-            };
-            let at = start + i;
-            let sep_len = if enc {
-                const PCT: &[u8] = b"%3a%2f%2f";
-                if !line
-                    .get(at..at + PCT.len())
-                    .is_some_and(|w| w.eq_ignore_ascii_case(PCT))
-                {
-                    start = at + 1;
-                    continue;
-                }
-                PCT.len()
-            } else {
-                finder.needle().len()
-            };
-            let (h0, j) = host_span(line, at + sep_len);
+        while n < MAX_HOSTS
+            && let Some((at, len)) = sep.find(line, start)
+        {
+            let (h0, j) = host_span(line, at + len);
             if j > h0 && j - h0 <= 253 {
                 let h = &line[h0..j];
                 if !seen[..n].contains(&h) {
