@@ -330,8 +330,8 @@ fn host_span(b: &[u8], from: usize) -> (usize, usize) {
     (h0, j)
 }
 
-/// The spellings of `://` that [`each_raw_host`] reads, as the slots of
-/// [`Cursor::look`] take them: plain, JSON-escaped, URL-encoded.
+/// The spellings of `://` that [`each_raw_host`] reads, in its order:
+/// plain, JSON-escaped, URL-encoded.
 const SEPS: [Sep; 3] = [Sep::Plain, Sep::Json, Sep::Pct];
 
 #[derive(Clone, Copy)]
@@ -339,29 +339,44 @@ enum Sep {
     Plain,
     Json,
     Pct,
+    /// Either escaped spelling, whichever comes first: one pass over a
+    /// chunk for the two (each was a pass of its own, and they are rare).
+    Escaped,
 }
+
+/// `://` URL-encoded, compared ignoring ASCII case.
+const PCT: &[u8] = b"%3a%2f%2f";
 
 impl Sep {
     /// The next separator at or after `from`: its start and length.
     fn find(self, buf: &[u8], mut from: usize) -> Option<(usize, usize)> {
+        let pct_at = |at: usize| {
+            buf.get(at..at + PCT.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(PCT))
+        };
         loop {
             let finder = match self {
                 Sep::Plain => &*SEP_PLAIN,
                 Sep::Json => &*SEP_JSON,
                 Sep::Pct => &*SEP_PCT,
+                Sep::Escaped => {
+                    let at = from + memchr::memchr2(b'%', b'\\', buf.get(from..)?)?;
+                    if buf[at] == b'%' && pct_at(at) {
+                        return Some((at, PCT.len()));
+                    }
+                    // `:\/\/` is found by its first `\`, after the `:`.
+                    if buf[at] == b'\\' && at > from && buf[at - 1..].starts_with(SEP_JSON.needle())
+                    {
+                        return Some((at - 1, SEP_JSON.needle().len()));
+                    }
+                    from = at + 1;
+                    continue;
+                }
             };
             let at = from + finder.find(buf.get(from..)?)?;
             match self {
-                Sep::Pct => {
-                    const PCT: &[u8] = b"%3a%2f%2f";
-                    if buf
-                        .get(at..at + PCT.len())
-                        .is_some_and(|w| w.eq_ignore_ascii_case(PCT))
-                    {
-                        return Some((at, PCT.len()));
-                    }
-                    from = at + 1;
-                }
+                Sep::Pct if !pct_at(at) => from = at + 1,
+                Sep::Pct => return Some((at, PCT.len())),
                 _ => return Some((at, finder.needle().len())),
             }
         }
@@ -457,8 +472,8 @@ pub struct Cursor {
     asset: Slot,
     ioc: Slot,
     pay: Slot,
-    /// The next look-alike host after each spelling of `://` ([`SEPS`]).
-    look: [Slot; 3],
+    /// The next look-alike host after a plain and after an escaped `://`.
+    look: [Slot; 2],
 }
 
 impl Cursor {
@@ -528,7 +543,7 @@ impl DetectState {
         le: usize,
     ) -> bool {
         let mut any = false;
-        for (slot, sep) in cur.look.iter_mut().zip(SEPS) {
+        for (slot, sep) in cur.look.iter_mut().zip([Sep::Plain, Sep::Escaped]) {
             any |= slot.hit(ls, le, |mut from| {
                 while let Some((at, len)) = sep.find(buf, from) {
                     let (h0, j) = host_span(buf, at + len);
