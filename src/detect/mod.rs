@@ -13,6 +13,7 @@ pub mod drift;
 pub mod exposure;
 pub mod ioc;
 pub mod lookalike;
+mod runs;
 pub mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet};
