@@ -136,6 +136,7 @@ pub fn scan(args: &ScanArgs, command_line: Vec<String>) -> Result<ScanOutcome, E
             ioc_texts: Vec::new(),
             own_domains: args.own_domains.clone(),
             iocs_only: !builtin,
+            exposure_sample_only: args.exposure_csv.is_none(),
         },
     )?);
     let mut cfg = ScanConfig::new(window, tz, fingerprinter);

@@ -21,7 +21,7 @@ pub const MAX_EVENTS: usize = 4_000_000;
 /// by session, to a run on disk; also the budget of each session list the
 /// analysis builds. Exposure's memory is then the same for a day of logs
 /// and for a year of them.
-pub const SPILL_BYTES: usize = 8 << 20;
+pub const SPILL_BYTES: usize = 4 << 20;
 
 /// What made a record count, as stored: [`PAYMENT_PAGE`], [`CHAT_LOAD`],
 /// or [`ASSET_BASE`] + the string id of the script asset requested from a
@@ -267,10 +267,11 @@ impl ExposureState {
     }
 
     /// Bytes of in-memory events and strings (their buffers, kept from
-    /// run to run, hold up to twice as much).
+    /// run to run, hold up to twice as much), and of the sessions array
+    /// sorting them for a run takes.
     fn memory(&self) -> usize {
         let s = &self.strings;
-        self.events.len() * std::mem::size_of::<Event>()
+        self.events.len() * (std::mem::size_of::<Event>() + std::mem::size_of::<Span>())
             + s.text.len()
             + s.ends.len() * std::mem::size_of::<usize>()
             + s.table.len() * (std::mem::size_of::<u32>() + 1)
@@ -306,8 +307,8 @@ struct Span {
     /// sort need not look up the events.
     a: u32,
     b: u32,
-    start: usize,
-    len: usize,
+    start: u32,
+    len: u32,
 }
 
 /// The hash sessions sort by: fixed, so every run of a scan agrees.
@@ -319,7 +320,8 @@ fn text_hash(s: &[u8]) -> u64 {
 
 /// Sorts events by session (by id, in place) and returns the sessions in
 /// the order runs are merged in (that of [`Group`]). Per session, not per
-/// event, so that sorting a full state adds little to its memory.
+/// event, so that sorting a full state adds little to its memory (the
+/// budget counts a session per event).
 fn by_session(events: &mut [Event], st: &Strings) -> Vec<Span> {
     events.sort_unstable_by_key(|e| (e.what == CHAT_LOAD, e.a, e.b));
     let mut spans = Vec::new();
@@ -335,8 +337,9 @@ fn by_session(events: &mut [Event], st: &Strings) -> Vec<Span> {
             k1: if chat { 0 } else { text_hash(st.get(first.b)) },
             a: first.a,
             b: if chat { 0 } else { first.b },
-            start,
-            len,
+            // A state holds at most MAX_EVENTS events.
+            start: start as u32,
+            len: len as u32,
         });
         start += len;
     }
@@ -535,7 +538,7 @@ fn each_group(
 ) -> io::Result<()> {
     let mut out = Vec::new();
     for s in sessions {
-        let group = &events[s.start..s.start + s.len];
+        let group = &events[s.start as usize..(s.start + s.len) as usize];
         out.clear();
         for e in group {
             let asset = (e.what >= ASSET_BASE).then(|| st.get(e.what - ASSET_BASE));
@@ -623,10 +626,11 @@ pub struct Exposure {
     /// Every session, for `--exposure-csv`; shared, not copied, by the
     /// report's copies of this section.
     #[serde(skip)]
-    list: Arc<Mutex<SessionList>>,
+    list: Arc<Mutex<Option<SessionList>>>,
 }
 
-/// Every exposed session, in memory up to a budget and on disk past it.
+/// Every exposed session, in memory up to a budget and on disk past it;
+/// `None` when only the counts and the sample were asked for.
 #[derive(Debug)]
 struct SessionList {
     web: Sorter<WebRow>,
@@ -768,9 +772,12 @@ struct Count {
     by_day: BTreeMap<i64, Day>,
     requests: u64,
     client_ips: u64,
+    sessions: u64,
+    chat_sessions: u64,
     last_ip: Option<Vec<u8>>,
-    web: Sorter<WebRow>,
-    chat: Sorter<ChatRow>,
+    /// The first [`SAMPLE`] web sessions (a max-heap: the last on top).
+    sample: std::collections::BinaryHeap<WebRow>,
+    list: Option<SessionList>,
 }
 
 impl Count {
@@ -795,28 +802,47 @@ impl Count {
             }
         }
         if g.chat {
-            self.chat.push(ChatRow {
-                id: g.a().into(),
-                first_seen: first,
-                last_seen: last,
-            });
+            self.chat_sessions += 1;
+            if let Some(list) = &mut self.list {
+                list.chat.push(ChatRow {
+                    id: g.a().into(),
+                    first_seen: first,
+                    last_seen: last,
+                });
+            }
             return;
         }
         let n = times.len() as u64;
         self.requests += n;
+        self.sessions += 1;
         if self.last_ip.as_deref() != Some(g.a()) {
             self.client_ips += 1;
             let ip = self.last_ip.get_or_insert_default();
             ip.clear();
             ip.extend_from_slice(g.a());
         }
-        self.web.push(WebRow {
+        let row = || WebRow {
             first_seen: first,
             last_seen: last,
             requests: n,
             text: [g.a(), g.b()].concat().into_boxed_slice(),
             ip_len: g.a_len,
-        });
+        };
+        // A row is made for the sample only if it would be in it.
+        let sampled = self.sample.len() < SAMPLE
+            || self
+                .sample
+                .peek()
+                .is_some_and(|top| (first, g.a(), g.b()) < (top.first_seen, top.ip(), top.ua()));
+        if sampled {
+            self.sample.push(row());
+            if self.sample.len() > SAMPLE {
+                self.sample.pop();
+            }
+        }
+        if let Some(list) = &mut self.list {
+            list.web.push(row());
+        }
     }
 }
 
@@ -824,9 +850,14 @@ impl Count {
 /// payment-page loads count. The state's runs and its in-memory events
 /// (sorted the same way) are merged by session, so each session's events
 /// meet in one place; per-day counts come from each session's sorted
-/// times. The session lists go to disk past the state's budget: a scan can
-/// have millions of sessions.
-pub fn analyse(state: ExposureState, interval: Interval, drifted: &BTreeSet<String>) -> Exposure {
+/// times. With `list`, every session is kept for [`Exposure::write_csv`],
+/// on disk past the state's budget: a scan can have millions of them.
+pub fn analyse(
+    state: ExposureState,
+    interval: Interval,
+    drifted: &BTreeSet<String>,
+    list: bool,
+) -> Exposure {
     let inside = |t: Timestamp| {
         interval.since.is_none_or(|s| t >= s) && interval.until.is_none_or(|u| t <= u)
     };
@@ -859,9 +890,14 @@ pub fn analyse(state: ExposureState, interval: Interval, drifted: &BTreeSet<Stri
         by_day: BTreeMap::new(),
         requests: 0,
         client_ips: 0,
+        sessions: 0,
+        chat_sessions: 0,
         last_ip: None,
-        web: Sorter::new(budget),
-        chat: Sorter::new(budget),
+        sample: std::collections::BinaryHeap::with_capacity(SAMPLE + 1),
+        list: list.then(|| SessionList {
+            web: Sorter::new(budget),
+            chat: Sorter::new(budget),
+        }),
     };
     let drifted: Vec<&[u8]> = drifted.iter().map(|a| a.as_bytes()).collect();
     let counts = |t: Timestamp, asset: Option<&[u8]>| {
@@ -900,10 +936,6 @@ pub fn analyse(state: ExposureState, interval: Interval, drifted: &BTreeSet<Stri
         count.session(&s, &mut times);
     }
     drop(runs);
-    let mut list = SessionList {
-        web: count.web,
-        chat: count.chat,
-    };
     // Masked like the CSV: agents (and anything in the address column)
     // come from the logs.
     let session = |s: WebRow| Session {
@@ -913,31 +945,25 @@ pub fn analyse(state: ExposureState, interval: Interval, drifted: &BTreeSet<Stri
         last_seen: s.last_seen,
         requests: s.requests,
     };
-    let sample = match list.web.sorted() {
-        Ok(rows) => rows
-            .take(SAMPLE)
-            .map_while(Result::ok)
-            .map(session)
-            .collect(),
-        Err(_) => {
-            truncated = true;
-            Vec::new()
-        }
-    };
     Exposure {
         interval,
         client_ips: count.client_ips,
-        sessions: list.web.len(),
-        chat_sessions: list.chat.len(),
+        sessions: count.sessions,
+        chat_sessions: count.chat_sessions,
         requests: count.requests,
         by_day: count
             .by_day
             .into_iter()
             .map(|(d, c)| (day_name(d), c))
             .collect(),
-        sample,
+        sample: count
+            .sample
+            .into_sorted_vec()
+            .into_iter()
+            .map(session)
+            .collect(),
         truncated,
-        list: Arc::new(Mutex::new(list)),
+        list: Arc::new(Mutex::new(count.list)),
     }
 }
 
@@ -968,6 +994,11 @@ impl Exposure {
             "requests",
         ])?;
         let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(list) = list.as_mut() else {
+            return Err(io::Error::other(
+                "exposure: the session list was not kept (analysed for the sample only)",
+            ));
+        };
         for s in list.web.sorted()? {
             let s = s?;
             w.write_record([
@@ -1035,7 +1066,7 @@ mod tests {
             basis: "window",
         };
         let drifted: BTreeSet<String> = ["/w.js".to_string()].into();
-        let e = analyse(state(), iv, &drifted);
+        let e = analyse(state(), iv, &drifted, true);
         assert_eq!(
             (e.client_ips, e.sessions, e.chat_sessions, e.requests),
             (2, 3, 2, 4)
@@ -1074,7 +1105,7 @@ mod tests {
             until: Some(t("2017-09-27T23:00:00Z")),
             basis: "drift",
         };
-        let e = analyse(state(), iv, &BTreeSet::new());
+        let e = analyse(state(), iv, &BTreeSet::new(), true);
         assert_eq!((e.sessions, e.chat_sessions), (1, 0));
         assert_eq!(cell("=cmd|x"), "'=cmd|x");
         assert_eq!(cell("card 4111111111111111"), "card 411111******1111");
@@ -1083,7 +1114,7 @@ mod tests {
         let mut st = ExposureState::default();
         st.chat_load(t("2017-09-27T10:00:00Z"), "a,\"b\"");
         st.chat_load(t("2017-09-27T11:00:00Z"), "a,\"b\"");
-        let e = analyse(st, all(), &BTreeSet::new());
+        let e = analyse(st, all(), &BTreeSet::new(), true);
         let mut buf = Vec::new();
         e.write_csv(&mut buf).unwrap();
         let text = String::from_utf8(buf).unwrap();
@@ -1098,7 +1129,7 @@ mod tests {
     #[test]
     fn merged_chunk_states_count_like_one_state() {
         let drifted: BTreeSet<String> = ["/w.js".to_string()].into();
-        let whole = analyse(state(), all(), &drifted);
+        let whole = analyse(state(), all(), &drifted, true);
         // The same events split over three states whose string tables
         // number the strings differently.
         let mut a = ExposureState::default();
@@ -1115,7 +1146,7 @@ mod tests {
         c.chat_load(t("2017-09-28T10:00:00Z"), "s-1");
         a.merge(b);
         a.merge(c);
-        let split = analyse(a, all(), &drifted);
+        let split = analyse(a, all(), &drifted, true);
         assert_eq!(
             (
                 split.client_ips,
@@ -1174,14 +1205,14 @@ mod tests {
             e.write_csv(&mut buf).unwrap();
             String::from_utf8(buf).unwrap()
         };
-        let one = analyse(state(), all(), &drifted);
+        let one = analyse(state(), all(), &drifted, true);
         let want = csv(&one);
         let mut st = ExposureState::with_budget(0);
         st.runs.refuse = true;
         st.merge(state());
         st.merge(state());
         assert!(st.spill_failed && st.runs.len() == 0 && !st.truncated);
-        let e = analyse(st, all(), &drifted);
+        let e = analyse(st, all(), &drifted, true);
         assert_eq!(e.requests, 2 * one.requests);
         assert_eq!(e.sessions, one.sessions);
         let got = csv(&e);
@@ -1212,7 +1243,7 @@ mod tests {
         }
         assert!(!on_disk.is_empty());
         assert!(!String::from_utf8_lossy(&on_disk).contains(pan));
-        let e = analyse(st, all(), &BTreeSet::new());
+        let e = analyse(st, all(), &BTreeSet::new(), true);
         assert_eq!((e.sessions, e.requests, e.chat_sessions), (1, 2, 1));
         assert_eq!(e.sample[0].user_agent, "Mozilla/5.0 card=411111******1111");
     }
@@ -1226,7 +1257,7 @@ mod tests {
         st.merge(state());
         assert_eq!(st.runs.len(), 2);
         st.runs.files[1].set_len(40).unwrap();
-        let e = analyse(st, all(), &BTreeSet::new());
+        let e = analyse(st, all(), &BTreeSet::new(), true);
         assert!(e.truncated);
     }
 
@@ -1314,7 +1345,9 @@ mod tests {
                 interval.since.is_none_or(|s| *at >= s) && interval.until.is_none_or(|u| *at <= u)
             };
             let drifted: BTreeSet<String> = ["/w.js".to_string()].into();
-            let e = analyse(merged, interval.clone(), &drifted);
+            // Every fourth round without the list: counts and sample only.
+            let listed = round % 4 != 3;
+            let e = analyse(merged, interval.clone(), &drifted, listed);
 
             let mut sessions: BTreeMap<(&str, &str), (Timestamp, Timestamp, u64)> = BTreeMap::new();
             let mut chats: BTreeMap<&str, (Timestamp, Timestamp)> = BTreeMap::new();
@@ -1359,11 +1392,32 @@ mod tests {
             for ((ip, ua), (a, b, n)) in web {
                 rows.push(format!("web,{ip},{ua},,{a},{b},{n}"));
             }
+            // The sample: the first web rows.
+            let sample: Vec<String> = e
+                .sample
+                .iter()
+                .map(|s| {
+                    let (ip, ua, a, b, n) = (
+                        &s.client_ip,
+                        &s.user_agent,
+                        s.first_seen,
+                        s.last_seen,
+                        s.requests,
+                    );
+                    format!("web,{ip},{ua},,{a},{b},{n}")
+                })
+                .collect();
+            assert_eq!(sample[..], rows[..rows.len().min(SAMPLE)], "round {round}");
             for (id, (a, b)) in &chats {
                 rows.push(format!("chat,,,{id},{a},{b},"));
             }
             let mut buf = Vec::new();
-            e.write_csv(&mut buf).unwrap();
+            let written = e.write_csv(&mut buf);
+            if !listed {
+                assert!(written.is_err(), "round {round}");
+                continue;
+            }
+            written.unwrap();
             let text = String::from_utf8(buf).unwrap();
             let got: Vec<&str> = text.lines().skip(1).collect();
             assert_eq!(got, rows, "round {round}");

@@ -76,6 +76,10 @@ pub struct DetectOptions {
     /// Only the IOC lists run: no drift, exposure or look-alike hosts
     /// (`--no-default-rules`, which drops every built-in detection).
     pub iocs_only: bool,
+    /// Exposure's counts and sample only, not every session (no
+    /// `--exposure-csv`): the list, sorted on disk past a budget, is then
+    /// not built.
+    pub exposure_sample_only: bool,
 }
 
 /// Immutable detector configuration shared by every chunk.
@@ -84,6 +88,8 @@ pub struct Detectors {
     window: Window,
     /// See [`DetectOptions::iocs_only`].
     pub iocs_only: bool,
+    /// See [`DetectOptions::exposure_sample_only`].
+    exposure_sample_only: bool,
     assets: GlobSet,
     /// Literal parts of the asset globs, for the cheap line test.
     asset_literals: Option<AhoCorasick>,
@@ -199,6 +205,7 @@ impl Detectors {
         Ok(Detectors {
             window,
             iocs_only: o.iocs_only,
+            exposure_sample_only: o.exposure_sample_only,
             assets,
             asset_literals,
             payment,
@@ -1047,7 +1054,7 @@ pub fn finish(d: &Detectors, state: DetectState) -> DetectReport {
         .filter(|i| i.kind == drift::Kind::Size)
         .map(|i| i.asset.clone())
         .collect();
-    let exposure = exposure::analyse(state.exposure, interval, &drifted);
+    let exposure = exposure::analyse(state.exposure, interval, &drifted, !d.exposure_sample_only);
     // Asset paths, builds and agents come from the logs and may hold card
     // data; the drift findings above mask their own copies.
     let items = items
