@@ -218,7 +218,7 @@ impl<T: Record> Sorter<T> {
         if self.bytes > self.budget && !self.spill_failed {
             self.mem.sort_unstable();
             if self.runs.add(&self.mem).is_ok() {
-                self.mem = Vec::new();
+                self.mem.clear();
                 self.bytes = 0;
             } else {
                 self.spill_failed = true;
