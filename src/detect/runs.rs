@@ -8,8 +8,8 @@ use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 
-/// Runs kept before they are merged into one, so a long scan does not hold
-/// a file descriptor per run.
+/// Runs kept before the smallest half are merged into one, so a long scan
+/// does not hold a file descriptor per run.
 pub const MAX_RUNS: usize = 32;
 
 /// A record that can be written to a run and read back.
