@@ -399,7 +399,7 @@ impl Group {
     /// Each event: time as seconds (i64) and nanoseconds (i32), then the
     /// requested asset as a length (u32) and bytes, or `NO_ASSET`.
     fn events(&self) -> &[u8] {
-        &self.buf[(self.a_len + self.b_len) as usize..]
+        &self.buf[self.a_len as usize + self.b_len as usize..]
     }
 
     fn same_session(&self, o: &Group) -> bool {
