@@ -492,9 +492,22 @@ impl Record for Group {
     }
 }
 
+/// A time as stored in runs: seconds (i64), then nanoseconds (i32).
+fn time_bytes(t: Timestamp) -> [u8; 12] {
+    let mut b = [0u8; 12];
+    b[..8].copy_from_slice(&t.as_second().to_le_bytes());
+    b[8..].copy_from_slice(&t.subsec_nanosecond().to_le_bytes());
+    b
+}
+
+fn time_from(b: &[u8; 12]) -> io::Result<Timestamp> {
+    let sec = i64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
+    let nano = i32::from_le_bytes(b[8..].try_into().expect("4 bytes"));
+    Timestamp::new(sec, nano).map_err(|_| io::Error::other("exposure run holds a bad time"))
+}
+
 fn put_event(out: &mut Vec<u8>, t: Timestamp, asset: Option<&[u8]>) {
-    out.extend_from_slice(&t.as_second().to_le_bytes());
-    out.extend_from_slice(&t.subsec_nanosecond().to_le_bytes());
+    out.extend_from_slice(&time_bytes(t));
     match asset {
         Some(a) => {
             // Asset paths are cut to u32 lengths long before this: a
@@ -512,10 +525,8 @@ fn each_event(mut b: &[u8], mut f: impl FnMut(Timestamp, Option<&[u8]>)) -> io::
     let cut = || io::Error::other("exposure run holds a cut event");
     while !b.is_empty() {
         let (head, rest) = b.split_at_checked(16).ok_or_else(cut)?;
-        let sec = i64::from_le_bytes(head[..8].try_into().expect("8 bytes"));
-        let nano = i32::from_le_bytes(head[8..12].try_into().expect("4 bytes"));
+        let t = time_from(head[..12].try_into().expect("12 bytes"))?;
         let len = u32::from_le_bytes(head[12..].try_into().expect("4 bytes"));
-        let t = Timestamp::new(sec, nano).map_err(|_| cut())?;
         if len == NO_ASSET {
             f(t, None);
             b = rest;
@@ -688,17 +699,13 @@ struct ChatRow {
 }
 
 fn put_time(w: &mut dyn Write, t: Timestamp) -> io::Result<()> {
-    let mut b = Vec::with_capacity(16);
-    put_event(&mut b, t, None);
-    w.write_all(&b)
+    w.write_all(&time_bytes(t))
 }
 
 fn get_time(r: &mut dyn BufRead) -> io::Result<Timestamp> {
-    let mut b = [0u8; 16];
+    let mut b = [0u8; 12];
     r.read_exact(&mut b)?;
-    let mut t = None;
-    each_event(&b, |x, _| t = Some(x))?;
-    t.ok_or_else(|| io::Error::other("exposure run holds a cut time"))
+    time_from(&b)
 }
 
 impl Record for WebRow {
@@ -871,16 +878,6 @@ pub fn analyse(
     } = state;
     // Assets are kept masked, as every text of the state.
     let drifted: BTreeSet<Cow<str>> = drifted.iter().map(|a| crate::card::mask_text(a)).collect();
-    // Whether each asset's loads count, by id: a drifted asset.
-    let mut asset_counts: super::FastMap<u32, bool> = super::FastMap::default();
-    events.retain(|e| {
-        inside(e.t)
-            && (e.what < ASSET_BASE
-                || *asset_counts.entry(e.what - ASSET_BASE).or_insert_with(|| {
-                    std::str::from_utf8(st.get(e.what - ASSET_BASE))
-                        .is_ok_and(|a| drifted.contains(&Cow::Borrowed(a)))
-                }))
-    });
     let in_memory = groups(&mut events, &st).unwrap_or_else(|_| {
         truncated = true;
         Vec::new()

@@ -52,18 +52,11 @@ impl<T: Record> Runs<T> {
     }
 
     /// Writes `items`, which must be in order, as a new run.
-    pub fn add<B: std::borrow::Borrow<T>>(
-        &mut self,
-        items: impl IntoIterator<Item = B>,
-    ) -> io::Result<()> {
-        #[cfg(test)]
-        if self.refuse {
-            return Err(io::Error::other("refused"));
-        }
-        let file = write_run(items.into_iter().map(Ok))?;
-        self.files.push(file);
-        self.compact();
-        Ok(())
+    pub fn add<'i>(&mut self, items: impl IntoIterator<Item = &'i T>) -> io::Result<()>
+    where
+        T: 'i,
+    {
+        self.add_with(|w| items.into_iter().try_for_each(|t| t.write_to(w)))
     }
 
     /// Writes a new run with `write`, which must write records in order.
@@ -75,9 +68,7 @@ impl<T: Record> Runs<T> {
         if self.refuse {
             return Err(io::Error::other("refused"));
         }
-        let mut w = BufWriter::with_capacity(1 << 16, tempfile::tempfile()?);
-        write(&mut w)?;
-        self.files.push(w.into_inner().map_err(|e| e.into_error())?);
+        self.files.push(new_run(write)?);
         self.compact();
         Ok(())
     }
@@ -97,7 +88,9 @@ impl<T: Record> Runs<T> {
             self.files
                 .sort_by_cached_key(|f| f.metadata().map_or(0, |m| m.len()));
             let mut small: Vec<File> = self.files.drain(..MAX_RUNS / 2 + 1).collect();
-            match merge_files(&mut small, Vec::<T>::new()).and_then(write_run) {
+            let merged = merge_files(&mut small, Vec::<T>::new())
+                .and_then(|m| new_run(|w| m.into_iter().try_for_each(|t| t?.write_to(w))));
+            match merged {
                 Ok(file) => self.files.push(file),
                 Err(_) => {
                     self.files.append(&mut small);
@@ -133,14 +126,10 @@ fn merge_files<'a, T: Record + 'a>(
     Merge::new(sources)
 }
 
-/// Writes records to a new unnamed temporary file.
-fn write_run<T: Record, B: std::borrow::Borrow<T>>(
-    items: impl Iterator<Item = io::Result<B>>,
-) -> io::Result<File> {
+/// A new unnamed temporary file holding what `write` writes.
+fn new_run(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<File> {
     let mut w = BufWriter::with_capacity(1 << 16, tempfile::tempfile()?);
-    for item in items {
-        item?.borrow().write_to(&mut w)?;
-    }
+    write(&mut w)?;
     w.into_inner().map_err(|e| e.into_error())
 }
 
@@ -361,9 +350,9 @@ mod tests {
     #[test]
     fn appended_runs_merge_with_extra_records() {
         let mut a: Runs<Rec> = Runs::default();
-        a.add([Rec(1, "a".into()), Rec(5, "e".into())]).unwrap();
+        a.add(&[Rec(1, "a".into()), Rec(5, "e".into())]).unwrap();
         let mut b: Runs<Rec> = Runs::default();
-        b.add([Rec(2, "b".into()), Rec(5, "d".into())]).unwrap();
+        b.add(&[Rec(2, "b".into()), Rec(5, "d".into())]).unwrap();
         a.append(b);
         let got: Vec<Rec> = a
             .merged(vec![Rec(0, "z".into()), Rec(3, "c".into())])
