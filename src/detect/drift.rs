@@ -6,10 +6,13 @@
 //! runs once, in [`analyse`], on the merged state.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::BuildHasher;
+use std::io::{self, BufRead, Write};
 
 use jiff::Timestamp;
 use serde::Serialize;
 
+use super::runs::{self, Runs};
 use super::{FastMap, Loc};
 use crate::level::Level;
 
@@ -187,6 +190,203 @@ impl<V: PartialEq> Run<V> {
     }
 }
 
+/// A value of a series as runs on disk hold it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum RunValue {
+    Size(u64),
+    /// Builds are kept masked (see [`DriftState::build`]'s caller).
+    Build(String),
+}
+
+/// The values series track: response sizes and builds.
+trait Value: Ord + Clone + ToString {
+    /// The series kind in [`series_id`].
+    const KIND: u8;
+    fn to_run(&self) -> RunValue;
+}
+
+impl Value for u64 {
+    const KIND: u8 = 0;
+    fn to_run(&self) -> RunValue {
+        RunValue::Size(*self)
+    }
+}
+
+impl Value for String {
+    const KIND: u8 = 1;
+    fn to_run(&self) -> RunValue {
+        RunValue::Build(self.clone())
+    }
+}
+
+/// Keys of [`series_id`]: drawn once per process, so every state names a
+/// series alike and no log can be written to make two series collide.
+static SERIES_KEYS: std::sync::LazyLock<std::hash::RandomState> =
+    std::sync::LazyLock::new(std::hash::RandomState::new);
+
+/// How runs on disk name a series: its kind and a keyed hash of its asset
+/// or script URL, which may hold card data and is not written. Two series
+/// with one id are found at the analysis (all keys are in memory).
+fn series_id(kind: u8, key: &str) -> (u8, u64) {
+    (kind, SERIES_KEYS.hash_one(key))
+}
+
+/// The runs of one value of one series, on disk: the first run's start,
+/// then every run (sorted by time) as varints: seconds since the previous
+/// run's start, its nanosecond, its whole seconds. About 3 bytes a run, so
+/// a run per request of a busy script costs little disk.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct RunGroup {
+    series: (u8, u64),
+    value: RunValue,
+    first: i64,
+    count: u32,
+    runs: Vec<u8>,
+}
+
+impl RunGroup {
+    /// The group of `runs` (sorted by start, one value).
+    fn new(series: (u8, u64), value: RunValue, runs: &[Run<()>]) -> RunGroup {
+        let first = runs.first().map_or(0, |r| r.second);
+        let mut bytes = Vec::with_capacity(runs.len() * 3);
+        let mut prev = first;
+        for r in runs {
+            put_varint(&mut bytes, r.second.abs_diff(prev));
+            put_varint(&mut bytes, u64::from(r.nanosecond as u32));
+            put_varint(&mut bytes, u64::from(r.seconds));
+            prev = r.second;
+        }
+        RunGroup {
+            series,
+            value,
+            first,
+            count: runs.len() as u32,
+            runs: bytes,
+        }
+    }
+
+    /// Its runs; an error if the bytes do not hold `count` of them.
+    fn each(&self, mut f: impl FnMut(Run<()>)) -> io::Result<()> {
+        let (mut at, mut second) = (0, self.first);
+        let bad = || io::Error::other("damaged drift run");
+        for _ in 0..self.count {
+            let delta = get_varint(&self.runs, &mut at).ok_or_else(bad)?;
+            second = i64::try_from(delta)
+                .ok()
+                .and_then(|d| second.checked_add(d))
+                .ok_or_else(bad)?;
+            let nanosecond = get_varint(&self.runs, &mut at).ok_or_else(bad)?;
+            let seconds = get_varint(&self.runs, &mut at).ok_or_else(bad)?;
+            f(Run {
+                second,
+                nanosecond: u32::try_from(nanosecond).map_err(|_| bad())? as i32,
+                seconds: u32::try_from(seconds).map_err(|_| bad())?,
+                value: (),
+            });
+        }
+        if at == self.runs.len() {
+            Ok(())
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(b: &[u8], at: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *b.get(*at)?;
+        *at += 1;
+        v |= u64::from(byte & 0x7f).checked_shl(shift)?;
+        if byte < 0x80 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+impl runs::Record for RunGroup {
+    fn write_to(&self, w: &mut dyn Write) -> io::Result<()> {
+        w.write_all(&[self.series.0])?;
+        runs::put_u64(w, self.series.1)?;
+        match &self.value {
+            RunValue::Size(n) => {
+                w.write_all(&[0])?;
+                runs::put_u64(w, *n)?;
+            }
+            RunValue::Build(b) => {
+                w.write_all(&[1])?;
+                runs::put_str(w, b.as_bytes())?;
+            }
+        }
+        runs::put_u64(w, self.first as u64)?;
+        runs::put_u32(w, self.count)?;
+        runs::put_str(w, &self.runs)
+    }
+
+    fn read_from(r: &mut dyn BufRead) -> io::Result<Option<Self>> {
+        if runs::at_end(r)? {
+            return Ok(None);
+        }
+        let mut byte = [0u8; 1];
+        r.read_exact(&mut byte)?;
+        let series = (byte[0], runs::get_u64(r)?);
+        r.read_exact(&mut byte)?;
+        let value = match byte[0] {
+            0 => RunValue::Size(runs::get_u64(r)?),
+            1 => RunValue::Build(
+                String::from_utf8(runs::get_bytes(r)?)
+                    .map_err(|_| io::Error::other("run holds invalid UTF-8"))?,
+            ),
+            _ => return Err(io::Error::other("damaged drift run")),
+        };
+        Ok(Some(RunGroup {
+            series,
+            value,
+            first: runs::get_u64(r)? as i64,
+            count: runs::get_u32(r)?,
+            runs: runs::get_bytes(r)?,
+        }))
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.runs.len()
+            + match &self.value {
+                RunValue::Build(b) => b.len(),
+                RunValue::Size(_) => 0,
+            }
+    }
+}
+
+/// The in-memory runs of every series in `map` as groups, by series id.
+fn collect_runs<V: Value>(map: &FastMap<String, Series<V>>, out: &mut Vec<RunGroup>) {
+    let mut by_value: BTreeMap<&V, Vec<Run<()>>> = BTreeMap::new();
+    for (key, s) in map.iter().filter(|(_, s)| !s.runs.is_empty()) {
+        let id = series_id(V::KIND, key);
+        for r in &s.runs {
+            by_value.entry(&r.value).or_default().push(Run {
+                second: r.second,
+                nanosecond: r.nanosecond,
+                seconds: r.seconds,
+                value: (),
+            });
+        }
+        for (v, mut runs) in std::mem::take(&mut by_value) {
+            runs.sort_unstable_by_key(|r| (r.second, r.nanosecond, r.seconds));
+            out.push(RunGroup::new(id, v.to_run(), &runs));
+        }
+    }
+}
+
 /// Everything seen for one asset (sizes) or script URL (builds).
 #[derive(Debug, Clone)]
 struct Series<V: Ord> {
@@ -275,14 +475,21 @@ pub struct Obs {
     pub loc: Loc,
 }
 
-/// In-window served-time runs kept across all assets (see [`Run`]), bounding
-/// memory; past it the report says the analysis is truncated: a revert may
-/// then be found late or not at all. Requests, first sightings and splits
-/// are counted whatever the volume.
+/// In-window served-time runs kept in memory across all assets (see
+/// [`Run`]) when they cannot be written to disk, bounding memory; past it
+/// the report says the analysis is truncated: a revert may then be found
+/// late or not at all. Requests, first sightings and splits are counted
+/// whatever the volume.
 pub const MAX_EVENTS: usize = 4_000_000;
 
+/// In-window runs a state keeps in memory before it writes them to a run
+/// on disk (3 MiB of them for sizes). A script requested every few seconds
+/// starts a run per request, so a long window over a busy site gives
+/// millions of them.
+pub const SPILL_EVENTS: usize = 1 << 17;
+
 /// Drift observations of one chunk, file or run.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DriftState {
     sizes: FastMap<String, Series<u64>>,
     builds: FastMap<String, Series<String>>,
@@ -290,9 +497,21 @@ pub struct DriftState {
     /// time (after).
     pub baseline_records: u64,
     pub after_records: u64,
-    /// Runs kept, against [`MAX_EVENTS`].
+    /// Runs kept in memory, against [`MAX_EVENTS`].
     events: usize,
     pub truncated: bool,
+    /// Runs written to disk, by series (see [`DriftState::spill`]).
+    spilled: Runs<RunGroup>,
+    /// In-memory runs past which they are written to disk.
+    spill_at: usize,
+    /// Writing a run failed: runs stay in memory, up to [`MAX_EVENTS`].
+    spill_failed: bool,
+}
+
+impl Default for DriftState {
+    fn default() -> Self {
+        DriftState::with_spill_at(SPILL_EVENTS)
+    }
 }
 
 /// Keeps a served time in `runs`, in the last run when it extends it.
@@ -414,6 +633,7 @@ impl DriftState {
         }
         let s = self.sizes.get_mut(asset).expect("inserted above");
         record(s, (&mut self.events, &mut self.truncated), size, o);
+        self.bound();
     }
 
     /// One load of a script URL with a version/hash (`build`).
@@ -426,6 +646,7 @@ impl DriftState {
             build.to_string(),
             o,
         );
+        self.bound();
     }
 
     fn count(&mut self, phase: Phase) {
@@ -453,6 +674,53 @@ impl DriftState {
             let a = self.builds.entry(k).or_default();
             merge_series(a, v, &mut self.events, &mut self.truncated);
         }
+        self.spilled.append(o.spilled);
+        self.bound();
+    }
+
+    /// A state that writes its runs to disk past `spill_at` of them.
+    pub fn with_spill_at(spill_at: usize) -> Self {
+        DriftState {
+            sizes: FastMap::default(),
+            builds: FastMap::default(),
+            baseline_records: 0,
+            after_records: 0,
+            events: 0,
+            truncated: false,
+            spilled: Runs::default(),
+            spill_at,
+            spill_failed: false,
+        }
+    }
+
+    /// Writes the runs to disk once there are more than `spill_at`.
+    fn bound(&mut self) {
+        if self.events > self.spill_at && !self.spill_failed {
+            self.spill();
+        }
+    }
+
+    /// Writes every in-memory run to one run on disk, sorted by series (a
+    /// series is known there by its kind and [`series_id`], not by its
+    /// path or URL; builds go as kept, masked), and frees them. On failure
+    /// they stay in memory.
+    fn spill(&mut self) {
+        let mut groups = Vec::new();
+        collect_runs(&self.sizes, &mut groups);
+        collect_runs(&self.builds, &mut groups);
+        groups.sort_unstable();
+        let written = self.spilled.add(&groups);
+        if written.is_err() {
+            self.spill_failed = true;
+            return;
+        }
+        for s in self.sizes.values_mut() {
+            s.runs = Vec::new();
+        }
+        for s in self.builds.values_mut() {
+            s.runs = Vec::new();
+        }
+        self.events = 0;
     }
 
     /// Adds `base` to every stored line number (chunk-relative → file).
@@ -570,24 +838,27 @@ pub const WEAK_BASELINE: u64 = 3;
 /// Baseline values listed per item (the count is always given).
 const LISTED_VALUES: usize = 8;
 
-fn analyse_series<V: Ord + Clone + ToString>(
-    kind: Kind,
-    asset: &str,
-    s: &Series<V>,
-    value_of: impl Fn(&V) -> (Option<u64>, Option<String>),
-    out: &mut Vec<Item>,
-    unstable: &mut Vec<String>,
-) {
+/// What the analysis makes of a series.
+enum Judged<'a, V> {
+    /// Nothing to report (never served in the window).
+    Quiet,
+    /// Too many values to judge: listed in `drift.unstable`.
+    Unstable,
+    /// Judged against these baseline values.
+    Baseline(BTreeSet<&'a V>),
+}
+
+fn judge<V: Ord>(s: &Series<V>) -> Judged<'_, V> {
     if s.unstable {
-        if s.unstable_in_window {
-            unstable.push(asset.to_string());
-        }
-        return;
+        return if s.unstable_in_window {
+            Judged::Unstable
+        } else {
+            Judged::Quiet
+        };
     }
     let Some((first_value, _)) = s.first() else {
-        return;
+        return Judged::Quiet;
     };
-    let history = !s.before.is_empty();
     let new_values = s
         .during
         .keys()
@@ -595,14 +866,110 @@ fn analyse_series<V: Ord + Clone + ToString>(
         .count();
     let all_once = s.before.len() >= 2 && s.before.values().all(|sp| sp.total() == 1);
     if s.before.len() > UNSTABLE_VALUES || new_values > UNSTABLE_VALUES || all_once {
-        unstable.push(asset.to_string());
-        return;
+        return Judged::Unstable;
     }
-    let baseline: BTreeSet<&V> = if history {
-        s.before.keys().collect()
-    } else {
+    Judged::Baseline(if s.before.is_empty() {
         [first_value].into_iter().collect()
+    } else {
+        s.before.keys().collect()
+    })
+}
+
+/// Per series on disk, per value served in the window outside its
+/// baseline: the first time a baseline value was served again after it,
+/// as found in the runs on disk.
+type DiskReverts = FastMap<(u8, u64), BTreeMap<RunValue, Timestamp>>;
+
+/// The revert search of [`analyse_series`] over the runs on disk, one pass
+/// for every series. False when the runs could not be read back, or two
+/// series share an id (then their runs on disk are not used).
+fn disk_reverts(state: &DriftState, out: &mut DiskReverts) -> bool {
+    if state.spilled.is_empty() {
+        return true;
+    }
+    // Per series id: its baseline and its drifted values' last times.
+    type Query = (BTreeSet<RunValue>, Vec<(RunValue, Timestamp)>);
+    fn queries<V: Value>(
+        map: &FastMap<String, Series<V>>,
+        ids: &mut FastMap<(u8, u64), Option<Query>>,
+        clash: &mut bool,
+    ) {
+        for (key, s) in map {
+            let id = series_id(V::KIND, key);
+            let q = match judge(s) {
+                Judged::Baseline(b) => Some((
+                    b.iter().map(|v| v.to_run()).collect(),
+                    s.during
+                        .iter()
+                        .filter(|(v, _)| !b.contains(v))
+                        .map(|(v, g)| (v.to_run(), g.last))
+                        .collect(),
+                )),
+                _ => None,
+            };
+            if ids.insert(id, q).is_some() {
+                *clash = true;
+                ids.insert(id, None);
+            }
+        }
+    }
+    let mut ids = FastMap::default();
+    let mut clash = false;
+    queries(&state.sizes, &mut ids, &mut clash);
+    queries(&state.builds, &mut ids, &mut clash);
+    // Most scans find no drift: then the runs need not be read.
+    if ids
+        .values()
+        .flatten()
+        .all(|(_, drifted)| drifted.is_empty())
+    {
+        return true;
+    }
+    let Ok(merged) = state.spilled.merged(std::iter::empty()) else {
+        return false;
     };
+    for g in merged {
+        let Ok(g) = g else { return false };
+        let Some(Some((baseline, drifted))) = ids.get(&g.series) else {
+            continue;
+        };
+        if !baseline.contains(&g.value) {
+            continue;
+        }
+        let reverts = out.entry(g.series).or_default();
+        let each = g.each(|run| {
+            for (v, last) in drifted {
+                if let Some(t) = run.after(*last) {
+                    let e = reverts.entry(v.clone()).or_insert(t);
+                    *e = (*e).min(t);
+                }
+            }
+        });
+        if each.is_err() {
+            return false;
+        }
+    }
+    !clash
+}
+
+fn analyse_series<V: Value>(
+    kind: Kind,
+    (asset, s): (&str, &Series<V>),
+    value_of: impl Fn(&V) -> (Option<u64>, Option<String>),
+    disk: &DiskReverts,
+    out: &mut Vec<Item>,
+    unstable: &mut Vec<String>,
+) {
+    let baseline = match judge(s) {
+        Judged::Quiet => return,
+        Judged::Unstable => {
+            unstable.push(asset.to_string());
+            return;
+        }
+        Judged::Baseline(b) => b,
+    };
+    let history = !s.before.is_empty();
+    let on_disk = disk.get(&series_id(V::KIND, asset));
     let baseline_requests: u64 = s.before.values().map(Split::total).sum();
     let back_after = s
         .after
@@ -612,11 +979,13 @@ fn analyse_series<V: Ord + Clone + ToString>(
         .min();
     for (v, g) in s.during.iter().filter(|(v, _)| !baseline.contains(v)) {
         // The first baseline value served again, in the window or after it.
+        let back_disk = on_disk.and_then(|m| m.get(&v.to_run())).copied();
         let back_in = s
             .runs
             .iter()
             .filter(|r| baseline.contains(&r.value))
             .filter_map(|r| r.after(g.last))
+            .chain(back_disk)
             .min();
         let reverted_at = match (back_in, back_after) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -759,24 +1128,31 @@ pub struct Analysis {
     pub items: Vec<Item>,
     /// Assets with too many distinct sizes or builds to judge, sorted.
     pub unstable: Vec<String>,
+    /// Reverts may be missing: runs were dropped at [`MAX_EVENTS`], or those
+    /// on disk could not be read back.
+    pub truncated: bool,
 }
 
 /// Finds every drift item in the merged state.
 pub fn analyse(state: &DriftState) -> Analysis {
     let mut out = Vec::new();
     let mut unstable = Vec::new();
+    let mut disk = DiskReverts::default();
+    let complete = disk_reverts(state, &mut disk);
     let mut assets: Vec<_> = state.sizes.iter().collect();
     assets.sort_by(|a, b| a.0.cmp(b.0));
     for (asset, s) in assets {
         let u = &mut unstable;
-        analyse_series(Kind::Size, asset, s, |v| (Some(*v), None), &mut out, u);
+        let sizes = |v: &u64| (Some(*v), None);
+        analyse_series(Kind::Size, (asset, s), sizes, &disk, &mut out, u);
         conditional(asset, s, &mut out);
     }
     let mut scripts: Vec<_> = state.builds.iter().collect();
     scripts.sort_by(|a, b| a.0.cmp(b.0));
     for (script, s) in scripts {
         let value_of = |v: &String| (None, Some(v.clone()));
-        analyse_series(Kind::Version, script, s, value_of, &mut out, &mut unstable);
+        let u = &mut unstable;
+        analyse_series(Kind::Version, (script, s), value_of, &disk, &mut out, u);
     }
     out.sort_by(|a, b| {
         a.first_seen
@@ -788,6 +1164,7 @@ pub fn analyse(state: &DriftState) -> Analysis {
     Analysis {
         items: out,
         unstable,
+        truncated: state.truncated || !complete,
     }
 }
 
@@ -1028,10 +1405,13 @@ mod tests {
         assert_eq!(a.baseline_records, 1);
     }
 
+    /// Without a writable temporary directory runs stay in memory up to
+    /// the cap.
     #[test]
     fn past_the_cap_drift_is_still_found_and_only_reverts_may_be_missed() {
         let mut st = DriftState {
             events: MAX_EVENTS,
+            spill_failed: true,
             ..DriftState::default()
         };
         feed(
@@ -1430,7 +1810,168 @@ mod tests {
                 want,
                 "round {round} merged at {cut}"
             );
+            // Runs on disk: pieces that write every run as it starts (so
+            // past MAX_RUNS some are merged into one), or at their merges,
+            // merged into a state that keeps its own in memory or writes
+            // them at every merge.
+            let spill_at = [0, 1, usize::MAX][round % 3];
+            let mut acc = DriftState::with_spill_at(if round % 2 == 0 { 0 } else { SPILL_EVENTS });
+            let mut from = 0;
+            while from < n {
+                let to = (from + 1 + rand(40) as usize).min(n);
+                let mut piece = DriftState::with_spill_at(spill_at);
+                feed_rows(&mut piece, &rows[from..to], 0);
+                piece.shift_lines(from as u64);
+                acc.merge(piece);
+                from = to;
+            }
+            assert!(acc.spilled.len() <= runs::MAX_RUNS);
+            let got = analyse(&acc);
+            assert!(!got.truncated, "round {round}");
+            assert_eq!(lines_of(&got), want, "round {round} with runs on disk");
         }
+    }
+
+    /// Several series (sizes and builds), their runs on disk or in memory:
+    /// the same items, reverts included.
+    #[test]
+    fn runs_on_disk_give_the_items_of_runs_in_memory() {
+        let rows: &[(&str, &str, Phase, u64)] = &[
+            ("/a.js", "2017-09-01T00:00:00Z", Before, 100),
+            ("/b.js", "2017-09-01T00:00:00Z", Before, 7),
+            ("/b.js", "2017-09-02T00:00:00Z", Before, 7),
+            ("/a.js", "2017-09-02T00:00:00Z", Before, 100),
+            ("/a.js", "2017-09-26T01:00:00Z", During, 180),
+            ("/b.js", "2017-09-26T02:00:00Z", During, 9),
+            ("/a.js", "2017-09-26T03:00:00Z", During, 100),
+            ("/b.js", "2017-09-27T02:00:00Z", During, 7),
+            ("/a.js", "2017-09-28T01:00:00Z", During, 180),
+            ("/a.js", "2017-09-29T05:00:00Z", During, 100),
+            ("/b.js", "2017-09-30T02:00:00Z", During, 7),
+        ];
+        let feed_all = |st: &mut DriftState, each: &mut dyn FnMut(&mut DriftState)| {
+            for (i, (asset, ts, ph, size)) in rows.iter().enumerate() {
+                let o = obs(*ph, ts, Desktop, false, i as u64 + 1);
+                st.size(asset, *size, &o);
+                st.build("https://chat.example/w.js", &format!("v={size}"), &o);
+                each(st);
+            }
+        };
+        let mut memory = DriftState::default();
+        feed_all(&mut memory, &mut |_| {});
+        let mut disk = DriftState::with_spill_at(0);
+        feed_all(&mut disk, &mut |_| {});
+        assert!(disk.spilled.len() > 1 && disk.events == 0);
+        let (m, d) = (analyse(&memory), analyse(&disk));
+        assert!(!d.truncated);
+        let show = |a: &Analysis| format!("{:?} {:?}", a.items, a.unstable);
+        assert_eq!(show(&d), show(&m));
+        let reverts: Vec<_> = m.items.iter().map(|i| i.reverted_at).collect();
+        assert!(
+            reverts.iter().filter(|r| r.is_some()).count() >= 2,
+            "{reverts:?}"
+        );
+    }
+
+    /// Runs on disk keep every time exactly: before 1970 (negative
+    /// nanoseconds), gaps of centuries, runs of seconds, one or many.
+    #[test]
+    fn run_groups_read_back_every_run() {
+        let times = [
+            (-86_400 * 365 * 300, -250_000_000, 0),
+            (-5, 0, 3),
+            (0, 0, 0),
+            (1, 999_999_999, 0),
+            (1_000_000_000, 0, u32::MAX),
+            (253_402_300_799, 500, 7),
+        ];
+        let runs: Vec<Run<()>> = times
+            .iter()
+            .map(|&(second, nanosecond, seconds)| Run {
+                second,
+                nanosecond,
+                seconds,
+                value: (),
+            })
+            .collect();
+        for n in [0, 1, times.len()] {
+            let g = RunGroup::new((1, 42), RunValue::Build("v=2".into()), &runs[..n]);
+            let mut w = Vec::new();
+            runs::Record::write_to(&g, &mut w).unwrap();
+            let mut r: &[u8] = &w;
+            let back = <RunGroup as runs::Record>::read_from(&mut r)
+                .unwrap()
+                .unwrap();
+            assert_eq!(back, g);
+            let mut got = Vec::new();
+            back.each(|r| got.push((r.second, r.nanosecond, r.seconds)))
+                .unwrap();
+            assert_eq!(got, times[..n]);
+            // Bytes cut or added are an error, not fewer or other runs.
+            if n > 0 {
+                let mut cut = back.clone();
+                cut.runs.pop();
+                assert!(cut.each(|_| {}).is_err());
+                let mut more = back.clone();
+                more.runs.push(0);
+                assert!(more.each(|_| {}).is_err());
+            }
+        }
+    }
+
+    /// Runs on disk name a series by a keyed hash: no asset path (which may
+    /// hold card data) is written.
+    #[test]
+    fn runs_on_disk_hold_no_asset_text() {
+        use std::io::{Read, Seek};
+        let mut st = DriftState::with_spill_at(0);
+        let asset = "/js/4111111111111111/w.js";
+        st.size(
+            asset,
+            10,
+            &obs(During, "2017-09-26T01:00:00Z", Desktop, false, 1),
+        );
+        st.size(
+            asset,
+            11,
+            &obs(During, "2017-09-26T02:00:00Z", Desktop, false, 2),
+        );
+        assert!(!st.spilled.is_empty());
+        for mut f in &st.spilled.files {
+            let mut bytes = Vec::new();
+            f.rewind().unwrap();
+            f.read_to_end(&mut bytes).unwrap();
+            assert!(!bytes.is_empty());
+            assert!(!bytes.windows(6).any(|w| w == b"411111"), "{bytes:?}");
+        }
+    }
+
+    /// No temporary directory: runs stay in memory; a run on disk that
+    /// cannot be read back makes the section truncated, not silently short.
+    #[test]
+    fn runs_that_cannot_be_written_or_read_back() {
+        let rows = [
+            ("2017-09-01T00:00:00Z", Before, 100, Desktop, false),
+            ("2017-09-02T00:00:00Z", Before, 100, Desktop, false),
+            ("2017-09-03T00:00:00Z", Before, 100, Desktop, false),
+            ("2017-09-26T01:00:00Z", During, 180, Desktop, true),
+            ("2017-09-28T01:00:00Z", During, 100, Mobile, false),
+        ];
+        let mut refused = DriftState::with_spill_at(0);
+        refused.spilled.refuse = true;
+        feed(&mut refused, &rows);
+        assert!(refused.spill_failed && refused.spilled.is_empty() && refused.events == 2);
+        let a = analyse(&refused);
+        assert!(!a.truncated);
+        assert_eq!(a.items[0].reverted_at, Some(t("2017-09-28T01:00:00Z")));
+
+        let mut damaged = DriftState::with_spill_at(0);
+        feed(&mut damaged, &rows);
+        let f = &damaged.spilled.files[0];
+        f.set_len(f.metadata().unwrap().len() - 3).unwrap();
+        let a = analyse(&damaged);
+        assert!(a.truncated);
+        assert_eq!(a.items.len(), 1);
     }
 
     #[test]

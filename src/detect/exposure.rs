@@ -872,7 +872,7 @@ pub fn analyse(
         mut events,
         mut truncated,
         strings: st,
-        mut runs,
+        runs,
         budget,
         spill_failed: _,
     } = state;
@@ -1208,7 +1208,7 @@ mod tests {
         st.runs.refuse = true;
         st.merge(state());
         st.merge(state());
-        assert!(st.spill_failed && st.runs.len() == 0 && !st.truncated);
+        assert!(st.spill_failed && st.runs.is_empty() && !st.truncated);
         let e = analyse(st, all(), &drifted, true);
         assert_eq!(e.requests, 2 * one.requests);
         assert_eq!(e.sessions, one.sessions);
@@ -1325,7 +1325,7 @@ mod tests {
                 halves[i % 2].merge(st);
             }
             if budget == 0 && events.len() > 3 * parts {
-                assert!(halves[0].runs.len() > 0 && halves[0].events.is_empty());
+                assert!(!halves[0].runs.is_empty() && halves[0].events.is_empty());
             }
             let [x, y] = halves;
             merged.merge(x);

@@ -931,8 +931,10 @@ pub struct DriftSection {
     /// 50 are listed; `unstable_count` has them all.
     pub unstable: Vec<String>,
     pub unstable_count: usize,
-    /// More served-time runs than [`drift::MAX_EVENTS`]: a revert time may
-    /// be late or missing; sizes, builds and their counts are still exact.
+    /// Served-time runs were dropped (more than [`drift::MAX_EVENTS`] that
+    /// could not be written to disk) or those on disk could not be read
+    /// back: a revert time may be late or missing; sizes, builds and their
+    /// counts are still exact.
     pub truncated: bool,
     pub items: Vec<drift::Item>,
 }
@@ -1028,7 +1030,11 @@ pub fn finish(d: &Detectors, state: DetectState) -> DetectReport {
             exposure: None,
         };
     }
-    let drift::Analysis { items, unstable } = drift::analyse(&state.drift);
+    let drift::Analysis {
+        items,
+        unstable,
+        truncated,
+    } = drift::analyse(&state.drift);
     let findings = items.iter().map(drift_finding).collect();
     // Exposure follows the drift found against a real history; without
     // one it covers the window.
@@ -1082,7 +1088,7 @@ pub fn finish(d: &Detectors, state: DetectState) -> DetectReport {
                 .take(50)
                 .map(card::mask_owned)
                 .collect(),
-            truncated: state.drift.truncated,
+            truncated,
             items,
         }),
         exposure: Some(exposure),

@@ -88,7 +88,7 @@ impl<T: Record> Runs<T> {
             self.files
                 .sort_by_cached_key(|f| f.metadata().map_or(0, |m| m.len()));
             let mut small: Vec<File> = self.files.drain(..MAX_RUNS / 2 + 1).collect();
-            let merged = merge_files(&mut small, Vec::<T>::new())
+            let merged = merge_files(&small, Vec::<T>::new())
                 .and_then(|m| new_run(|w| m.into_iter().try_for_each(|t| t?.write_to(w))));
             match merged {
                 Ok(file) => self.files.push(file),
@@ -100,24 +100,31 @@ impl<T: Record> Runs<T> {
         }
     }
 
-    /// Every record of every run and of `extra` (in order), in order.
+    /// Every record of every run and of `extra` (in order), in order. The
+    /// runs' files are read from their start through shared handles: one
+    /// merge of a `Runs` at a time.
     pub fn merged<'a>(
-        &'a mut self,
+        &'a self,
         extra: impl IntoIterator<Item = T> + 'a,
     ) -> io::Result<Merge<'a, T>> {
-        merge_files(&mut self.files, extra)
+        merge_files(&self.files, extra)
+    }
+
+    /// Whether no run was written.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
     }
 }
 
 /// The records of `files` (runs) and `extra`, in order.
 fn merge_files<'a, T: Record + 'a>(
-    files: &'a mut [File],
+    files: &'a [File],
     extra: impl IntoIterator<Item = T> + 'a,
 ) -> io::Result<Merge<'a, T>> {
     let mut sources: Vec<Source<'a, T>> = Vec::with_capacity(files.len() + 1);
-    for f in files {
+    for mut f in files {
         f.seek(SeekFrom::Start(0))?;
-        let mut r = BufReader::with_capacity(1 << 16, &*f);
+        let mut r = BufReader::with_capacity(1 << 16, f);
         sources.push(Box::new(std::iter::from_fn(move || {
             T::read_from(&mut r).transpose()
         })));
@@ -323,7 +330,7 @@ mod tests {
             want.sort();
             assert!(s.runs.len() <= MAX_RUNS, "budget {budget}");
             if budget == 0 {
-                assert!(s.runs.len() >= 1 && s.mem.is_empty());
+                assert!(!s.runs.is_empty() && s.mem.is_empty());
             }
             let got: Vec<Rec> = s.sorted().unwrap().map(Result::unwrap).collect();
             assert_eq!(got, want, "budget {budget}");
@@ -342,7 +349,7 @@ mod tests {
         for i in (0..500u64).rev() {
             s.push(Rec(i, String::new()));
         }
-        assert!(s.spill_failed && s.runs.len() == 0 && s.mem.len() == 500);
+        assert!(s.spill_failed && s.runs.is_empty() && s.mem.len() == 500);
         let got: Vec<u64> = s.sorted().unwrap().map(|r| r.unwrap().0).collect();
         assert_eq!(got, (0..500).collect::<Vec<_>>());
     }
