@@ -788,6 +788,9 @@ impl<'c> ChunkOut<'c> {
     /// detectors). The detectors see out-of-window lines too (baselines),
     /// without rules running on them; `cur` carries their buffer-wide
     /// searches over `buf` between calls for later lines.
+    // Inlined into the line loops: the call was a measurable part of dating
+    // every line.
+    #[inline(always)]
     fn admit(
         &mut self,
         ctx: &FileCtx<'c>,

@@ -96,6 +96,7 @@ fn clf_min_sec(f: &[u8; 27]) -> Option<i64> {
 /// [`time`] with a memo of the date, hour and offset. Same result: the
 /// memo is only used when the first `[` holds the fixed-width form with
 /// the key of an earlier successful parse.
+#[inline(always)]
 pub(super) fn time_memo(line: &[u8], memo: &mut ClfMemo) -> Option<Timestamp> {
     find_time_memo(line, memo).map(|(t, _, _)| t)
 }
@@ -113,6 +114,7 @@ fn memo_seconds(inner: &[u8], memo: &ClfMemo) -> Option<i64> {
 }
 
 /// [`find_time`] with the memo of [`time_memo`].
+#[inline(always)]
 fn find_time_memo(line: &[u8], memo: &mut ClfMemo) -> Option<(Timestamp, usize, usize)> {
     let open = crate::lines::find_near(line, b'[')?;
     let inner = &line[open + 1..];

@@ -237,6 +237,7 @@ impl LineParser {
 
     /// [`LineParser::time`] with a per-thread memo for the formats that
     /// have one (combined: the date, hour and offset of the last line).
+    #[inline(always)]
     pub fn time_memo(&self, line: &[u8], memo: &mut TimeMemo) -> Option<Timestamp> {
         match self.format {
             LogFormat::Combined => combined::time_memo(trim_eol(line), &mut memo.clf),
