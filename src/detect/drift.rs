@@ -1849,18 +1849,17 @@ mod tests {
             ("/a.js", "2017-09-29T05:00:00Z", During, 100),
             ("/b.js", "2017-09-30T02:00:00Z", During, 7),
         ];
-        let feed_all = |st: &mut DriftState, each: &mut dyn FnMut(&mut DriftState)| {
+        let feed_all = |st: &mut DriftState| {
             for (i, (asset, ts, ph, size)) in rows.iter().enumerate() {
                 let o = obs(*ph, ts, Desktop, false, i as u64 + 1);
                 st.size(asset, *size, &o);
                 st.build("https://chat.example/w.js", &format!("v={size}"), &o);
-                each(st);
             }
         };
         let mut memory = DriftState::default();
-        feed_all(&mut memory, &mut |_| {});
+        feed_all(&mut memory);
         let mut disk = DriftState::with_spill_at(0);
-        feed_all(&mut disk, &mut |_| {});
+        feed_all(&mut disk);
         assert!(disk.spilled.len() > 1 && disk.events == 0);
         let (m, d) = (analyse(&memory), analyse(&disk));
         assert!(!d.truncated);
