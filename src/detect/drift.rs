@@ -476,7 +476,7 @@ pub struct Obs {
 }
 
 /// In-window served-time runs kept in memory across all assets (see
-/// [`Run`]) when they cannot be written to disk, bounding memory; past it
+/// `Run`) when they cannot be written to disk, bounding memory; past it
 /// the report says the analysis is truncated: a revert may then be found
 /// late or not at all. Requests, first sightings and splits are counted
 /// whatever the volume.

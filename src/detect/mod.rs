@@ -539,10 +539,10 @@ impl DetectState {
     }
 
     /// Whether a URL host in the line `buf[ls..le]` is a look-alike (any
-    /// spelling [`each_raw_host`] reads). Two searches over the chunk, for
+    /// spelling `each_raw_host` reads). Two searches over the chunk, for
     /// a plain `://` and for an escaped one, each running ahead to the next
     /// look-alike and judging each host once where it stands; a line with
-    /// more than [`MAX_HOSTS`] hosts may be taken where `each_raw_host`
+    /// more than `MAX_HOSTS` hosts may be taken where `each_raw_host`
     /// stops early (it is then parsed, and judged as before).
     pub fn lookalike_at(
         &mut self,
