@@ -169,11 +169,16 @@ print("| run | median s | GB/s | peak RSS MB |")
 print("|---|---:|---:|---:|")
 for n in order:
     print(f"| {n} | {med[n]:.2f} | {nbytes/1e9/med[n]:.2f} | {rss[n]/1024:.0f} |")
+per_round = []
 def ratio(a, b, target, label):
     if a in med and b in med:
         r = med[a] / med[b]
         ok = "holds" if r <= target else "MISSED"
         print(f"| {label} | {r:.2f} | ≤ {target} | {ok} |")
+        # The same ratio within each round (the runs of a round follow
+        # each other), to show how much of a median is the machine's noise.
+        rounds = " ".join(f"{x / y:.2f}" for x, y in zip(rows[a], rows[b]))
+        per_round.append(f"{label.split(' vs ')[0]}: {rounds}")
 print("\n| target | ratio | goal | |")
 print("|---|---:|---:|---|")
 ratio("sk patterns(own)", "rg patterns(own)", 0.75, "1. own 50 patterns vs rg -c")
@@ -197,6 +202,7 @@ def growth(part, whole, label):
         print(f"| 7. {label} peak RSS, a fifth of the corpus → all of it | {a:.0f} → {b:.0f} MB ({g:+.0f} %) | flat | {verdict} |")
 growth("sk patterns(own), a fifth", "sk patterns(own)", "own patterns")
 growth("sk default pack, a fifth", "sk default pack", "default pack")
+print("\nper round: " + "; ".join(per_round))
 PY
 echo
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load: $(cut -d' ' -f1-3 /proc/loadavg)"
