@@ -246,7 +246,7 @@ struct RunGroup {
 
 impl RunGroup {
     /// The group of `runs` (sorted by start, one value).
-    fn new(series: (u8, u64), value: RunValue, runs: &[Run<()>]) -> RunGroup {
+    fn new<V>(series: (u8, u64), value: RunValue, runs: &[&Run<V>]) -> RunGroup {
         let first = runs.first().map_or(0, |r| r.second);
         let mut bytes = Vec::with_capacity(runs.len() * 3);
         let mut prev = first;
@@ -369,20 +369,19 @@ impl runs::Record for RunGroup {
 
 /// The in-memory runs of every series in `map` as groups, by series id.
 fn collect_runs<V: Value>(map: &FastMap<String, Series<V>>, out: &mut Vec<RunGroup>) {
-    let mut by_value: BTreeMap<&V, Vec<Run<()>>> = BTreeMap::new();
     for (key, s) in map.iter().filter(|(_, s)| !s.runs.is_empty()) {
         let id = series_id(V::KIND, key);
-        for r in &s.runs {
-            by_value.entry(&r.value).or_default().push(Run {
-                second: r.second,
-                nanosecond: r.nanosecond,
-                seconds: r.seconds,
-                value: (),
-            });
-        }
-        for (v, mut runs) in std::mem::take(&mut by_value) {
-            runs.sort_unstable_by_key(|r| (r.second, r.nanosecond, r.seconds));
-            out.push(RunGroup::new(id, v.to_run(), &runs));
+        let mut runs: Vec<&Run<V>> = s.runs.iter().collect();
+        runs.sort_unstable_by(|a, b| {
+            (&a.value, a.second, a.nanosecond, a.seconds).cmp(&(
+                &b.value,
+                b.second,
+                b.nanosecond,
+                b.seconds,
+            ))
+        });
+        for group in runs.chunk_by(|a, b| a.value == b.value) {
+            out.push(RunGroup::new(id, group[0].value.to_run(), group));
         }
     }
 }
@@ -1894,7 +1893,8 @@ mod tests {
             })
             .collect();
         for n in [0, 1, times.len()] {
-            let g = RunGroup::new((1, 42), RunValue::Build("v=2".into()), &runs[..n]);
+            let refs: Vec<&Run<()>> = runs[..n].iter().collect();
+            let g = RunGroup::new((1, 42), RunValue::Build("v=2".into()), &refs);
             let mut w = Vec::new();
             runs::Record::write_to(&g, &mut w).unwrap();
             let mut r: &[u8] = &w;
