@@ -8,6 +8,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use common::*;
 
@@ -438,4 +439,97 @@ fn exposure_past_its_memory_budget_lists_every_session() {
     }
     let (_, again) = csv_of("3");
     assert!(again == text, "the list differs with -j3");
+}
+
+/// Past drift's in-memory budget (`SPILL_EVENTS` served-time runs), a
+/// script requested every 2 s, each request a run of its own, has its runs
+/// written to disk and read back when it drifts: the drifted size and the
+/// time its usual size came back are those of the generated lines, for one
+/// file and for two (the runs then meet in the merge across files), at any
+/// thread count, and the same as with no writable temporary directory
+/// (runs kept in memory).
+#[test]
+fn drift_past_its_memory_budget_finds_the_revert() {
+    const REQUESTS: u32 = 140_000;
+    const DRIFT: std::ops::Range<u32> = 69_500..70_000;
+    let budget = skimhunt::detect::drift::SPILL_EVENTS as u32;
+    // Every in-window request of the usual size is a run of its own.
+    assert!(REQUESTS - DRIFT.len() as u32 > budget);
+    let dir = tempfile::tempdir().unwrap();
+    let start: jiff::Timestamp = "2017-09-26T00:00:00Z".parse().unwrap();
+    let at = |secs: u32| start + jiff::SignedDuration::from_secs(i64::from(secs));
+    let line = |t: jiff::Timestamp, size: u32, i: u32| {
+        format!(
+            "10.1.{}.{} - - [{}] \"GET /widget/chat.js HTTP/1.1\" 200 {size} \
+             \"https://shop.example/product/1\" \"Mozilla/5.0 (Windows NT 10.0)\"\n",
+            (i >> 8) & 255,
+            i & 255,
+            t.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        )
+    };
+    // A history of 200 requests of the usual size on 1 September, then
+    // the window's requests; the split falls where the usual size returns.
+    let mut head = String::new();
+    for i in 0..200u32 {
+        let t = at(60 * i) - jiff::SignedDuration::from_hours(25 * 24);
+        head += &line(t, 5120, i);
+    }
+    let mut parts = [head, String::new()];
+    for i in 0..REQUESTS {
+        let size = if DRIFT.contains(&i) { 7777 } else { 5120 };
+        parts[usize::from(i >= DRIFT.end)] += &line(at(2 * i), size, i);
+    }
+    let one = dir.path().join("one");
+    let two = dir.path().join("two");
+    write(&one, "access.log", parts.concat().as_bytes());
+    write(&two, "access.log.1", parts[0].as_bytes());
+    write(&two, "access.log.2", parts[1].as_bytes());
+    let drift_of = |input: &Path, threads: &str, tmp: &Path| {
+        let o = bin()
+            .env("TMPDIR", tmp)
+            .args([
+                "scan",
+                input.to_str().unwrap(),
+                "--quiet",
+                "--fail-on",
+                "never",
+                "-j",
+                threads,
+                "--since",
+                "2017-09-26",
+                "--until",
+                "2017-10-12",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut d = stdout_json(&o)["drift"].clone();
+        // Where the first drifted request is: the same line of another file.
+        for i in d["items"].as_array_mut().unwrap() {
+            let path = i.as_object_mut().unwrap().remove("path").unwrap();
+            assert!(path.as_str().unwrap().starts_with(input.to_str().unwrap()));
+        }
+        d
+    };
+    let tmp = std::env::temp_dir();
+    let d = drift_of(&one, "1", &tmp);
+    assert_eq!(d["truncated"], false, "{d}");
+    let items = d["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{d}");
+    let i = &items[0];
+    assert_eq!(i["asset"], "/widget/chat.js");
+    assert_eq!(i["size"], 7777);
+    assert_eq!(i["requests"], DRIFT.len() as u64);
+    assert_eq!(i["first_seen"], at(2 * DRIFT.start).to_string());
+    assert_eq!(i["last_seen"], at(2 * (DRIFT.end - 1)).to_string());
+    assert_eq!(i["reverted_at"], at(2 * DRIFT.end).to_string());
+    assert_eq!(i["line"], 200 + DRIFT.start + 1);
+    assert_eq!(drift_of(&two, "3", &tmp), d, "two files, -j3");
+    let nowhere = dir.path().join("no-such-dir");
+    assert_eq!(drift_of(&one, "2", &nowhere), d, "runs kept in memory");
 }
