@@ -480,6 +480,8 @@ pub struct Cursor {
     asset: Slot,
     ioc: Slot,
     pay: Slot,
+    /// Where the match in `pay` ends.
+    pay_end: usize,
     /// The next look-alike host after a plain and after an escaped `://`.
     look: [Slot; 2],
 }
@@ -519,20 +521,25 @@ impl DetectState {
         if d.iocs_only {
             return ioc(cur);
         }
-        if cur.baseline(d, buf, ls, le)
-            || ioc(cur)
-            || !d.payment_in_lines
-            || cur
-                .pay
-                .hit(ls, le, |f| d.payment_any.find_at(buf, f).map(|m| m.start()))
-                && {
-                    // The slot holds the first match from the line's
-                    // start: one past the request part (in the referer)
-                    // leaves none in it.
-                    let part = request_part(line);
-                    cur.pay.at.is_some_and(|p| p < ls + part.len()) && d.payment.is_match(part)
-                }
-        {
+        if cur.baseline(d, buf, ls, le) || ioc(cur) || !d.payment_in_lines || {
+            let Cursor { pay, pay_end, .. } = &mut *cur;
+            pay.hit(ls, le, |f| {
+                d.payment_any.find_at(buf, f).map(|m| {
+                    *pay_end = m.end();
+                    m.start()
+                })
+            })
+        } && {
+            // The slot holds the first match from the line's start:
+            // one past the request part (in the referer) leaves none
+            // in it, and one inside it is a match of the part alone
+            // (no pattern here has an assertion that could tell the
+            // line from the part, see `payment_in_lines`). Only a match
+            // running past the part's end needs the part tested.
+            let part = request_part(line);
+            let end = ls + part.len();
+            cur.pay.at.is_some_and(|p| p < end) && (cur.pay_end <= end || d.payment.is_match(part))
+        } {
             return true;
         }
         self.lookalike_at(d, cur, buf, ls, le)

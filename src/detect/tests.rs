@@ -323,8 +323,9 @@ fn payment_pages_are_wanted_as_requested_paths_not_as_referers() {
 
 /// The buffer-wide payment search takes exactly the lines whose request
 /// part holds a payment path, line after line through one cursor: case
-/// variants, near misses, the path at the end of the request, in the
-/// referer only, several per line; the built-in pattern, custom ones, and
+/// variants, near misses, the path at the end of the request, a match
+/// running past the request's end (only then is the part tested again), in
+/// the referer only, several per line; the built-in pattern, custom ones, and
 /// one with an assertion (which takes every line).
 #[test]
 fn buffer_wide_payment_search_takes_exactly_the_payment_requests() {
@@ -360,7 +361,23 @@ fn buffer_wide_payment_search_takes_exactly_the_payment_requests() {
         for _ in 0..=rnd(3) {
             path.push('/');
             path.push_str(words[rnd(words.len() as u64) as usize]);
-            path.push_str(["", "/", ".html", "?a=1", ";x", "-", "_y"][rnd(7) as usize]);
+            // A carriage return or Unicode white space after a word: the
+            // pattern's class takes them, and a line-wide search could
+            // otherwise read `$` before the `\r`.
+            path.push_str(
+                [
+                    "",
+                    "/",
+                    ".html",
+                    "?a=1",
+                    ";x",
+                    "-",
+                    "_y",
+                    "\r",
+                    "\u{a0}",
+                    "\u{2028}x",
+                ][rnd(10) as usize],
+            );
         }
         let referer = match rnd(3) {
             0 => "-".to_string(),
