@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-TARGETS=(parse_line time decode card rules scan)
+TARGETS=(parse_line time decode card rules scan app)
 TRIPLE="$(rustc -vV | sed -n 's/^host: //p')"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 export RUSTFLAGS="-Cpasses=sancov-module \

@@ -53,7 +53,10 @@ fuzz_target!(|data: &[u8]| {
     };
     for v in decode::decode_variants(&masked, card_rules) {
         if let Some(p) = pan::full_pan(v.text.as_bytes()) {
-            panic!("mask_text let an encoded card number through ({:?}): {p}", v.layers);
+            panic!(
+                "mask_text let an encoded card number through ({:?}): {p}",
+                v.layers
+            );
         }
     }
 });

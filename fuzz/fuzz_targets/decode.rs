@@ -25,7 +25,10 @@ fuzz_target!(|data: &[u8]| {
     let variants = decode::decode_variants(&s, opts);
     assert!(variants.len() <= 64, "too many variants");
     let total: usize = variants.iter().map(|v| v.text.len()).sum();
-    assert!(total <= 4 * 1024 * 1024 + 2 * s.len(), "decoding exceeded its budget");
+    assert!(
+        total <= 4 * 1024 * 1024 + 2 * s.len(),
+        "decoding exceeded its budget"
+    );
     std::hint::black_box((
         decode::url_decode(&s, sel & 8 != 0),
         decode::url_decode_stable(&s, sel & 16 != 0, usize::from(sel >> 5)),
