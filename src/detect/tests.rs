@@ -362,8 +362,9 @@ fn buffer_wide_payment_search_takes_exactly_the_payment_requests() {
             path.push('/');
             path.push_str(words[rnd(words.len() as u64) as usize]);
             // A carriage return or Unicode white space after a word: the
-            // pattern's class takes them, and a line-wide search could
-            // otherwise read `$` before the `\r`.
+            // built-in pattern's class takes either, and the line-wide
+            // (CRLF-aware) search may also end its match at the `$` before
+            // a `\r`; the part alone must give the same answer.
             path.push_str(
                 [
                     "",
