@@ -119,11 +119,11 @@ if [ -f "$shared_pat" ]; then
     add "rg patterns(ref)"    "$corpus" "rg ${R[*]} -f $shared_pat $corpus"
 fi
 add "sk patterns(own) window" "$corpus" "$sk ${S[*]} $J --no-default-rules --patterns $own_pat --since 2017-04-15 --until 2017-06-15 $corpus"
-# Target 2's floor: a window no line falls in, so every line is read and
-# dated and none is searched. The window's run cannot take less.
+# Target 2's dating pass alone: a window no line falls in, so every line is
+# read and dated and none is searched. The window's run cannot take less.
 add "sk dating only"          "$corpus" "$sk ${S[*]} $J --no-default-rules --patterns $own_pat --since 2100-01-01 $corpus"
-# Below that, what no scan of every line can beat: reading every byte and
-# counting the lines (`wc -l`, one process per thread), nothing else.
+# Below that, the floor no scan that dates every line can beat: reading
+# every byte and counting the lines (`wc -l`, one process per thread).
 cat > "$work/.lines.sh" <<'SH'
 find "$2" -type f -print0 | xargs -0 -P "$1" -n "$3" wc -l > /dev/null
 SH
