@@ -842,7 +842,8 @@ fn scan_lines<'c>(
 /// The fast path: dates first, one cheap pass over the lines that decides
 /// which records are in the window (logs need not be sorted), then each
 /// stretch of consecutive kept lines is searched as one buffer for gate
-/// hits; only the lines holding one are parsed and evaluated.
+/// hits; only the lines holding one are parsed and evaluated. Short
+/// stretches are gathered into one buffer first ([`Stretches`]).
 fn scan_lines_fast<'c>(
     ctx: &FileCtx<'c>,
     parser: &mut LineParser,
@@ -856,12 +857,18 @@ fn scan_lines_fast<'c>(
         counts: Counts::default(),
         lines: 0,
     };
-    let mut cands: Vec<usize> = Vec::new();
+    let mut st = Stretches {
+        buf,
+        offset,
+        gates,
+        gathered: Vec::new(),
+        segs: Vec::new(),
+        gathered_end_line: 0,
+        cands: Vec::new(),
+        det_hits: std::collections::VecDeque::new(),
+    };
     let display: std::sync::Arc<str> = ctx.display.into();
     let relative: std::sync::Arc<str> = ctx.relative.into();
-    // Immediate detector findings (IOC, look-alike) of the current stretch,
-    // in line order; merged with the stretch's rule findings when it is searched.
-    let mut det_hits: std::collections::VecDeque<Finding> = std::collections::VecDeque::new();
     // Start byte and lines before it, of the current stretch of kept lines.
     let mut stretch: Option<(usize, u64)> = None;
     let mut cursor = Cursor::default();
@@ -873,6 +880,13 @@ fn scan_lines_fast<'c>(
         let mut line = &buf[pos..end];
         if let Some(l) = line.strip_suffix(b"\r") {
             line = l;
+        }
+        if parser.changes_layout(line) {
+            // The lines before are read with the layout they were written in.
+            if let Some(open) = stretch.take() {
+                st.close(ctx, parser, open, pos, out.lines, &mut out.findings);
+            }
+            st.flush(ctx, parser, &mut out.findings);
         }
         let keep = if parser.directive(line) {
             false
@@ -897,22 +911,14 @@ fn scan_lines_fast<'c>(
                 };
                 let mut hits = out.detect.observe(d, &rec, (time, keep, clean), &loc);
                 hits.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
-                det_hits.extend(hits);
+                st.det_hits.extend(hits);
             }
             keep
         };
         match (keep, stretch) {
             (true, None) => stretch = Some((pos, out.lines)),
-            (false, Some((s, lines_before))) => {
-                let mut st = Stretch {
-                    buf,
-                    start: s,
-                    end: pos,
-                    lines_before,
-                    offset,
-                    gates,
-                };
-                st.search(ctx, parser, &mut cands, &mut det_hits, &mut out.findings);
+            (false, Some(open)) => {
+                st.close(ctx, parser, open, pos, out.lines, &mut out.findings);
                 stretch = None;
             }
             _ => {}
@@ -920,92 +926,180 @@ fn scan_lines_fast<'c>(
         out.lines += 1;
         pos = end + 1;
     }
-    if let Some((s, lines_before)) = stretch {
-        let mut st = Stretch {
-            buf,
-            start: s,
-            end: buf.len(),
-            lines_before,
-            offset,
-            gates,
-        };
-        st.search(ctx, parser, &mut cands, &mut det_hits, &mut out.findings);
+    if let Some(open) = stretch {
+        st.close(ctx, parser, open, buf.len(), out.lines, &mut out.findings);
     }
+    st.flush(ctx, parser, &mut out.findings);
     // Out-of-window lines give no immediate detector finding; flush anyway.
-    for f in det_hits {
+    for f in st.det_hits {
         out.findings.push(f);
     }
     out
 }
 
-/// A run of consecutive in-window records in a chunk.
-struct Stretch<'b> {
-    buf: &'b [u8],
-    start: usize,
-    end: usize,
-    /// Physical lines of the chunk before `start`.
+/// Stretches shorter than this are copied into one buffer and searched
+/// together. Each search call has a fixed cost, and over a short buffer the
+/// literal walk cannot run its streams in lock step: a window over
+/// shuffled lines (stretches of one or two lines) was slower than no
+/// window at all.
+const GATHER_BELOW: usize = 128 << 10;
+
+/// The gathered stretches are searched once they hold this many bytes.
+const GATHER_UPTO: usize = 1 << 20;
+
+/// Where a stretch of kept lines sits in the buffer searched.
+#[derive(Clone, Copy, Debug)]
+struct Seg {
+    /// Start in the searched buffer.
+    at: usize,
+    /// Start in the chunk.
+    orig: usize,
+    /// Physical lines of the chunk before `orig`.
     lines_before: u64,
+}
+
+/// The stretches of kept lines of a chunk, searched in line order: long
+/// ones where they lie, short ones gathered into one buffer first.
+struct Stretches<'b> {
+    buf: &'b [u8],
     /// File offset of `buf`.
     offset: u64,
     gates: GateChoice,
+    /// Short stretches not searched yet, each ending in a newline.
+    gathered: Vec<u8>,
+    segs: Vec<Seg>,
+    /// The chunk line the last gathered stretch ends with.
+    gathered_end_line: u64,
+    cands: Vec<usize>,
+    /// Immediate detector findings (IOC, look-alike) of lines not searched
+    /// yet, in line order; merged with those lines' rule findings.
+    det_hits: std::collections::VecDeque<Finding>,
 }
 
-impl Stretch<'_> {
+impl Stretches<'_> {
+    /// Takes the stretch from `start` to `end` in the chunk, with
+    /// `lines_before` lines of the chunk before it and line `end_line` its
+    /// last.
+    fn close(
+        &mut self,
+        ctx: &FileCtx,
+        parser: &LineParser,
+        (start, lines_before): (usize, u64),
+        end: usize,
+        end_line: u64,
+        findings: &mut Batch,
+    ) {
+        let bytes = &self.buf[start..end];
+        let seg = Seg {
+            at: 0,
+            orig: start,
+            lines_before,
+        };
+        if bytes.len() >= GATHER_BELOW {
+            // Earlier lines first.
+            self.flush(ctx, parser, findings);
+            self.search(ctx, parser, bytes, &[seg], end_line, findings);
+            return;
+        }
+        // Each stretch ends in a newline, but the chunk's last one may not:
+        // no stretch follows that one.
+        self.segs.push(Seg {
+            at: self.gathered.len(),
+            ..seg
+        });
+        self.gathered.extend_from_slice(bytes);
+        self.gathered_end_line = end_line;
+        if self.gathered.len() >= GATHER_UPTO {
+            self.flush(ctx, parser, findings);
+        }
+    }
+
+    /// Searches the gathered stretches.
+    fn flush(&mut self, ctx: &FileCtx, parser: &LineParser, findings: &mut Batch) {
+        if self.segs.is_empty() {
+            return;
+        }
+        let gathered = std::mem::take(&mut self.gathered);
+        let segs = std::mem::take(&mut self.segs);
+        let end_line = self.gathered_end_line;
+        self.search(ctx, parser, &gathered, &segs, end_line, findings);
+        // Keep the allocations for the next stretches.
+        self.gathered = gathered;
+        self.gathered.clear();
+        self.segs = segs;
+        self.segs.clear();
+    }
+
+    /// Searches `hay`, whose lines come from the chunk as `segs` say (in
+    /// order, each ending at the next one's `at`), up to chunk line
+    /// `end_line`, into `findings` with the detector findings of those lines.
     fn search(
         &mut self,
         ctx: &FileCtx,
         parser: &LineParser,
-        cands: &mut Vec<usize>,
-        det_hits: &mut std::collections::VecDeque<Finding>,
+        hay: &[u8],
+        segs: &[Seg],
+        end_line: u64,
         findings: &mut Batch,
     ) {
         let mut hits: Vec<Finding> = Vec::new();
-        let hay = &self.buf[self.start..self.end];
         let mut finder = Finder::new();
         let mut cur = 0usize;
-        let mut line_no = self.lines_before;
+        // Line numbers continue from `counted`, a line start, with
+        // `line_no` lines of the chunk before it.
+        let mut seg = 0usize;
+        let mut counted = segs[0].at;
+        let mut line_no = segs[0].lines_before;
         // `cur` passes the end after a last line without a newline.
         while cur < hay.len()
             && let Some(p) = ctx.engine.next_candidate(hay, cur, self.gates, &mut finder)
         {
             let ls = memchr::memrchr(b'\n', &hay[cur..p]).map_or(cur, |i| cur + i + 1);
-            line_no += memchr::memchr_iter(b'\n', &hay[cur..ls]).count() as u64 + 1;
+            while segs.get(seg + 1).is_some_and(|s| s.at <= ls) {
+                seg += 1;
+                counted = segs[seg].at;
+                line_no = segs[seg].lines_before;
+            }
+            line_no += memchr::memchr_iter(b'\n', &hay[counted..ls]).count() as u64 + 1;
             let le = memchr::memchr(b'\n', &hay[p..]).map_or(hay.len(), |i| p + i);
             let mut line = &hay[ls..le];
             if let Some(l) = line.strip_suffix(b"\r") {
                 line = l;
             }
             cur = le + 1;
+            counted = cur;
             ctx.engine
-                .candidates_at(hay, ls, line.len(), self.gates, &finder, cands);
-            if cands.is_empty() {
+                .candidates_at(hay, ls, line.len(), self.gates, &finder, &mut self.cands);
+            if self.cands.is_empty() {
                 continue;
             }
             let rec = parser.record(line);
             // Every format's record holds the time `parser.time` gives (each
             // format's tests check it): the line is not dated a second time.
             let time = rec.time;
-            let line_off = self.offset + (self.start + ls) as u64;
-            ctx.engine.eval(&rec, cands, |rule, hit| {
+            let s = &segs[seg];
+            let line_off = self.offset + (s.orig + (ls - s.at)) as u64;
+            ctx.engine.eval(&rec, &self.cands, |rule, hit| {
                 hits.push(make_finding(ctx, rule, &hit, &rec, time, line_no, line_off));
             });
             // Detector findings of earlier lines go first; those of this line
             // join its rule findings, ordered by id like everywhere else.
-            while det_hits.front().is_some_and(|f| f.line < line_no) {
-                findings.push(det_hits.pop_front().expect("checked"));
+            let det = &mut self.det_hits;
+            while det.front().is_some_and(|f| f.line < line_no) {
+                findings.push(det.pop_front().expect("checked"));
             }
-            while det_hits.front().is_some_and(|f| f.line == line_no) {
-                hits.push(det_hits.pop_front().expect("checked"));
+            while det.front().is_some_and(|f| f.line == line_no) {
+                hits.push(det.pop_front().expect("checked"));
             }
             hits.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
             for f in hits.drain(..) {
                 findings.push(f);
             }
         }
-        // The rest of the stretch's detector findings (lines after the last
-        // rule candidate).
-        while let Some(f) = det_hits.pop_front() {
-            findings.push(f);
+        // The detector findings of the searched lines after the last rule
+        // candidate; later lines' wait for their own search.
+        while self.det_hits.front().is_some_and(|f| f.line <= end_line) {
+            findings.push(self.det_hits.pop_front().expect("checked"));
         }
     }
 }

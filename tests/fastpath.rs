@@ -157,6 +157,11 @@ fn b64_std(b: &[u8]) -> String {
 }
 
 fn traffic(rng: &mut Rng) -> String {
+    let date = clf_date(rng);
+    traffic_on(rng, &date)
+}
+
+fn traffic_on(rng: &mut Rng, date: &str) -> String {
     const PATHS: &[&str] = &[
         "/",
         "/checkout/onepage/",
@@ -197,7 +202,7 @@ fn traffic(rng: &mut Rng) -> String {
         rng.below(256),
         rng.below(256),
         rng.below(256),
-        clf_date(rng),
+        date,
         PATHS[rng.below(PATHS.len())],
         q,
         [200, 304, 404][rng.below(3)],
@@ -255,6 +260,12 @@ fn fast(
     for f in &findings {
         common::assert_no_full_pan("finding evidence", &f.evidence);
     }
+    // Reports list findings by line, a line's by rule id.
+    let order: Vec<(u64, &str)> = findings
+        .iter()
+        .map(|f| (f.line, f.rule_id.as_str()))
+        .collect();
+    assert!(order.is_sorted(), "findings out of order: {order:?}");
     findings.into_iter().map(|f| (f.line, f.rule_id)).collect()
 }
 
@@ -371,6 +382,144 @@ fn fast_path_equals_reference_on_a_pattern_list() {
         "p.log",
     );
     assert!(n > 20, "only {n} reference findings");
+}
+
+/// A window over a log that is sorted in parts and shuffled in others:
+/// long in-window runs are searched where they lie, short ones gathered
+/// into one buffer (past its size limit too). The windowed report holds
+/// exactly the findings of the unwindowed one that are dated in the window,
+/// IOC findings included, in the same order.
+#[test]
+fn a_window_over_sorted_and_shuffled_parts_keeps_the_full_scans_findings() {
+    let mut rng = Rng(0x0dd_5eed_0000_0007);
+    let mut lines = Vec::new();
+    for part in 0..5 {
+        if part % 2 == 0 {
+            // About 300 KB, all in the window, in time order.
+            for i in 0..1500 {
+                let date = format!(
+                    "{:02}/May/2017:{:02}:{:02}:{:02} +0000",
+                    2 + part,
+                    i / 3600,
+                    i / 60 % 60,
+                    i % 60
+                );
+                lines.push(traffic_on(&mut rng, &date));
+            }
+        } else {
+            // Shuffled dates, April to July: runs of a line or two; the
+            // second such part gathers more than the buffer's limit.
+            for _ in 0..1500 * part * part {
+                lines.push(traffic(&mut rng));
+            }
+        }
+    }
+    for (i, l) in lines.iter_mut().enumerate() {
+        if i % 7 == 0 {
+            *l = l.replacen(" HTTP/1.1", "&r=https://skim-metrics.example/c HTTP/1.1", 1);
+        }
+        if i % 11 == 0 {
+            *l = l.replacen(" HTTP/1.1", "&s=%3Cscript%3Eeval(atob( HTTP/1.1", 1);
+        }
+    }
+    let dir = dir_path();
+    let log = common::write(
+        dir.path(),
+        "mixed.log",
+        (lines.join("\n") + "\n").as_bytes(),
+    );
+    let scan = |window: &[&str]| {
+        let mut args = vec![
+            "scan",
+            log.to_str().unwrap(),
+            "--no-default-rules",
+            "--patterns",
+            "benches/patterns50.txt",
+            "--ioc",
+            "testdata/iocs.txt",
+            "--fail-on",
+            "never",
+            "--quiet",
+        ];
+        args.extend(window);
+        let r = common::stdout_json(&common::run(&args));
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+                (
+                    f["line"].as_u64().unwrap(),
+                    s("rule_id"),
+                    s("timestamp"),
+                    s("evidence"),
+                    f["byte_offset"].as_u64().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let full = scan(&[]);
+    let want: Vec<_> = full
+        .iter()
+        .filter(|f| f.2.as_str() >= "2017-05-01" && f.2.as_str() < "2017-06-16")
+        .cloned()
+        .collect();
+    let got = scan(&["--since", "2017-05-01", "--until", "2017-06-15"]);
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got, want);
+    // The comparison proves something: both kinds, and cut by the window.
+    assert!(want.iter().any(|f| f.1 == "skimhunt.ioc"), "{want:?}");
+    assert!(want.iter().any(|f| f.1.starts_with("pattern:")), "{want:?}");
+    assert!(
+        want.len() > 1000 && want.len() < full.len() / 2 + 1000,
+        "{} of {}",
+        want.len(),
+        full.len()
+    );
+}
+
+/// W3C logs change their column layout mid-file (`#Fields:`), often with
+/// no other directive before the new layout: the lines above it, gathered
+/// or not, are read in the layout they were written in.
+#[test]
+fn fast_path_equals_reference_across_w3c_layout_changes() {
+    let rules = skimhunt::pack::load(&[], false).unwrap().rules;
+    let mut rng = Rng(0x3c3c_0000_f1e1_d500);
+    const LAYOUTS: [&str; 2] = [
+        "#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query sc-status",
+        "#Fields: date time cs-uri-query cs-uri-stem sc-status c-ip cs-method",
+    ];
+    const QUERIES: [&str; 4] = [
+        "q=%3Cscript%20src%3D%2F%2Fx.example%2Fc.js%3E%3C%2Fscript%3E",
+        "q=shoes&page=2",
+        "-",
+        "d=eval(atob(%22YWxlcnQoMSk%3D%22))",
+    ];
+    let mut lines = Vec::new();
+    for block in 0..60 {
+        let layout = block % 2;
+        lines.push(LAYOUTS[layout].to_string());
+        for _ in 0..1 + rng.below(40) {
+            let date = format!(
+                "2017-{:02}-{:02} {:02}:{:02}:{:02}",
+                4 + rng.below(4),
+                1 + rng.below(28),
+                rng.below(24),
+                rng.below(60),
+                rng.below(60)
+            );
+            let stem = ["/", "/checkout/payment", "/js/app.js"][rng.below(3)];
+            let q = QUERIES[rng.below(QUERIES.len())];
+            let ip = format!("192.0.2.{}", rng.below(255));
+            lines.push(match layout {
+                0 => format!("{date} {ip} GET {stem} {q} 200"),
+                _ => format!("{date} {q} {stem} 200 {ip} GET"),
+            });
+        }
+    }
+    let n = check(rules, LogFormat::W3c, &lines, dir_path().path(), "u_ex.log");
+    assert!(n > 50, "only {n} reference findings");
 }
 
 fn dir_path() -> tempfile::TempDir {

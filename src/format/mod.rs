@@ -210,6 +210,14 @@ impl LineParser {
         self.directive_slow(line)
     }
 
+    /// Whether `line` may change how later lines parse (a W3C directive):
+    /// every line before it must be parsed before [`LineParser::directive`]
+    /// takes it.
+    #[inline]
+    pub fn changes_layout(&self, line: &[u8]) -> bool {
+        line.first() == Some(&b'#') && self.format == LogFormat::W3c
+    }
+
     #[inline(never)]
     fn directive_slow(&mut self, line: &[u8]) -> bool {
         let line = trim_eol(line);
