@@ -38,6 +38,9 @@ pub struct ScanConfig {
     /// Plain files larger than this are split into line-aligned chunks that
     /// are scanned in parallel.
     pub chunk_size: usize,
+    /// Stretches of kept lines shorter than this are gathered into one
+    /// search; longer ones are searched where they lie (0: never gather).
+    pub gather_below: usize,
     pub fingerprinter: Fingerprinter,
     /// Stop decompressing a stream past this many bytes (decompression bombs).
     pub max_decoded_bytes: u64,
@@ -67,6 +70,7 @@ impl ScanConfig {
             year: None,
             log_format: None,
             chunk_size: DEFAULT_CHUNK,
+            gather_below: DEFAULT_GATHER_BELOW,
             fingerprinter,
             max_decoded_bytes: DEFAULT_MAX_DECODED,
             detect: None,
@@ -80,6 +84,12 @@ impl ScanConfig {
 }
 
 pub const DEFAULT_CHUNK: usize = 16 << 20;
+/// Stretches shorter than this are copied into one buffer and searched
+/// together. Each search call has a fixed cost, and over a short buffer the
+/// literal walk cannot run its streams in lock step: a window over
+/// shuffled lines (stretches of one or two lines) was slower than no
+/// window at all.
+pub const DEFAULT_GATHER_BELOW: usize = 128 << 10;
 /// Chunks per worker thread that may be scanned ahead of a file's in-order
 /// merge (see `ordered_chunks`).
 const CHUNKS_PER_THREAD: usize = 4;
@@ -937,13 +947,6 @@ fn scan_lines_fast<'c>(
     out
 }
 
-/// Stretches shorter than this are copied into one buffer and searched
-/// together. Each search call has a fixed cost, and over a short buffer the
-/// literal walk cannot run its streams in lock step: a window over
-/// shuffled lines (stretches of one or two lines) was slower than no
-/// window at all.
-const GATHER_BELOW: usize = 128 << 10;
-
 /// The gathered stretches are searched once they hold this many bytes.
 const GATHER_UPTO: usize = 1 << 20;
 
@@ -995,7 +998,7 @@ impl Stretches<'_> {
             orig: start,
             lines_before,
         };
-        if bytes.len() >= GATHER_BELOW {
+        if bytes.len() >= ctx.cfg.gather_below {
             // Earlier lines first.
             self.flush(ctx, parser, findings);
             self.search(ctx, parser, bytes, &[seg], end_line, findings);

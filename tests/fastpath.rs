@@ -246,10 +246,12 @@ fn fast(
     engine: &Engine,
     window: &Window,
     chunk: usize,
+    gather_below: usize,
 ) -> BTreeSet<(u64, String)> {
     let mut cfg = ScanConfig::new(*window, TimeZone::UTC, Fingerprinter::new(b"k"));
     cfg.log_format = Some(fmt);
     cfg.chunk_size = chunk;
+    cfg.gather_below = gather_below;
     let entries = discover(&[path.to_path_buf()], &DiscoverOptions::default());
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
@@ -281,13 +283,14 @@ fn check(rules: Vec<Rule>, fmt: LogFormat, lines: &[String], dir: &Path, name: &
     let mut total = 0;
     for w in &windows {
         let want = reference(body.as_bytes(), fmt, &rules, w);
-        for chunk in [usize::MAX, 4096] {
-            let got = fast(&path, fmt, &engine, w, chunk);
+        // Stretches searched where they lie, or gathered.
+        for (chunk, gather) in [(usize::MAX, 0), (4096, 0), (usize::MAX, usize::MAX)] {
+            let got = fast(&path, fmt, &engine, w, chunk, gather);
             let missing: Vec<_> = want.difference(&got).collect();
             let extra: Vec<_> = got.difference(&want).collect();
             assert!(
                 missing.is_empty() && extra.is_empty(),
-                "{name} chunk {chunk}: missing {missing:?}, extra {extra:?}"
+                "{name} chunk {chunk} gather below {gather}: missing {missing:?}, extra {extra:?}"
             );
         }
         total += want.len();

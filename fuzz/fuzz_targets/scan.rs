@@ -39,9 +39,10 @@ use skimhunt::window::Window;
 
 struct Setup {
     engine: Engine,
-    /// Without a window, and with one day (so lines fall on both sides);
-    /// each with the default detector options and with custom ones.
-    configs: [ScanConfig; 4],
+    /// Short stretches searched where they lie, then gathered; each without
+    /// a window and with one day (so lines fall on both sides), each with
+    /// the default detector options and with custom ones.
+    configs: [[ScanConfig; 4]; 2],
     dir: PathBuf,
 }
 
@@ -60,12 +61,17 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
         )],
         ..DetectOptions::default()
     };
-    let config = |window: Window, opts: &DetectOptions| {
+    let config = |window: Window, opts: &DetectOptions, gather: bool| {
         let mut cfg = ScanConfig::new(window, TimeZone::UTC, Fingerprinter::new(b"fuzz"));
         cfg.detect = Some(Arc::new(Detectors::new(window, opts).expect("detectors")));
         cfg.year = Some(2017);
         // Small chunks: a few kilobytes already take the chunked path.
         cfg.chunk_size = 4096;
+        // Inputs are far shorter than the default: without gathering, each
+        // stretch is searched where it lies, as long ones are.
+        if !gather {
+            cfg.gather_below = 0;
+        }
         cfg
     };
     let day = Window::new(
@@ -79,12 +85,14 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
     std::fs::create_dir_all(&dir).expect("temp dir");
     Setup {
         engine: Engine::new(loaded.rules),
-        configs: [
-            config(Window::default(), &DetectOptions::default()),
-            config(day, &DetectOptions::default()),
-            config(Window::default(), &custom),
-            config(day, &custom),
-        ],
+        configs: [false, true].map(|gather| {
+            [
+                config(Window::default(), &DetectOptions::default(), gather),
+                config(day, &DetectOptions::default(), gather),
+                config(Window::default(), &custom, gather),
+                config(day, &custom, gather),
+            ]
+        }),
         dir,
     }
 });
@@ -94,8 +102,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let s = &*SETUP;
-    // Bit 0: the window; bit 1: gzip; bit 2: custom detector options.
-    let cfg = &s.configs[usize::from((sel & 1) | ((sel >> 1) & 2))];
+    // Bit 0: the window; bit 1: gzip; bit 2: custom detector options;
+    // bit 3: short stretches gathered.
+    let cfg = &s.configs[usize::from(sel >> 3 & 1)][usize::from((sel & 1) | ((sel >> 1) & 2))];
     let path = if sel & 2 != 0 {
         let p = s.dir.join("in.log.gz");
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
