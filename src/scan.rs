@@ -968,7 +968,8 @@ struct Stretches<'b> {
     /// File offset of `buf`.
     offset: u64,
     gates: GateChoice,
-    /// Short stretches not searched yet, each ending in a newline.
+    /// Short stretches not searched yet, each ending in a newline (the
+    /// chunk's last line may lack one; nothing follows it).
     gathered: Vec<u8>,
     segs: Vec<Seg>,
     /// The chunk line the last gathered stretch ends with.
@@ -1004,8 +1005,6 @@ impl Stretches<'_> {
             self.search(ctx, parser, bytes, &[seg], end_line, findings);
             return;
         }
-        // Each stretch ends in a newline, but the chunk's last one may not:
-        // no stretch follows that one.
         self.segs.push(Seg {
             at: self.gathered.len(),
             ..seg
