@@ -52,6 +52,39 @@ pub struct ClfMemo {
     key: ClfKey,
     /// UTC seconds of minute 0, second 0 of that hour; None: empty memo.
     base: Option<i64>,
+    /// The hours used before it, most recent first. Logs merged from
+    /// servers in different zones alternate between keys: with one hour
+    /// remembered, two interleaved zones nearly doubled the dating time.
+    older: [Option<(ClfKey, i64)>; 3],
+}
+
+impl ClfMemo {
+    /// [`memo_seconds`] for the older hours; a hit becomes the first.
+    #[inline(never)]
+    fn recall(&mut self, inner: &[u8]) -> Option<i64> {
+        let f = inner.first_chunk::<27>()?;
+        let first = self.base?;
+        let key = clf_key(f);
+        let i = self
+            .older
+            .iter()
+            .position(|o| o.is_some_and(|(k, _)| k == key))?;
+        let ms = clf_min_sec(f)?;
+        let (_, base) = self.older[i].expect("found");
+        self.older.copy_within(0..i, 1);
+        self.older[0] = Some((self.key, first));
+        (self.key, self.base) = (key, Some(base));
+        Some(base + ms)
+    }
+
+    /// Makes `key` (UTC seconds `base` at its minute 0) the first hour.
+    fn remember(&mut self, key: ClfKey, base: i64) {
+        if let Some(first) = self.base {
+            self.older.copy_within(0..2, 1);
+            self.older[0] = Some((self.key, first));
+        }
+        (self.key, self.base) = (key, Some(base));
+    }
 }
 
 /// `dd/Mon/yyyy:HH` (two overlapping words) and ` ±zzzz]` (a word without
@@ -123,6 +156,11 @@ fn find_time_memo(line: &[u8], memo: &mut ClfMemo) -> Option<(Timestamp, usize, 
     {
         return Some((t, open, open + 28));
     }
+    if let Some(secs) = memo.recall(inner)
+        && let Ok(t) = Timestamp::from_second(secs)
+    {
+        return Some((t, open, open + 28));
+    }
     let fixed = clf_fixed(inner);
     let found = find_time(line)?;
     match fixed {
@@ -132,8 +170,7 @@ fn find_time_memo(line: &[u8], memo: &mut ClfMemo) -> Option<(Timestamp, usize, 
         Some((key, ms))
             if found.1 == open && found.2 == open + 28 && found.0.subsec_nanosecond() == 0 =>
         {
-            memo.key = key;
-            memo.base = Some(found.0.as_second() - ms);
+            memo.remember(key, found.0.as_second() - ms);
         }
         _ => {}
     }
@@ -487,6 +524,32 @@ mod tests {
     /// The memo gives exactly the full parse's answer, line after line,
     /// whatever came before: same hour, other offsets, one-digit days,
     /// fractions, leap seconds, a bad first bracket, garbage.
+    #[test]
+    fn time_memo_equals_the_full_parse_on_interleaved_hours_and_zones() {
+        // More hours than the memo holds, in a random order, with minutes
+        // and seconds that take the full parse now and then.
+        let p = parser();
+        let hours = [
+            "25/Sep/2017:21:",
+            "25/Sep/2017:22:",
+            "26/Sep/2017:01:",
+            "31/Dec/2016:23:",
+            "01/Jan/2017:00:",
+        ];
+        let zones = ["+0000", "-0400", "+0530", "+0900"];
+        let mut rand = test_util::rng(0x1e7e_a5ed_0000_0001);
+        let mut memo = crate::format::TimeMemo::default();
+        for _ in 0..20_000 {
+            let h = hours[rand(hours.len() as u64) as usize];
+            // Two zones mostly, as in two merged servers' logs.
+            let z = zones[if rand(10) == 0 { rand(4) } else { rand(2) } as usize];
+            let (m, sec) = (rand(62), rand(62));
+            let line = format!("1.2.3.4 - - [{h}{m:02}:{sec:02} {z}] \"GET / HTTP/1.1\" 200 1");
+            let l = line.as_bytes();
+            assert_eq!(p.time_memo(l, &mut memo), p.time(l), "{line}");
+        }
+    }
+
     #[test]
     fn time_memo_equals_the_full_parse() {
         let p = parser();
