@@ -521,13 +521,11 @@ mod tests {
         assert!(split > 200, "only {split} lines split");
     }
 
-    /// The memo gives exactly the full parse's answer, line after line,
-    /// whatever came before: same hour, other offsets, one-digit days,
-    /// fractions, leap seconds, a bad first bracket, garbage.
+    /// The same with more hours than the memo holds, in a random order
+    /// (two zones mostly, as in two servers' merged logs), with minutes and
+    /// seconds that take the full parse now and then.
     #[test]
     fn time_memo_equals_the_full_parse_on_interleaved_hours_and_zones() {
-        // More hours than the memo holds, in a random order, with minutes
-        // and seconds that take the full parse now and then.
         let p = parser();
         let hours = [
             "25/Sep/2017:21:",
@@ -541,7 +539,6 @@ mod tests {
         let mut memo = crate::format::TimeMemo::default();
         for _ in 0..20_000 {
             let h = hours[rand(hours.len() as u64) as usize];
-            // Two zones mostly, as in two merged servers' logs.
             let z = zones[if rand(10) == 0 { rand(4) } else { rand(2) } as usize];
             let (m, sec) = (rand(62), rand(62));
             let line = format!("1.2.3.4 - - [{h}{m:02}:{sec:02} {z}] \"GET / HTTP/1.1\" 200 1");
@@ -550,6 +547,9 @@ mod tests {
         }
     }
 
+    /// The memo gives exactly the full parse's answer, line after line,
+    /// whatever came before: same hour, other offsets, one-digit days,
+    /// fractions, leap seconds, a bad first bracket, garbage.
     #[test]
     fn time_memo_equals_the_full_parse() {
         let p = parser();
