@@ -43,47 +43,39 @@ pub(super) fn time(line: &[u8]) -> Option<Timestamp> {
     find_time(line).map(|(t, _, _)| t)
 }
 
-/// The last CLF time's date, hour and offset: consecutive lines mostly
-/// share them, so only minutes and seconds need reading (the full parse
+/// The date, hour and offset of the last CLF times: consecutive lines
+/// mostly share them, so only minutes and seconds need reading (the full parse
 /// and the civil-to-UTC conversion were a tenth of a scan's time).
 #[derive(Debug, Clone, Default)]
 pub struct ClfMemo {
-    /// `dd/Mon/yyyy:HH` and ` ±zzzz` of the fixed-width form.
-    key: ClfKey,
-    /// UTC seconds of minute 0, second 0 of that hour; None: empty memo.
-    base: Option<i64>,
-    /// The hours used before it, most recent first. Logs merged from
-    /// servers in different zones alternate between keys: with one hour
-    /// remembered, two interleaved zones nearly doubled the dating time.
-    older: [Option<(ClfKey, i64)>; 3],
+    /// The hours of earlier lines, most recent first: the key (`dd/Mon/
+    /// yyyy:HH` and ` ±zzzz` of the fixed-width form) and the UTC seconds of
+    /// its minute 0, second 0. Logs merged from servers in different zones
+    /// alternate between keys: with one hour remembered, two interleaved
+    /// zones nearly doubled the dating time.
+    hours: [Option<(ClfKey, i64)>; 4],
 }
 
 impl ClfMemo {
-    /// [`memo_seconds`] for the older hours; a hit becomes the first.
+    /// [`memo_seconds`] for the hours after the first; a hit becomes the
+    /// first.
     #[inline(never)]
     fn recall(&mut self, inner: &[u8]) -> Option<i64> {
         let f = inner.first_chunk::<27>()?;
-        let first = self.base?;
         let key = clf_key(f);
-        let i = self
-            .older
+        let i = 1 + self.hours[1..]
             .iter()
-            .position(|o| o.is_some_and(|(k, _)| k == key))?;
+            .position(|h| h.is_some_and(|(k, _)| k == key))?;
         let ms = clf_min_sec(f)?;
-        let (_, base) = self.older[i].expect("found");
-        self.older.copy_within(0..i, 1);
-        self.older[0] = Some((self.key, first));
-        (self.key, self.base) = (key, Some(base));
-        Some(base + ms)
+        self.hours[..=i].rotate_right(1);
+        Some(self.hours[0].expect("found").1 + ms)
     }
 
-    /// Makes `key` (UTC seconds `base` at its minute 0) the first hour.
+    /// Makes `key` (UTC seconds `base` at its minute 0) the first hour; the
+    /// least recent is forgotten.
     fn remember(&mut self, key: ClfKey, base: i64) {
-        if let Some(first) = self.base {
-            self.older.copy_within(0..2, 1);
-            self.older[0] = Some((self.key, first));
-        }
-        (self.key, self.base) = (key, Some(base));
+        self.hours.rotate_right(1);
+        self.hours[0] = Some((key, base));
     }
 }
 
@@ -135,14 +127,14 @@ pub(super) fn time_memo(line: &[u8], memo: &mut ClfMemo) -> Option<Timestamp> {
 }
 
 /// The memo's answer for a bracket's contents `inner` (after the line's
-/// first `[`): its UTC seconds, when it holds the memo's key. The key holds
-/// every separator but the two around the minutes, and the memo keeps only
-/// an hour whose parse took this bracket and closed it 27 bytes on, so a
-/// hit is also the bracket `find_time` takes, its `]` 27 bytes on.
+/// first `[`): its UTC seconds, when it holds the memo's first key. The
+/// key holds every separator but the two around the minutes, and the memo
+/// keeps only hours whose parse took this bracket and closed it 27 bytes
+/// on, so a hit is also the bracket `find_time` takes, its `]` 27 bytes on.
 fn memo_seconds(inner: &[u8], memo: &ClfMemo) -> Option<i64> {
     let f = inner.first_chunk::<27>()?;
-    let base = memo.base?;
-    (clf_key(f) == memo.key).then_some(())?;
+    let (key, base) = memo.hours[0]?;
+    (clf_key(f) == key).then_some(())?;
     Some(base + clf_min_sec(f)?)
 }
 
