@@ -217,7 +217,9 @@ pub struct ScanArgs {
     /// default: checkout, payment(s), billing, cart and basket path segments).
     /// Matched against the request's path without its query, so `^` and `$`
     /// anchor to the path; a pattern with an anchor or `\b` has every line
-    /// parsed to test its path (slower than an unanchored one).
+    /// parsed to test its path (slower than an unanchored one). Static files
+    /// (scripts, styles, images, fonts, media, `--asset` paths) never count
+    /// as payment pages, whatever their names.
     #[arg(long = "payment-path", value_name = "REGEX")]
     pub payment_paths: Vec<String>,
     /// Write every exposed session (one row each, no card data) to FILE as CSV.

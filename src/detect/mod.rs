@@ -49,6 +49,13 @@ pub const LOOKALIKE: &str = "skimhunt.lookalike";
 /// basket pages (as a path segment, optionally with an extension).
 pub const DEFAULT_PAYMENT_PATH: &str = r#"(?i)/(checkout|one-?page-?checkout|payments?|billing|cart|basket|shopping-?cart)([/._?;\s"-]|$)"#;
 
+/// Extensions of files a page loads, which are never payment pages
+/// themselves (see `Detectors::is_payment`).
+const STATIC_EXTENSIONS: [&str; 22] = [
+    "js", "mjs", "map", "css", "png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "ico", "bmp",
+    "woff", "woff2", "ttf", "otf", "eot", "mp4", "webm", "mp3", "wav",
+];
+
 /// Errors building the detectors (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum DetectError {
@@ -227,8 +234,29 @@ impl Detectors {
         self.wants_baseline_at(&mut Cursor::default(), line, 0, line.len())
     }
 
+    /// Whether `path` is a payment page: it matches a payment pattern and
+    /// is not a static file. A page loads `payment.js`, `checkout.css` or
+    /// a `cart-icon.png` (often on every page of a shop), but a request
+    /// for one is no visit to a payment page, and counting it would make
+    /// nearly every visitor look exposed.
     fn is_payment(&self, path: &str) -> bool {
-        !path.is_empty() && self.payment.is_match(path.as_bytes())
+        !path.is_empty() && self.payment.is_match(path.as_bytes()) && !self.is_static(path)
+    }
+
+    /// A script, style sheet, image, font or media file by its extension,
+    /// or a tracked asset (`--asset`).
+    fn is_static(&self, path: &str) -> bool {
+        let p =
+            &path.as_bytes()[..memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len())];
+        let name = &p[memchr::memrchr(b'/', p).map_or(0, |i| i + 1)..];
+        let ext = match memchr::memrchr(b'.', name) {
+            Some(i) => &name[i + 1..],
+            None => return self.is_asset(path),
+        };
+        STATIC_EXTENSIONS
+            .iter()
+            .any(|e| ext.eq_ignore_ascii_case(e.as_bytes()))
+            || self.is_asset(path)
     }
 
     fn is_asset(&self, path: &str) -> bool {

@@ -245,6 +245,73 @@ fn asset_globs_and_payment_paths() {
     );
 }
 
+/// Files a page loads are not payment pages, whatever their names: not as
+/// requests (a shop's cart icon is on every page) and not as referers (a
+/// font loaded by `checkout.css`); pages with an extension still are.
+#[test]
+fn static_files_named_like_payment_pages_are_not_payment_pages() {
+    let d = det(&DetectOptions {
+        assets: vec!["/widget/*".into()],
+        ..DetectOptions::default()
+    });
+    for p in [
+        "/checkout.php",
+        "/checkout/cart/",
+        "/billing.aspx?step=2",
+        "/payment",
+        "/cart.html#top",
+    ] {
+        assert!(d.is_payment(p), "{p}");
+    }
+    for p in [
+        "/static/js/view/payment.js",
+        "/static/js/view/PAYMENT.JS?v=3",
+        "/static/css/checkout.css",
+        "/media/cart-icon.png",
+        "/media/cart.SVG#i",
+        "/fonts/checkout.woff2",
+        "/js/cart.js.map",
+        // A tracked asset without an extension.
+        "/widget/checkout",
+    ] {
+        assert!(!d.is_payment(p), "{p}");
+    }
+    // A script that drifts while loaded by a style sheet named `checkout.css`.
+    let css = "https://shop.example/static/css/checkout.css";
+    let mut lines = Vec::new();
+    for day in ["01/Sep/2017", "02/Sep/2017", "03/Sep/2017"] {
+        lines.push(web(day, "/js/fonts.js", 200, 1000, css, DESK));
+    }
+    let day = "27/Sep/2017";
+    lines.extend([
+        web(day, "/js/fonts.js", 200, 1500, css, DESK),
+        web(day, "/static/js/view/payment.js", 200, 5000, "-", DESK),
+        web(
+            day,
+            "/media/cart-icon.png",
+            200,
+            300,
+            "https://shop.example/",
+            DESK,
+        ),
+        // The one payment page (client 192.0.2.3).
+        web(day, "/checkout/cart/", 200, 7002, "-", DESK),
+    ]);
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let mut st = DetectState::default();
+    feed(&d, &mut st, LogFormat::Combined, &refs);
+    let rep = finish(&d, st);
+    let item = &rep.drift.as_ref().unwrap().items[0];
+    assert_eq!(
+        (item.size, item.payment_referer_share),
+        (Some(1500), 0.0),
+        "{item:#?}"
+    );
+    let e = rep.exposure.as_ref().unwrap();
+    assert_eq!((e.requests, e.sessions), (1, 1), "{e:#?}");
+    assert_eq!(e.sample[0].client_ip, "192.0.2.3");
+}
+
 #[test]
 fn raw_host_extraction_is_bounded_and_decodes() {
     let mut h = Vec::new();
