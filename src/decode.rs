@@ -946,8 +946,8 @@ fn base64_gives_text(run: &[u8]) -> bool {
 /// the count only grows, so the answer is the byte-wise feed's.
 fn base64_within_bound(run: &[u8]) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
+    if crate::matcher::wide_cpu() {
+        // SAFETY: the CPU has AVX2 and POPCNT.
         return unsafe { base64_within_bound_avx2(run) };
     }
     base64_within_bound_groups(run)
@@ -958,7 +958,7 @@ fn base64_within_bound(run: &[u8]) -> bool {
 /// [`TEXT_CLASS`] tests as bit masks (a short last step is padded with
 /// `A`, value 0, and its extra bytes masked off).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,popcnt")]
 fn base64_within_bound_avx2(run: &[u8]) -> bool {
     use std::arch::x86_64::*;
     let most_bad = TextBound::new(run.len() * 6 / 8).most_bad;
@@ -1813,8 +1813,8 @@ mod tests {
             let want = base64_feed(&run, MAX_BLOB_DECODED, |b| bound.take(b)) == Some(true);
             assert_eq!(base64_within_bound_groups(&run), want, "groups: {run:?}");
             #[cfg(target_arch = "x86_64")]
-            if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2.
+            if crate::matcher::wide_cpu() {
+                // SAFETY: the CPU has AVX2 and POPCNT.
                 let wide = unsafe { base64_within_bound_avx2(&run) };
                 assert_eq!(wide, want, "avx2: {run:?}");
             }

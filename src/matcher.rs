@@ -367,10 +367,18 @@ struct CountGate {
     tests: ByteTests,
 }
 
+/// Whether the CPU runs the block scans' vector code: AVX2 for the tests,
+/// POPCNT for counting their masks (without it `count_ones` is a dozen
+/// instructions, in the per-line loop of the count gates).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn wide_cpu() -> bool {
+    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("popcnt")
+}
+
 /// Runs `$body` with `$mask` bound to the AVX2 class test of `$tests`,
 /// picked once per call: the nibble lookup when the class has tables
 /// (small enough to inline into the block loops), else the per-range
-/// compares. Used only inside `#[target_feature(enable = "avx2")]` functions.
+/// compares. Used only inside `#[target_feature(enable = "avx2,popcnt")]` functions.
 #[cfg(target_arch = "x86_64")]
 macro_rules! with_wide_mask {
     ($tests:expr, $mask:ident => $body:expr) => {{
@@ -410,14 +418,14 @@ impl CountGate {
     fn find(&self, hay: &[u8], from: usize) -> Option<usize> {
         #[cfg(target_arch = "x86_64")]
         if self.tests.wide {
-            // SAFETY: `wide` is set only when the CPU has AVX2.
+            // SAFETY: `wide` is set only when the CPU has AVX2 and POPCNT.
             return unsafe { self.find_wide(hay, from) };
         }
         self.find_by(hay, from, |block| range_mask(block, &self.tests))
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,popcnt")]
     fn find_wide(&self, hay: &[u8], from: usize) -> Option<usize> {
         with_wide_mask!(&self.tests, mask => self.find_by(hay, from, mask))
     }
@@ -549,7 +557,7 @@ impl ByteTests {
             spans: Vec::new(),
             upper: false,
             #[cfg(target_arch = "x86_64")]
-            wide: std::is_x86_feature_detected!("avx2"),
+            wide: wide_cpu(),
             #[cfg(not(target_arch = "x86_64"))]
             wide: false,
             nibbles: None,
@@ -631,14 +639,14 @@ impl ClassRun {
     fn skip_blocks(&self, tests: &ByteTests, hay: &[u8], from: usize) -> Option<usize> {
         #[cfg(target_arch = "x86_64")]
         if tests.wide {
-            // SAFETY: `wide` is set only when the CPU has AVX2.
+            // SAFETY: `wide` is set only when the CPU has AVX2 and POPCNT.
             return unsafe { self.skip_blocks_wide(tests, hay, from) };
         }
         self.skip_blocks_by(hay, from, |block| range_mask(block, tests))
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,popcnt")]
     fn skip_blocks_wide(&self, tests: &ByteTests, hay: &[u8], from: usize) -> Option<usize> {
         with_wide_mask!(tests, mask => self.skip_blocks_by(hay, from, mask))
     }
@@ -684,7 +692,7 @@ impl ClassRun {
     fn find_blocks(&self, tests: &ByteTests, hay: &[u8], from: usize) -> Option<usize> {
         #[cfg(target_arch = "x86_64")]
         if tests.wide {
-            // SAFETY: `wide` is set only when the CPU has AVX2.
+            // SAFETY: `wide` is set only when the CPU has AVX2 and POPCNT.
             return unsafe { self.find_blocks_wide(tests, hay, from) };
         }
         self.find_blocks_by(hay, from, |block| range_mask(block, tests))
@@ -696,7 +704,7 @@ impl ClassRun {
     fn run_end(&self, hay: &[u8], s: usize) -> usize {
         #[cfg(target_arch = "x86_64")]
         if let Some(tests) = self.ranges.as_ref().filter(|t| t.wide) {
-            // SAFETY: `wide` is set only when the CPU has AVX2.
+            // SAFETY: `wide` is set only when the CPU has AVX2 and POPCNT.
             return unsafe { self.run_end_wide(tests, hay, s) };
         }
         match &self.ranges {
@@ -709,7 +717,7 @@ impl ClassRun {
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,popcnt")]
     fn run_end_wide(&self, tests: &ByteTests, hay: &[u8], s: usize) -> usize {
         with_wide_mask!(tests, mask => self.run_end_by(hay, s, mask))
     }
@@ -729,7 +737,7 @@ impl ClassRun {
 
     /// [`ClassRun::find_blocks`] compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,popcnt")]
     fn find_blocks_wide(&self, tests: &ByteTests, hay: &[u8], from: usize) -> Option<usize> {
         with_wide_mask!(tests, mask => self.find_blocks_by(hay, from, mask))
     }
@@ -858,7 +866,7 @@ fn range_mask(block: &[u8; 64], tests: &ByteTests) -> u64 {
 /// inline into the block loops, which pick it once per call (a call per
 /// block cost a tenth of a line's digit-run test).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,popcnt")]
 #[inline]
 fn nibble_mask_wide(block: &[u8; 64], (low, high): &([u8; 16], [u8; 16]), upper: bool) -> u64 {
     use std::arch::x86_64::*;
@@ -889,7 +897,7 @@ fn nibble_mask_wide(block: &[u8; 64], (low, high): &([u8; 16], [u8; 16]), upper:
 
 /// [`range_mask`] on two 32-byte vectors.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,popcnt")]
 #[inline]
 fn range_mask_wide(block: &[u8; 64], tests: &ByteTests) -> u64 {
     use std::arch::x86_64::*;
@@ -2041,7 +2049,7 @@ mod tests {
                     .enumerate()
                     .fold(0u64, |m, (i, &b)| m | u64::from(class[usize::from(b)]) << i);
                 if t.wide {
-                    // SAFETY: `wide` is set only when the CPU has AVX2.
+                    // SAFETY: `wide` is set only when the CPU has AVX2 and POPCNT.
                     #[cfg(target_arch = "x86_64")]
                     assert_eq!(unsafe { range_mask_wide(block, &t) }, want, "round {round}");
                 }
