@@ -1789,7 +1789,7 @@ mod tests {
         let mut rand = crate::test_util::rng(0xb0_4d5);
         let (mut passed, mut failed) = (0, 0);
         for _ in 0..20_000 {
-            // Up to four vector steps.
+            // Up to five vector steps (136 characters).
             let len = rand(100) as usize;
             let noise = rand(40);
             let bytes: Vec<u8> = (0..len)
