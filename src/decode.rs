@@ -967,10 +967,16 @@ fn base64_within_bound_avx2(run: &[u8]) -> bool {
     let mut i = 0;
     while i < run.len() {
         let n = (run.len() - i).min(32);
-        let mut padded = [b'A'; 32];
-        padded[..n].copy_from_slice(&run[i..i + n]);
-        // SAFETY: 32 bytes are read from a 32-byte array.
-        let c = unsafe { _mm256_loadu_si256(padded.as_ptr().cast()) };
+        let c = match run.get(i..i + 32) {
+            // SAFETY: the unaligned load reads the 32 bytes of the slice.
+            Some(step) => unsafe { _mm256_loadu_si256(step.as_ptr().cast()) },
+            None => {
+                let mut padded = [b'A'; 32];
+                padded[..n].copy_from_slice(&run[i..]);
+                // SAFETY: the unaligned load reads the 32-byte array.
+                unsafe { _mm256_loadu_si256(padded.as_ptr().cast()) }
+            }
+        };
         // Signed compares: bytes from 0x80 up are negative, in no range.
         let within = |lo: u8, hi: u8| {
             _mm256_and_si256(
