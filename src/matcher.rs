@@ -301,12 +301,19 @@ fn blob_escape(r: &[u8], i: usize) -> RunByte {
     }
 }
 
-/// Runs remembered per thread by [`may_decode`] (a power of two).
-const MEMO_SLOTS: usize = 4096;
+/// Runs remembered per thread by [`may_decode`] (a power of two). Few:
+/// in web logs a few dozen runs (referers, static paths, crawler names)
+/// are two thirds of all, and the rest are mostly seen once (product
+/// paths, click ids). A table of 4,096 slots (512 KiB) held more of the
+/// rare ones but missed the cache on most lookups; 128 stay in L1.
+const MEMO_SLOTS: usize = 128;
 const _: () = assert!(MEMO_SLOTS.is_power_of_two());
 
-/// Longest run [`may_decode`] remembers.
-const MEMO_MAX_RUN: usize = 120;
+/// Longest run [`may_decode`] remembers (a slot is 128 bytes).
+const MEMO_MAX_RUN: usize = 119;
+
+/// Hits a slot's run can bank against runs that would replace it.
+const MEMO_MAX_SCORE: u8 = 7;
 
 /// One remembered decision of [`decode::run_may_decode`]: the run's bytes
 /// in place (no allocation per miss), `len` 0 when empty.
@@ -315,6 +322,9 @@ struct MemoSlot {
     opts: decode::DecodeOpts,
     len: u8,
     verdict: bool,
+    /// Hits banked, less the misses since: the slot's run is replaced only
+    /// at 0, so a run seen once does not push out one seen on every page.
+    score: u8,
     run: [u8; MEMO_MAX_RUN],
 }
 
@@ -325,6 +335,7 @@ thread_local! {
                 opts: decode::DecodeOpts::default(),
                 len: 0,
                 verdict: false,
+                score: 0,
                 run: [0; MEMO_MAX_RUN],
             };
             MEMO_SLOTS
@@ -332,10 +343,10 @@ thread_local! {
     );
 }
 
-/// [`decode::run_may_decode`], remembered for recently seen runs: the same
-/// ids and paths recur on many lines, and trying their decodings again was
-/// a tenth of a default-pack scan. A slot holds the whole run, so a hash
-/// collision only costs a recomputation.
+/// [`decode::run_may_decode`], remembered for runs that recur: the same
+/// paths and referers come back on many lines, and trying their decodings
+/// again was a tenth of a default-pack scan. A slot holds the whole run, so
+/// a hash collision only costs a recomputation.
 fn may_decode(run: &[u8], opts: decode::DecodeOpts) -> bool {
     // Blob runs are at least 16 bytes: shorter ones are not worth a slot.
     if run.len() > MEMO_MAX_RUN || run.len() < 8 {
@@ -347,13 +358,19 @@ fn may_decode(run: &[u8], opts: decode::DecodeOpts) -> bool {
         let mut m = m.borrow_mut();
         let s = &mut m[slot];
         if usize::from(s.len) == n && s.opts == opts && s.run[..n] == *run {
+            s.score = (s.score + 1).min(MEMO_MAX_SCORE);
             return s.verdict;
         }
         let v = decode::run_may_decode(run, opts);
-        s.len = n as u8;
-        s.opts = opts;
-        s.verdict = v;
-        s.run[..n].copy_from_slice(run);
+        if s.score == 0 {
+            s.len = n as u8;
+            s.opts = opts;
+            s.verdict = v;
+            s.score = 1;
+            s.run[..n].copy_from_slice(run);
+        } else {
+            s.score -= 1;
+        }
         v
     })
 }
