@@ -935,7 +935,7 @@ fn base64_gives_text(run: &[u8]) -> bool {
         base64_within_bound(run)
     } else {
         let mut bound = TextBound::new(max);
-        base64_feed(run, max, |b| bound.take(b)) == Some(true)
+        base64_feed(run, max, |b| bound.take(b)) == Some(true) && bound.finish()
     };
     passes && base64_decode(run, max).is_some_and(|b| is_text(&b))
 }
@@ -964,6 +964,9 @@ fn base64_within_bound_avx2(run: &[u8]) -> bool {
     let most_bad = TextBound::new(run.len() * 6 / 8).most_bad;
     let splat = |b: u8| _mm256_set1_epi8(b as i8);
     let (mut bad, mut prev_ascii) = (0usize, 1u32);
+    // The last three bytes' lead and continuation bits (bits 0-2): leads of
+    // any length, of three or four bytes, of four, continuations.
+    let mut prev = [0u32; 4];
     let mut i = 0;
     while i < run.len() {
         let n = (run.len() - i).min(32);
@@ -1033,11 +1036,31 @@ fn base64_within_bound_avx2(run: &[u8]) -> bool {
             ),
         );
         let cont = _mm256_cmpeq_epi8(_mm256_and_si256(d, splat(0xc0)), splat(0x80));
+        let masked = |m: u8, v: u8| _mm256_cmpeq_epi8(_mm256_and_si256(d, splat(m)), splat(v));
+        let lead2 = _mm256_andnot_si256(masked(0xfe, 0xc0), masked(0xe0, 0xc0));
+        let lead3 = masked(0xf0, 0xe0);
+        let lead4 = _mm256_andnot_si256(
+            _mm256_cmpeq_epi8(_mm256_max_epu8(d, splat(0xf5)), d),
+            masked(0xf8, 0xf0),
+        );
         let ascii = !bits(d);
         let k = n * 6 / 8;
         let live = (1u32 << k) - 1;
         let rejected = bits(alone) | bits(cont) & (ascii << 1 | prev_ascii);
         bad += (rejected & live).count_ones() as usize;
+        // Sequences cut short: a byte other than a continuation where a
+        // lead wants one, or the run's end. Bit j + 3 is byte j, the three
+        // before it the previous step's last bytes.
+        let (l4, c) = (bits(lead4) & live, bits(cont) & live);
+        let l34 = bits(lead3) & live | l4;
+        let l = bits(lead2) & live | l34;
+        let [pl, pl34, pl4, pc] = prev;
+        let (l, l34, l4, c) = (l << 3 | pl, l34 << 3 | pl34, l4 << 3 | pl4, c << 3 | pc);
+        let wants = l << 1 | (l34 << 2 & c << 1) | (l4 << 3 & c << 2 & c << 1);
+        let last = i + 32 >= run.len();
+        let upto = k + usize::from(last);
+        bad += (wants & !c & ((1u32 << upto) - 1) << 3).count_ones() as usize;
+        prev = [l, l34, l4, c].map(|m| m >> k & 7);
         if k > 0 {
             prev_ascii = ascii >> (k - 1) & 1;
         }
@@ -1049,18 +1072,10 @@ fn base64_within_bound_avx2(run: &[u8]) -> bool {
     true
 }
 
-/// [`base64_within_bound`] four characters (three bytes) a step, with no
-/// branch per byte.
+/// [`base64_within_bound`] four characters (three bytes) a step, the
+/// bound tested once a step.
 fn base64_within_bound_groups(run: &[u8]) -> bool {
-    let most_bad = TextBound::new(run.len() * 6 / 8).most_bad;
-    // (bytes rejected so far, whether the last byte was ASCII)
-    let mut st = (0usize, 1usize);
-    #[inline(always)]
-    fn count((bad, prev_ascii): &mut (usize, usize), b: u8) {
-        let class = usize::from(TEXT_CLASS[usize::from(b)]);
-        *bad += (class & 1) | (class >> 1 & *prev_ascii);
-        *prev_ascii = usize::from(b < 0x80);
-    }
+    let mut bound = TextBound::new(run.len() * 6 / 8);
     let groups = run.chunks_exact(4);
     let rest = groups.remainder();
     for g in groups {
@@ -1070,10 +1085,10 @@ fn base64_within_bound_groups(run: &[u8]) -> bool {
             return false;
         }
         let w = v[0] << 18 | v[1] << 12 | v[2] << 6 | v[3];
-        count(&mut st, (w >> 16) as u8);
-        count(&mut st, (w >> 8) as u8);
-        count(&mut st, w as u8);
-        if st.0 > most_bad {
+        bound.count((w >> 16) as u8);
+        bound.count((w >> 8) as u8);
+        bound.count(w as u8);
+        if bound.bad > bound.most_bad {
             return false;
         }
     }
@@ -1087,10 +1102,10 @@ fn base64_within_bound_groups(run: &[u8]) -> bool {
         bits += 6;
         if bits >= 8 {
             bits -= 8;
-            count(&mut st, (acc >> bits) as u8);
+            bound.count((acc >> bits) as u8);
         }
     }
-    st.0 <= most_bad
+    bound.finish()
 }
 
 /// `hex_decode(run, MAX_BLOB_DECODED)` is text, for an even run of hex
@@ -1104,24 +1119,32 @@ fn hex_gives_text(run: &[u8]) -> bool {
             _ => return false,
         }
     }
-    hex_decode(run, max).is_some_and(|b| is_text(&b))
+    bound.finish() && hex_decode(run, max).is_some_and(|b| is_text(&b))
 }
 
 /// A running lower bound on the characters [`is_text`] rejects in `len`
-/// bytes, fed one byte at a time. Each byte counted is one rejected
+/// bytes, fed one byte at a time. Each byte counted starts one rejected
 /// character of its own in the lossy reading: an ASCII control (not tab or
-/// a line end), a byte that never occurs in UTF-8 (C0, C1, F5-FF), or a
+/// a line end), a byte that never occurs in UTF-8 (C0, C1, F5-FF), a
 /// continuation byte right after an ASCII byte (or first), which no lead
-/// byte claims. Text has at most a tenth of its at most `len` characters
-/// rejected, so past that many the bytes cannot be text.
+/// byte claims, and a byte other than a continuation where a lead byte's
+/// sequence still wants one (the lead and what it has are one rejected
+/// character; the byte is then read afresh), or the end there. Text has at
+/// most a tenth of its at most `len` characters rejected, so past that many
+/// the bytes cannot be text.
 struct TextBound {
     bad: usize,
     most_bad: usize,
     prev_ascii: bool,
+    /// Continuation bytes the last lead byte still wants (0 to 3).
+    open: u8,
 }
 
-/// [`TextBound`]'s byte classes: 1 for a byte rejected on its own, 2 for a
-/// continuation byte (rejected after an ASCII byte), 0 for the rest.
+/// [`TextBound`]'s byte classes: bit 0 for a byte rejected on its own,
+/// bit 1 for a continuation byte (rejected after an ASCII byte), bits 2-3
+/// for a lead byte, the continuation bytes its sequence takes (C2-DF 1,
+/// E0-EF 2, F0-F4 3). Leads the standard narrows further (E0, ED, F0, F4)
+/// are taken at their widest: the bound counts fewer, never more.
 static TEXT_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
@@ -1130,6 +1153,9 @@ static TEXT_CLASS: [u8; 256] = {
             b'\t' | b'\n' | b'\r' => 0,
             0..=0x1f | 0x7f | 0xc0 | 0xc1 | 0xf5..=0xff => 1,
             0x80..=0xbf => 2,
+            0xc2..=0xdf => 1 << 2,
+            0xe0..=0xef => 2 << 2,
+            0xf0..=0xf4 => 3 << 2,
             _ => 0,
         };
         b += 1;
@@ -1145,16 +1171,36 @@ impl TextBound {
             // as in `is_text` (whose test is `bad > most_bad` in floats).
             most_bad: ((1.0 - MIN_PRINTABLE) * len as f64 + 1.0) as usize,
             prev_ascii: true,
+            open: 0,
         }
+    }
+
+    /// Counts `b`, with no branch.
+    #[inline(always)]
+    fn count(&mut self, b: u8) {
+        let class = TEXT_CLASS[usize::from(b)];
+        let cont = class >> 1 & 1;
+        let cut = u8::from(self.open > 0) & !cont & 1;
+        self.bad += usize::from(cut + (class & 1) + (cont & u8::from(self.prev_ascii)));
+        self.open = if self.open > 0 && cont == 1 {
+            self.open - 1
+        } else {
+            class >> 2
+        };
+        self.prev_ascii = b < 0x80;
     }
 
     /// Counts `b`; false once the bytes so far rule out text.
     #[inline]
     fn take(&mut self, b: u8) -> bool {
-        let class = TEXT_CLASS[usize::from(b)];
-        self.bad += usize::from(class == 1 || (class == 2 && self.prev_ascii));
-        self.prev_ascii = b < 0x80;
+        self.count(b);
         self.bad <= self.most_bad
+    }
+
+    /// Whether the bytes fed may be text, now that they end (a sequence
+    /// still open is cut by the end).
+    fn finish(&self) -> bool {
+        self.bad + usize::from(self.open > 0) <= self.most_bad
     }
 }
 
@@ -1772,6 +1818,83 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_text_bound_never_counts_more_than_is_text_rejects() {
+        // Valid sequences of every length (and the leads the standard
+        // narrows: E0, ED, F0, F4), sequences cut short by any byte or the
+        // end, stray continuations, controls and never-valid bytes.
+        let mut rand = crate::test_util::rng(0x7e47_b0d5);
+        let pieces: [&[u8]; 12] = [
+            b"a",
+            b" ",
+            b"\x01",
+            b"\t",
+            "\u{e9}".as_bytes(),
+            "\u{20ac}".as_bytes(),
+            "\u{1f600}".as_bytes(),
+            b"\xe0\x80\x80",
+            b"\xed\xa0\x80",
+            b"\xf4\x90\x80\x80",
+            b"\x80",
+            b"\xc0",
+        ];
+        let counted = |bytes: &[u8]| {
+            let mut bound = TextBound::new(usize::MAX / 2);
+            bytes.iter().for_each(|&b| bound.count(b));
+            bound.bad + usize::from(bound.open > 0)
+        };
+        // Each lead length, whole, cut by a byte and cut by the end.
+        for (bytes, n) in [
+            ("\u{e9}\u{20ac}\u{1f600}a".as_bytes(), 0),
+            (b"\xc3a", 1),
+            (b"\xe2\x82a", 1),
+            (b"\xf0\x9f\x98a", 1),
+            (b"\xf0\x9f\x98", 1),
+            (b"\xf0\xc3\xa9", 1),
+            (b"a\x80\x01", 2),
+        ] {
+            assert_eq!(counted(bytes), n, "{bytes:x?}");
+        }
+        let (mut cut_short, mut rejected) = (0, 0);
+        for _ in 0..50_000 {
+            let mut bytes = Vec::new();
+            for _ in 0..rand(24) {
+                let p = pieces[rand(12) as usize];
+                // A piece, or its first bytes only.
+                let keep = if rand(4) == 0 {
+                    rand(p.len() as u64) as usize
+                } else {
+                    p.len()
+                };
+                bytes.extend_from_slice(&p[..keep]);
+            }
+            // Every byte counted, none given up on.
+            let counted = counted(&bytes);
+            let t = String::from_utf8_lossy(&bytes);
+            let bad = t
+                .chars()
+                .filter(|&c| {
+                    c == '\u{fffd}' || (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+                })
+                .count();
+            assert!(counted <= bad, "{counted} > {bad}: {bytes:x?}");
+            let cut = |w: &[u8]| (0xc2..=0xf4).contains(&w[0]) && w[1] & 0xc0 != 0x80;
+            cut_short += usize::from(bytes.windows(2).any(cut));
+            // The bound's answer: text is never refused.
+            let mut bound = TextBound::new(bytes.len());
+            let kept = bytes.iter().all(|&b| bound.take(b)) && bound.finish();
+            if naive_is_text(&bytes) {
+                assert!(kept, "{bytes:x?}");
+            } else if !kept {
+                rejected += 1;
+            }
+        }
+        assert!(
+            cut_short > 10_000 && rejected > 10_000,
+            "{cut_short} {rejected}"
+        );
+    }
+
     /// `run_may_decode` as first written: every decode built in full.
     fn full_run_may_decode(run: &[u8], opts: DecodeOpts) -> bool {
         let text = |b: Vec<u8>| is_text(&b).then_some(());
@@ -1816,7 +1939,8 @@ mod tests {
                 run[at] = [b'.', b'=', b' ', 0xc3][rand(4) as usize];
             }
             let mut bound = TextBound::new(run.len() * 6 / 8);
-            let want = base64_feed(&run, MAX_BLOB_DECODED, |b| bound.take(b)) == Some(true);
+            let want = base64_feed(&run, MAX_BLOB_DECODED, |b| bound.take(b)) == Some(true)
+                && bound.finish();
             assert_eq!(base64_within_bound_groups(&run), want, "groups: {run:?}");
             #[cfg(target_arch = "x86_64")]
             if crate::matcher::wide_cpu() {
