@@ -235,15 +235,23 @@ impl BlobGate {
     }
 
     /// Whether a maximal raw run of the class may give a blob variant once
+    /// its field is decoded ([`BlobGate::run_may_hold_blob_fresh`]),
+    /// remembered: most runs are a few recurring paths and referers, whose
+    /// answer is known before their bytes are looked at for escapes.
+    fn run_may_hold_blob(&self, r: &[u8]) -> bool {
+        remembered(r, self.opts, || self.run_may_hold_blob_fresh(r))
+    }
+
+    /// Whether a maximal raw run of the class may give a blob variant once
     /// its field is decoded. `%XX` escapes and character references in the
     /// run either join its pieces (`%2F`, `&sol;` become a base64 byte) or
     /// separate them (`&` between query parameters, `%2C`); each piece
     /// between separators is tested on its own. Query strings are runs
     /// joined by `&`, and taking every run with a `&` as a candidate made
     /// a tenth of all web lines candidates for every blob rule.
-    fn run_may_hold_blob(&self, r: &[u8]) -> bool {
+    fn run_may_hold_blob_fresh(&self, r: &[u8]) -> bool {
         if memchr::memchr3(b'%', b'&', b';', r).is_none() {
-            return may_decode(r, self.opts);
+            return decode::run_may_decode(r, self.opts);
         }
         // A piece whose decoded length reaches a blob's: joined pieces are
         // taken as they are (the field cuts of `run_may_decode` do not map
@@ -378,25 +386,40 @@ thread_local! {
     );
 }
 
-/// [`decode::run_may_decode`], remembered for runs that recur: the same
-/// paths and referers come back on many lines, and trying their decodings
-/// again was a tenth of a default-pack scan. A slot holds the whole run, so
-/// a hash collision only costs a recomputation.
+/// [`decode::run_may_decode`], remembered.
 fn may_decode(run: &[u8], opts: decode::DecodeOpts) -> bool {
+    remembered(run, opts, || decode::run_may_decode(run, opts))
+}
+
+/// `verdict()`, the blob test of the raw run `run` under `opts`, remembered
+/// for runs that recur: the same paths and referers come back on many
+/// lines, and trying their decodings again was a tenth of a default-pack
+/// scan. The test of a run without escapes is [`decode::run_may_decode`]
+/// whichever caller asks, so one memo serves both. A slot holds the whole
+/// run, so a hash collision only costs a recomputation.
+fn remembered(run: &[u8], opts: decode::DecodeOpts, verdict: impl FnOnce() -> bool) -> bool {
     // Blob runs are at least 16 bytes: shorter ones are not worth a slot.
     if run.len() > MEMO_MAX_RUN || run.len() < 8 {
-        return decode::run_may_decode(run, opts);
+        return verdict();
     }
     let n = run.len();
     let slot = crate::memo::slot_of(crate::memo::quick_hash(run), MEMO_SLOTS);
-    DECODE_MEMO.with(|m| {
-        let mut m = m.borrow_mut();
-        let s = &mut m[slot];
-        if usize::from(s.len) == n && s.opts == opts && s.run[..n] == *run {
+    let known = DECODE_MEMO.with(|m| {
+        let s = &mut m.borrow_mut()[slot];
+        let hit = usize::from(s.len) == n && s.opts == opts && s.run[..n] == *run;
+        if hit {
             s.score = (s.score + 1).min(MEMO_MAX_SCORE);
-            return s.verdict;
         }
-        let v = decode::run_may_decode(run, opts);
+        hit.then_some(s.verdict)
+    });
+    if let Some(v) = known {
+        return v;
+    }
+    // Computed with the memo free: the test of a run with escapes asks it
+    // about the pieces between them.
+    let v = verdict();
+    DECODE_MEMO.with(|m| {
+        let s = &mut m.borrow_mut()[slot];
         if s.score == 0 {
             s.len = n as u8;
             s.opts = opts;
@@ -406,8 +429,8 @@ fn may_decode(run: &[u8], opts: decode::DecodeOpts) -> bool {
         } else {
             s.score -= 1;
         }
-        v
-    })
+    });
+    v
 }
 
 /// A gate: some line holds `min` bytes of a set (see `Gate::Count`).
@@ -2219,7 +2242,9 @@ mod tests {
                     while i < hay.len() && class[usize::from(hay[i])] {
                         i += 1;
                     }
-                    if i - s >= decode::MIN_BASE64_RUN && gates[0].run_may_hold_blob(&hay[s..i]) {
+                    if i - s >= decode::MIN_BASE64_RUN
+                        && gates[0].run_may_hold_blob_fresh(&hay[s..i])
+                    {
                         want = Some(s);
                     }
                     i = i.max(s + 1);
