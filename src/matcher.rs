@@ -344,7 +344,7 @@ fn blob_escape(r: &[u8], i: usize) -> RunByte {
     }
 }
 
-/// Runs remembered per thread by [`may_decode`] (a power of two). Few:
+/// Runs remembered per thread by [`remembered`] (a power of two). Few:
 /// in web logs a few dozen runs (referers, static paths, crawler names)
 /// are two thirds of all, and the rest are mostly seen once (product
 /// paths, click ids). A table of 4,096 slots (512 KiB) held more of the
@@ -352,14 +352,14 @@ fn blob_escape(r: &[u8], i: usize) -> RunByte {
 const MEMO_SLOTS: usize = 128;
 const _: () = assert!(MEMO_SLOTS.is_power_of_two());
 
-/// Longest run [`may_decode`] remembers (a slot is 128 bytes).
+/// Longest run [`remembered`] keeps (a slot is 128 bytes).
 const MEMO_MAX_RUN: usize = 119;
 
 /// Hits a slot's run can bank against runs that would replace it.
 const MEMO_MAX_SCORE: u8 = 7;
 
-/// One remembered decision of [`decode::run_may_decode`]: the run's bytes
-/// in place (no allocation per miss), `len` 0 when empty.
+/// One remembered blob test of a raw run (see [`remembered`]): the run's
+/// bytes in place (no allocation per miss), `len` 0 when empty.
 #[derive(Clone, Copy)]
 struct MemoSlot {
     opts: decode::DecodeOpts,
