@@ -197,17 +197,12 @@ impl BlobGate {
             Some(tests) if self.run.min <= 64 => {
                 self.find_exact_by(hay, from, |block| range_mask(block, tests))
             }
-            _ => {
-                let mut p = from;
-                loop {
-                    let s = self.run.find(hay, p)?;
-                    let e = self.run.run_end(hay, s);
-                    if self.run_may_hold_blob(&hay[s..e]) {
-                        return Some(s);
-                    }
-                    p = e;
-                }
-            }
+            _ => self.first_blob(
+                hay,
+                from,
+                |p| self.run.find(hay, p),
+                |s| self.run.run_end(hay, s),
+            ),
         }
     }
 
@@ -223,10 +218,29 @@ impl BlobGate {
         from: usize,
         mask: impl Fn(&[u8; 64]) -> u64,
     ) -> Option<usize> {
+        self.first_blob(
+            hay,
+            from,
+            |p| self.run.find_blocks_by(hay, p, &mask),
+            |s| self.run.run_end_by(hay, s, &mask),
+        )
+    }
+
+    /// The start of the first run in `hay` from `from` that may hold a
+    /// blob, runs found by `next_run` (a start at or after a position) and
+    /// `run_end`.
+    #[inline(always)]
+    fn first_blob(
+        &self,
+        hay: &[u8],
+        from: usize,
+        next_run: impl Fn(usize) -> Option<usize>,
+        run_end: impl Fn(usize) -> usize,
+    ) -> Option<usize> {
         let mut p = from;
         loop {
-            let s = self.run.find_blocks_by(hay, p, &mask)?;
-            let e = self.run.run_end_by(hay, s, &mask);
+            let s = next_run(p)?;
+            let e = run_end(s);
             if self.run_may_hold_blob(&hay[s..e]) {
                 return Some(s);
             }
