@@ -1027,33 +1027,28 @@ fn base64_within_bound_avx2(run: &[u8]) -> bool {
         };
         let eq = |b: u8| _mm256_cmpeq_epi8(d, splat(b));
         let at_most = |b: u8| _mm256_cmpeq_epi8(_mm256_min_epu8(d, splat(b)), d);
+        let masked = |m: u8, v: u8| _mm256_cmpeq_epi8(_mm256_and_si256(d, splat(m)), splat(v));
+        let (c0_c1, f5_up) = (
+            masked(0xfe, 0xc0),
+            _mm256_cmpeq_epi8(_mm256_max_epu8(d, splat(0xf5)), d),
+        );
         let line_ends = _mm256_or_si256(_mm256_or_si256(eq(b'\t'), eq(b'\n')), eq(b'\r'));
         let alone = _mm256_or_si256(
             _mm256_or_si256(_mm256_andnot_si256(line_ends, at_most(0x1f)), eq(0x7f)),
-            _mm256_or_si256(
-                _mm256_cmpeq_epi8(_mm256_and_si256(d, splat(0xfe)), splat(0xc0)),
-                _mm256_cmpeq_epi8(_mm256_max_epu8(d, splat(0xf5)), d),
-            ),
+            _mm256_or_si256(c0_c1, f5_up),
         );
-        let cont = _mm256_cmpeq_epi8(_mm256_and_si256(d, splat(0xc0)), splat(0x80));
-        let masked = |m: u8, v: u8| _mm256_cmpeq_epi8(_mm256_and_si256(d, splat(m)), splat(v));
-        let lead2 = _mm256_andnot_si256(masked(0xfe, 0xc0), masked(0xe0, 0xc0));
-        let lead3 = masked(0xf0, 0xe0);
-        let lead4 = _mm256_andnot_si256(
-            _mm256_cmpeq_epi8(_mm256_max_epu8(d, splat(0xf5)), d),
-            masked(0xf8, 0xf0),
-        );
-        let ascii = !bits(d);
         let k = n * 6 / 8;
         let live = (1u32 << k) - 1;
-        let rejected = bits(alone) | bits(cont) & (ascii << 1 | prev_ascii);
+        let ascii = !bits(d);
+        let c = bits(masked(0xc0, 0x80)) & live;
+        let rejected = bits(alone) | c & (ascii << 1 | prev_ascii);
         bad += (rejected & live).count_ones() as usize;
         // Sequences cut short: a byte other than a continuation where a
         // lead wants one, or the run's end. Bit j + 3 is byte j, the three
         // before it the previous step's last bytes.
-        let (l4, c) = (bits(lead4) & live, bits(cont) & live);
-        let l34 = bits(lead3) & live | l4;
-        let l = bits(lead2) & live | l34;
+        let l4 = bits(_mm256_andnot_si256(f5_up, masked(0xf8, 0xf0))) & live;
+        let l34 = bits(masked(0xf0, 0xe0)) & live | l4;
+        let l = bits(_mm256_andnot_si256(c0_c1, masked(0xe0, 0xc0))) & live | l34;
         let [pl, pl34, pl4, pc] = prev;
         let (l, l34, l4, c) = (l << 3 | pl, l34 << 3 | pl34, l4 << 3 | pl4, c << 3 | pc);
         let wants = l << 1 | (l34 << 2 & c << 1) | (l4 << 3 & c << 2 & c << 1);
