@@ -550,3 +550,56 @@ fn chunk_wide_lookalike_search_answers_as_the_host_walk() {
     }
     assert!(taken > 300 && taken < 2700, "{taken}");
 }
+
+/// [`host_span`] as it was written byte by byte, the reference for the
+/// vector version.
+fn host_span_bytewise(b: &[u8], from: usize) -> (usize, usize) {
+    let (mut h0, mut j) = (from, from);
+    while j < b.len() {
+        if is_host_byte(b[j]) {
+            j += 1;
+        } else if b[j] == b'@' {
+            j += 1;
+            h0 = j;
+        } else {
+            break;
+        }
+    }
+    (h0, j)
+}
+
+#[test]
+fn host_spans_end_where_a_bytewise_walk_ends_them() {
+    let mut rng = crate::test_util::rng(29);
+    // Host bytes, the bytes next to each class edge, userinfo and ends.
+    let alphabet: Vec<u8> = b"az09AZ.-_@/:?#%[]` {\r\n\x00\x7f\x80\xc3\xff"
+        .iter()
+        .copied()
+        .chain(b'!'..=b'~')
+        .collect();
+    for len in 0..90 {
+        for _ in 0..40 {
+            let b: Vec<u8> = (0..len)
+                .map(|_| {
+                    if rng(3) == 0 {
+                        alphabet[rng(alphabet.len() as u64) as usize]
+                    } else {
+                        b"abcxyz0189.-"[rng(12) as usize]
+                    }
+                })
+                .collect();
+            for from in [0, 1, 7, 15, 16, 17, len / 2, len, len + 1] {
+                assert_eq!(
+                    host_span(&b, from),
+                    host_span_bytewise(&b, from),
+                    "{:?} from {from}",
+                    String::from_utf8_lossy(&b)
+                );
+            }
+        }
+    }
+    for c in 0..=255u8 {
+        let b = [c; 40];
+        assert_eq!(host_span(&b, 0), host_span_bytewise(&b, 0), "byte {c:#x}");
+    }
+}
