@@ -24,6 +24,7 @@ use aho_corasick::AhoCorasick;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use jiff::Timestamp;
 use regex::bytes::RegexSet;
+use regex_automata::meta;
 use serde::Serialize;
 
 use crate::card;
@@ -103,7 +104,7 @@ pub struct Detectors {
     payment: RegexSet,
     /// The payment patterns as one regex over whole buffers, multi-line
     /// and CRLF-aware so a per-line match is also a match here.
-    payment_any: regex::bytes::Regex,
+    payment_any: meta::Regex,
     /// Whether a payment path also matches the line it sits in, so lines
     /// can be tested whole: not for a custom pattern with an assertion
     /// (`^/pay`, `/pay$`, `\bpay`), which holds at the path's edges but
@@ -189,10 +190,13 @@ impl Detectors {
                 .collect::<Vec<_>>()
                 .join("|")
         };
-        let payment_any = regex::bytes::RegexBuilder::new(&any)
-            .multi_line(true)
-            .crlf(true)
-            .build()
+        let payment_any = meta::Regex::builder()
+            .syntax(
+                regex_automata::util::syntax::Config::new()
+                    .multi_line(true)
+                    .crlf(true),
+            )
+            .build(&any)
             .map_err(|e| DetectError::PaymentPath {
                 re: pats.join(" "),
                 msg: e.to_string(),
@@ -563,6 +567,9 @@ pub struct Cursor {
     pay: Slot,
     /// Where the match in `pay` ends.
     pay_end: usize,
+    /// The search cache of `payment_any`, owned here: through the regex's
+    /// shared pool, a thread other than its first took a lock on every call.
+    pay_cache: Option<meta::Cache>,
     /// The next look-alike host after a plain and after an escaped `://`.
     look: [Slot; 2],
 }
@@ -603,9 +610,16 @@ impl DetectState {
             return ioc(cur);
         }
         if cur.baseline(d, buf, ls, le) || ioc(cur) || !d.payment_in_lines || {
-            let Cursor { pay, pay_end, .. } = &mut *cur;
+            let Cursor {
+                pay,
+                pay_end,
+                pay_cache,
+                ..
+            } = &mut *cur;
             pay.hit(ls, le, |f| {
-                d.payment_any.find_at(buf, f).map(|m| {
+                let cache = pay_cache.get_or_insert_with(|| d.payment_any.create_cache());
+                let input = regex_automata::Input::new(buf).range(f..);
+                d.payment_any.search_with(cache, &input).map(|m| {
                     *pay_end = m.end();
                     m.start()
                 })
