@@ -877,8 +877,15 @@ fn scan_lines_fast<'c>(
         cands: Vec::new(),
         det_hits: std::collections::VecDeque::new(),
     };
-    let display: std::sync::Arc<str> = ctx.display.into();
-    let relative: std::sync::Arc<str> = ctx.relative.into();
+    // One location for the chunk, its line set per line: cloning the two
+    // names for every line the detectors take was four atomic operations
+    // each.
+    let mut loc = Loc {
+        path: ctx.display.into(),
+        relative: ctx.relative.into(),
+        line: 0,
+        offset: 0,
+    };
     // Start byte and lines before it, of the current stretch of kept lines.
     let mut stretch: Option<(usize, u64)> = None;
     let mut cursor = Cursor::default();
@@ -922,12 +929,8 @@ fn scan_lines_fast<'c>(
                         .detect
                         .lookalike_at(d, &mut cursor, buf, pos, pos + line.len());
                 let rec = parser.record_memo(line, &mut memo);
-                let loc = Loc {
-                    path: display.clone(),
-                    relative: relative.clone(),
-                    line: out.lines + 1,
-                    offset: offset + pos as u64,
-                };
+                loc.line = out.lines + 1;
+                loc.offset = offset + pos as u64;
                 let mut hits = out.detect.observe(d, &rec, (time, keep, clean), &loc);
                 hits.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
                 st.det_hits.extend(hits);
@@ -1130,8 +1133,15 @@ fn scan_lines_each<'c>(
         lines: 0,
     };
     let mut cands: Vec<usize> = Vec::new();
-    let display: std::sync::Arc<str> = ctx.display.into();
-    let relative: std::sync::Arc<str> = ctx.relative.into();
+    // One location for the chunk, its line set per line: cloning the two
+    // names for every line the detectors take was four atomic operations
+    // each.
+    let mut loc = Loc {
+        path: ctx.display.into(),
+        relative: ctx.relative.into(),
+        line: 0,
+        offset: 0,
+    };
     let mut hits: Vec<Finding> = Vec::new();
     let mut memo = TimeMemo::default();
     let mut cursor = Cursor::default();
@@ -1162,12 +1172,8 @@ fn scan_lines_each<'c>(
         }
         let rec = parser.record(line);
         if let Some(d) = det {
-            let loc = Loc {
-                path: display.clone(),
-                relative: relative.clone(),
-                line: line_no,
-                offset: line_off,
-            };
+            loc.line = line_no;
+            loc.offset = line_off;
             hits.extend(out.detect.observe(d, &rec, (time, keep, false), &loc));
         }
         if keep && !cands.is_empty() {
