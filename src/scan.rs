@@ -310,6 +310,20 @@ struct FileCtx<'a> {
     cfg: &'a ScanConfig,
 }
 
+impl FileCtx<'_> {
+    /// Where a detector record of this file is: one per chunk, its line and
+    /// offset set for each line (cloning the two names for every line the
+    /// detectors take was four atomic operations a line).
+    fn detector_loc(&self) -> Loc {
+        Loc {
+            path: self.display.into(),
+            relative: self.relative.into(),
+            line: 0,
+            offset: 0,
+        }
+    }
+}
+
 /// Scans one discovered entry. Never panics on input and never fails: read
 /// errors become a file status with a reason.
 pub fn scan_entry(
@@ -877,15 +891,7 @@ fn scan_lines_fast<'c>(
         cands: Vec::new(),
         det_hits: std::collections::VecDeque::new(),
     };
-    // One location for the chunk, its line set per line: cloning the two
-    // names for every line the detectors take was four atomic operations
-    // each.
-    let mut loc = Loc {
-        path: ctx.display.into(),
-        relative: ctx.relative.into(),
-        line: 0,
-        offset: 0,
-    };
+    let mut loc = ctx.detector_loc();
     // Start byte and lines before it, of the current stretch of kept lines.
     let mut stretch: Option<(usize, u64)> = None;
     let mut cursor = Cursor::default();
@@ -1133,15 +1139,7 @@ fn scan_lines_each<'c>(
         lines: 0,
     };
     let mut cands: Vec<usize> = Vec::new();
-    // One location for the chunk, its line set per line: cloning the two
-    // names for every line the detectors take was four atomic operations
-    // each.
-    let mut loc = Loc {
-        path: ctx.display.into(),
-        relative: ctx.relative.into(),
-        line: 0,
-        offset: 0,
-    };
+    let mut loc = ctx.detector_loc();
     let mut hits: Vec<Finding> = Vec::new();
     let mut memo = TimeMemo::default();
     let mut cursor = Cursor::default();

@@ -190,9 +190,18 @@ impl Detectors {
                 .collect::<Vec<_>>()
                 .join("|")
         };
+        // Configured as `regex::bytes` builds its regexes (the payment set
+        // above is one), so the same patterns are taken.
         let payment_any = meta::Regex::builder()
+            .configure(
+                meta::Config::new()
+                    .nfa_size_limit(Some(10 << 20))
+                    .hybrid_cache_capacity(2 << 20)
+                    .utf8_empty(false),
+            )
             .syntax(
                 regex_automata::util::syntax::Config::new()
+                    .utf8(false)
                     .multi_line(true)
                     .crlf(true),
             )

@@ -233,6 +233,14 @@ fn asset_globs_and_payment_paths() {
         )
         .is_err()
     );
+    // A pattern that can match bytes that are not UTF-8 is taken, as the
+    // `regex::bytes` payment set takes it, and a line holding its path is
+    // wanted.
+    let raw = det(&DetectOptions {
+        payment_paths: vec![r"(?-u:/pay\xff)".into()],
+        ..Default::default()
+    });
+    assert!(DetectState::default().wants(&raw, b"GET /pay\xff HTTP/1.1", &|l| l));
     assert!(
         Detectors::new(
             window(),
