@@ -608,6 +608,12 @@ impl Runs {
         Runs(ClassRun::new(class, min, Vec::new()))
     }
 
+    /// The end of the run of class bytes at `s`: the first byte at or after
+    /// it outside the class (`s` when none is left).
+    pub(crate) fn end(&self, hay: &[u8], s: usize) -> usize {
+        self.0.run_end(hay, s)
+    }
+
     /// The runs in `hay`, as (start, end), in order.
     pub(crate) fn iter<'h>(&'h self, hay: &'h [u8]) -> impl Iterator<Item = (usize, usize)> + 'h {
         let mut from = 0;

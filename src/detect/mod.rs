@@ -381,55 +381,13 @@ fn is_host_byte(c: u8) -> bool {
 }
 
 /// The first index at or after `from` whose byte is not a host byte (or
-/// the end). Hosts run judged on every URL of every line, so 16 bytes are
-/// tested at a time.
-fn host_run_end(b: &[u8], mut from: usize) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    while let Some(block) = b.get(from..).and_then(|r| r.first_chunk::<16>()) {
-        let not_host = !host_mask(block) & 0xffff;
-        if not_host != 0 {
-            return from + not_host.trailing_zeros() as usize;
-        }
-        from += 16;
-    }
-    let rest = b.get(from..).unwrap_or_default();
-    from + rest
-        .iter()
-        .position(|&c| !is_host_byte(c))
-        .unwrap_or(rest.len())
-}
-
-/// Bit i set when `block[i]` is a host byte ([`is_host_byte`]).
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn host_mask(block: &[u8; 16]) -> u32 {
-    use std::arch::x86_64::{
-        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128,
-        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_setzero_si128,
-    };
-    // SSE2 is part of x86_64: no feature check, and it inlines.
-    // SAFETY: one unaligned 16-byte load of the 16-byte array.
-    unsafe {
-        let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
-        let set = |c: u8| _mm_set1_epi8(c as i8);
-        // Signed compares: bytes from 0x80 up are negative, so they fall
-        // outside both ranges and are taken by the sign test alone.
-        let within = |x: __m128i, lo: u8, hi: u8| {
-            _mm_and_si128(
-                _mm_cmpgt_epi8(x, set(lo - 1)),
-                _mm_cmplt_epi8(x, set(hi + 1)),
-            )
-        };
-        let letter = within(_mm_or_si128(v, set(0x20)), b'a', b'z');
-        let digit = within(v, b'0', b'9');
-        let punct = _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(v, set(b'.')), _mm_cmpeq_epi8(v, set(b'-'))),
-            _mm_cmpeq_epi8(v, set(b'_')),
-        );
-        let high = _mm_cmplt_epi8(v, _mm_setzero_si128());
-        let any = _mm_or_si128(_mm_or_si128(letter, digit), _mm_or_si128(punct, high));
-        _mm_movemask_epi8(any) as u32
-    }
+/// the end). Hosts are read on every URL of every line, so with the class
+/// scanner's block tests.
+fn host_run_end(b: &[u8], from: usize) -> usize {
+    static HOST: std::sync::LazyLock<crate::matcher::Runs> = std::sync::LazyLock::new(|| {
+        crate::matcher::Runs::new(std::array::from_fn(|c| is_host_byte(c as u8)), 1)
+    });
+    HOST.end(b, from)
 }
 
 /// The spellings of `://` that [`each_raw_host`] reads, in its order:
